@@ -1,0 +1,16 @@
+// The fastdense._core extension module: one register_* function per engine family.
+#include <pybind11/pybind11.h>
+
+#include "engine/Tensor.h"
+
+namespace py = pybind11;
+
+namespace fd::bind {
+void register_runtime(py::module_& m);
+}  // namespace fd::bind
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "fastdense native engine (Eigen + OpenMP)";
+  py::register_exception<fd::ShapeError>(m, "ShapeError", PyExc_ValueError);
+  fd::bind::register_runtime(m);
+}

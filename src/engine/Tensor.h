@@ -1,0 +1,54 @@
+// Eigen types shared by the whole engine. Everything is row-major so a C-contiguous
+// numpy array of shape (rows, cols) maps onto a Matrix without a copy.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace fd {
+
+using Index = Eigen::Index;
+
+template <typename T>
+using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using RowVector = Eigen::Matrix<T, 1, Eigen::Dynamic>;
+template <typename T>
+using MatrixMap = Eigen::Map<Matrix<T>>;
+template <typename T>
+using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
+template <typename T>
+using VectorMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+template <typename T>
+using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+
+// Below this many elements an OpenMP fork costs more than the loop it would split.
+constexpr Index kParallelThreshold = 1 << 15;
+
+// Raised for bad arguments; the bindings translate it into a Python ValueError.
+struct ShapeError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+inline std::string shape_str(Index rows, Index cols) {
+  return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
+}
+
+// Runs body(i) for i in [0, n); splits across OpenMP threads only when n is large enough
+// to pay for the fork.
+template <typename Body>
+inline void parallel_for(Index n, Body&& body) {
+#ifdef _OPENMP
+#pragma omp parallel for if (n >= kParallelThreshold) schedule(static)
+#endif
+  for (Index i = 0; i < n; ++i) body(i);
+}
+
+}  // namespace fd
+
