@@ -29,7 +29,7 @@ template <typename T>
 Array<T> exact(const py::handle& obj, const char* what) {
   if (!py::isinstance<py::array>(obj))
     throw ShapeError(std::string(what) + ": expected a numpy array, got " +
-                     std::string(py::str(obj.get_type().attr("__name__"))));
+                     std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
   auto a = py::reinterpret_borrow<py::array>(obj);
   if (!a.dtype().is(py::dtype::of<T>()))
     throw ShapeError(std::string(what) + ": expected dtype " + std::string(py::str(py::dtype::of<T>())) +

@@ -1,0 +1,323 @@
+// The native Network as one Python class, `_core.Network(dtype)`, holding the float32 or
+// float64 engine. Layers are added in topological order and refer to earlier layers by id.
+// Parameter arrays stay owned by Python; the Network keeps a reference to each one so its
+// memory outlives the engine that updates it in place.
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <memory>
+#include <variant>
+
+#include "arrays.h"
+#include "engine/Network.h"
+#include "engine/layer/ActivationLayer.h"
+#include "engine/layer/Dense.h"
+#include "engine/layer/Dropout.h"
+#include "engine/layer/Merge.h"
+#include "specs.h"
+
+namespace fd::bind {
+
+namespace {
+
+ConstraintSpec constraint_spec(const py::handle& config) {
+  ConstraintSpec spec;
+  if (config.is_none()) return spec;
+  auto d = py::reinterpret_borrow<py::dict>(config);
+  const auto name = d["name"].cast<std::string>();
+  if (name == "max_norm") spec.kind = ConstraintKind::MaxNorm;
+  else if (name == "non_neg") spec.kind = ConstraintKind::NonNeg;
+  else if (name == "unit_norm") spec.kind = ConstraintKind::UnitNorm;
+  else if (name == "min_max_norm") spec.kind = ConstraintKind::MinMaxNorm;
+  else throw ShapeError("unknown constraint '" + name + "'");
+  if (d.contains("max_value")) spec.max_value = d["max_value"].cast<double>();
+  if (d.contains("min_value")) spec.min_value = d["min_value"].cast<double>();
+  if (d.contains("rate")) spec.rate = d["rate"].cast<double>();
+  if (d.contains("axis")) spec.axis = d["axis"].cast<int>();
+  if (spec.axis != 0 && spec.axis != 1 && spec.axis != -1)
+    throw ShapeError("constraint axis must be 0 or -1 for a 2-D weight, got " + std::to_string(spec.axis));
+  if (spec.axis == -1) spec.axis = 1;
+  return spec;
+}
+
+MetricSpec metric_spec(const py::dict& d) {
+  static const std::pair<const char*, MetricKind> kinds[] = {
+      {"loss", MetricKind::Loss},
+      {"binary_accuracy", MetricKind::BinaryAccuracy},
+      {"categorical_accuracy", MetricKind::CategoricalAccuracy},
+      {"sparse_categorical_accuracy", MetricKind::SparseCategoricalAccuracy},
+      {"top_k_categorical_accuracy", MetricKind::TopKCategoricalAccuracy},
+      {"sparse_top_k_categorical_accuracy", MetricKind::SparseTopKCategoricalAccuracy}};
+  MetricSpec spec;
+  const auto kind = d["kind"].cast<std::string>();
+  bool found = false;
+  for (const auto& [name, value] : kinds)
+    if (kind == name) spec.kind = value, found = true;
+  if (!found) throw ShapeError("unknown native metric kind '" + kind + "'");
+  if (spec.kind == MetricKind::Loss) spec.loss = loss_spec(d["loss"].cast<py::dict>());
+  if (d.contains("threshold")) spec.threshold = d["threshold"].cast<double>();
+  if (d.contains("k")) spec.k = d["k"].cast<int>();
+  if (d.contains("weighted")) spec.weighted = d["weighted"].cast<bool>();
+  if (d.contains("negate")) spec.negate = d["negate"].cast<bool>();
+  if (d.contains("root")) spec.root = d["root"].cast<bool>();
+  return spec;
+}
+
+template <typename T>
+Parameter<T> parameter(const py::handle& array, const char* what, Index rows, Index cols, bool one_dimensional,
+                       const py::handle& regularizer, const py::handle& constraint, bool trainable,
+                       std::vector<py::object>& keep_alive) {
+  auto a = one_dimensional ? vector<T>(array, what, cols) : matrix<T>(array, what, rows, cols);
+  if (!a.writeable()) throw ShapeError(std::string(what) + ": array must be writeable");
+  keep_alive.push_back(a);
+  Parameter<T> p;
+  p.value = a.mutable_data();
+  p.rows = one_dimensional ? 1 : rows;
+  p.cols = cols;
+  p.one_dimensional = one_dimensional;
+  p.trainable = trainable;
+  p.regularizer = regularizer_spec(regularizer);
+  p.constraint = constraint_spec(constraint);
+  return p;
+}
+
+// Checks the user's arrays against the network and returns the engine's view of them.
+template <typename T>
+Dataset<T> dataset(Network<T>& net, const py::list& inputs, const py::list& targets, const py::handle& sample_weight,
+                   std::vector<py::object>& keep_alive) {
+  if (inputs.size() != net.num_inputs())
+    throw ShapeError("expected " + std::to_string(net.num_inputs()) + " input array(s), got " +
+                     std::to_string(inputs.size()));
+  Dataset<T> data;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    auto x = matrix<T>(inputs[k], "input", -1, net.input_width(k));
+    if (k == 0) data.rows = x.shape(0);
+    if (x.shape(0) != data.rows)
+      throw ShapeError("input " + std::to_string(k) + " has " + std::to_string(x.shape(0)) + " rows, input 0 has " +
+                       std::to_string(data.rows));
+    data.inputs.push_back(x.data());
+    keep_alive.push_back(x);
+  }
+  if (!targets.empty() && targets.size() != net.num_outputs())
+    throw ShapeError("expected " + std::to_string(net.num_outputs()) + " target array(s), got " +
+                     std::to_string(targets.size()));
+  for (size_t o = 0; o < targets.size(); ++o) {
+    auto y = matrix<T>(targets[o], "target", data.rows, net.target_cols(o));
+    data.targets.push_back(y.data());
+    keep_alive.push_back(y);
+  }
+  if (!sample_weight.is_none()) {
+    auto w = vector<T>(sample_weight, "sample_weight", data.rows);
+    data.sample_weight = w.data();
+    keep_alive.push_back(w);
+  }
+  return data;
+}
+
+Array<int64_t> checked_index(const py::handle& index, Index rows) {
+  auto idx = vector<int64_t>(index, "index");
+  const int64_t* p = idx.data();
+  for (py::ssize_t i = 0; i < idx.shape(0); ++i)
+    if (p[i] < 0 || p[i] >= rows)
+      throw ShapeError("index: entry " + std::to_string(i) + " is " + std::to_string(p[i]) + ", outside [0, " +
+                       std::to_string(rows) + ")");
+  return idx;
+}
+
+void check_batch_size(Index batch_size) {
+  if (batch_size <= 0) throw ShapeError("batch_size must be positive, got " + std::to_string(batch_size));
+}
+
+class PyNetwork {
+ public:
+  explicit PyNetwork(const std::string& dtype) {
+    if (dtype == "float32") net_ = std::make_unique<Network<float>>();
+    else if (dtype == "float64") net_ = std::make_unique<Network<double>>();
+    else throw ShapeError("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+  }
+
+  // Calls fn(network) with the engine of the right scalar type.
+  template <typename Fn>
+  decltype(auto) visit(Fn&& fn) {
+    return std::visit([&](auto& net) -> decltype(auto) { return fn(*net); }, net_);
+  }
+
+  std::string dtype() const { return std::holds_alternative<std::unique_ptr<Network<float>>>(net_) ? "float32" : "float64"; }
+  std::vector<py::object> keep_alive;
+
+ private:
+  std::variant<std::unique_ptr<Network<float>>, std::unique_ptr<Network<double>>> net_;
+};
+
+template <typename N>
+using ScalarOf = typename N::Scalar;
+
+template <template <typename> class LayerT, typename N, typename... Args>
+int add(N& net, const std::vector<int>& inputs, Args&&... args) {
+  return net.add_layer(std::make_unique<LayerT<ScalarOf<N>>>(std::forward<Args>(args)...), inputs);
+}
+
+Index width_of_input(PyNetwork& self, int id);
+
+}  // namespace
+
+void register_network(py::module_& m) {
+  py::class_<PyNetwork>(m, "Network", "A compiled graph of layers with its losses, metrics and optimizer.")
+      .def(py::init<const std::string&>(), py::arg("dtype") = "float32")
+      .def_property_readonly("dtype", &PyNetwork::dtype)
+      .def("add_input", [](PyNetwork& self, Index width) {
+        if (width <= 0) throw ShapeError("add_input: width must be positive, got " + std::to_string(width));
+        return self.visit([&](auto& net) { return add<InputLayer>(net, {}, width); });
+      }, py::arg("width"))
+      .def("add_dense", [](PyNetwork& self, int input, const py::array& kernel, const py::object& bias,
+                           const py::dict& activation, const py::object& kernel_regularizer,
+                           const py::object& bias_regularizer, const py::object& activity_regularizer,
+                           const py::object& kernel_constraint, const py::object& bias_constraint, bool trainable) {
+        return self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          if (kernel.ndim() != 2) throw ShapeError("kernel: expected a 2-D array, got shape " + shape_of(kernel));
+          const Index rows = kernel.shape(0), cols = kernel.shape(1);
+          auto k = parameter<T>(kernel, "kernel", rows, cols, false, kernel_regularizer, kernel_constraint, trainable,
+                                self.keep_alive);
+          std::optional<Parameter<T>> b;
+          if (!bias.is_none())
+            b = parameter<T>(bias, "bias", 1, cols, true, bias_regularizer, bias_constraint, trainable, self.keep_alive);
+          auto layer = std::make_unique<Dense<T>>(std::move(k), std::move(b), activation_spec(activation));
+          layer->activity_regularizer = regularizer_spec(activity_regularizer);
+          return net.add_layer(std::move(layer), {input});
+        });
+      }, py::arg("input"), py::arg("kernel"), py::arg("bias"), py::arg("activation"),
+         py::arg("kernel_regularizer") = py::none(), py::arg("bias_regularizer") = py::none(),
+         py::arg("activity_regularizer") = py::none(), py::arg("kernel_constraint") = py::none(),
+         py::arg("bias_constraint") = py::none(), py::arg("trainable") = true)
+      .def("add_activation", [](PyNetwork& self, int input, const py::dict& activation, const py::object& activity_regularizer) {
+        const Index width = width_of_input(self, input);
+        return self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          auto layer = std::make_unique<ActivationLayer<T>>(width, activation_spec(activation));
+          layer->activity_regularizer = regularizer_spec(activity_regularizer);
+          return net.add_layer(std::move(layer), {input});
+        });
+      }, py::arg("input"), py::arg("activation"), py::arg("activity_regularizer") = py::none())
+      .def("add_dropout", [](PyNetwork& self, int input, double rate) {
+        const Index width = width_of_input(self, input);
+        return self.visit([&](auto& net) { return add<Dropout>(net, {input}, width, rate); });
+      }, py::arg("input"), py::arg("rate"))
+      .def("add_gaussian_noise", [](PyNetwork& self, int input, double stddev) {
+        const Index width = width_of_input(self, input);
+        return self.visit([&](auto& net) { return add<GaussianNoise>(net, {input}, width, stddev); });
+      }, py::arg("input"), py::arg("stddev"))
+      .def("add_merge", [](PyNetwork& self, const std::string& kind, const std::vector<int>& inputs) {
+        if (inputs.empty()) throw ShapeError("add_merge: no inputs");
+        Index width = 0;
+        for (int id : inputs) width = kind == "concatenate" ? width + width_of_input(self, id) : width_of_input(self, id);
+        static const std::pair<const char*, MergeKind> kinds[] = {
+            {"add", MergeKind::Add}, {"subtract", MergeKind::Subtract}, {"multiply", MergeKind::Multiply},
+            {"average", MergeKind::Average}, {"maximum", MergeKind::Maximum}, {"minimum", MergeKind::Minimum}};
+        return self.visit([&](auto& net) {
+          if (kind == "concatenate") return add<Concatenate>(net, inputs, width);
+          for (const auto& [name, merge] : kinds)
+            if (kind == name) return add<ElementwiseMerge>(net, inputs, width, merge);
+          throw ShapeError("add_merge: unknown merge '" + kind + "'");
+        });
+      }, py::arg("kind"), py::arg("inputs"))
+      .def("add_output", [](PyNetwork& self, int layer, const py::object& loss, double loss_weight) {
+        std::optional<LossSpec> spec;
+        if (!loss.is_none()) spec = loss_spec(loss.cast<py::dict>());
+        self.visit([&](auto& net) { net.add_output(layer, spec, loss_weight); });
+      }, py::arg("layer"), py::arg("loss") = py::none(), py::arg("loss_weight") = 1.0)
+      .def("add_metric", [](PyNetwork& self, int output, const py::dict& metric) {
+        self.visit([&](auto& net) { net.add_metric(output, metric_spec(metric)); });
+      }, py::arg("output"), py::arg("metric"))
+      .def("set_optimizer", [](PyNetwork& self, const py::dict& config) {
+        const OptimizerConfig parsed = optimizer_config(config);
+        self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          net.set_optimizer(make_optimizer<T>(parsed));
+        });
+      }, py::arg("config"))
+      .def("seed", [](PyNetwork& self, uint64_t seed) { self.visit([&](auto& net) { net.seed(seed); }); })
+      .def("train", [](PyNetwork& self, const py::list& inputs, const py::list& targets, const py::object& sample_weight,
+                       const py::object& index, Index batch_size, const py::object& learning_rates) {
+        check_batch_size(batch_size);
+        self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          std::vector<py::object> refs;
+          Dataset<T> data = dataset<T>(net, inputs, targets, sample_weight, refs);
+          if (data.targets.size() != net.num_outputs()) throw ShapeError("train: targets are required");
+          auto idx = checked_index(index, data.rows);
+          const Index count = idx.shape(0);
+          if (count == 0) throw ShapeError("train: no samples to train on");
+          const Index steps = (count + batch_size - 1) / batch_size;
+          auto lrs = vector<double>(learning_rates, "learning_rates", steps);
+          py::gil_scoped_release release;
+          net.train(data, idx.data(), count, batch_size, lrs.data());
+        });
+      }, py::arg("inputs"), py::arg("targets"), py::arg("sample_weight"), py::arg("index"), py::arg("batch_size"),
+         py::arg("learning_rates"))
+      .def("evaluate", [](PyNetwork& self, const py::list& inputs, const py::list& targets, const py::object& sample_weight,
+                          Index batch_size, const py::object& index) {
+        check_batch_size(batch_size);
+        self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          std::vector<py::object> refs;
+          Dataset<T> data = dataset<T>(net, inputs, targets, sample_weight, refs);
+          if (data.targets.size() != net.num_outputs()) throw ShapeError("evaluate: targets are required");
+          Array<int64_t> idx;
+          const int64_t* order = nullptr;
+          Index count = data.rows;
+          if (!index.is_none()) {
+            idx = checked_index(index, data.rows);
+            order = idx.data();
+            count = idx.shape(0);
+          }
+          if (count == 0) throw ShapeError("evaluate: no samples to evaluate");
+          py::gil_scoped_release release;
+          net.evaluate(data, order, count, batch_size);
+        });
+      }, py::arg("inputs"), py::arg("targets"), py::arg("sample_weight"), py::arg("batch_size"),
+         py::arg("index") = py::none())
+      .def("predict", [](PyNetwork& self, const py::list& inputs, Index batch_size) {
+        check_batch_size(batch_size);
+        return self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          std::vector<py::object> refs;
+          Dataset<T> data = dataset<T>(net, inputs, py::list(), py::none(), refs);
+          if (data.rows == 0) throw ShapeError("predict: no samples");
+          py::list results;
+          std::vector<T*> outputs;
+          for (size_t o = 0; o < net.num_outputs(); ++o) {
+            Array<T> out({data.rows, net.output_width(o)});
+            outputs.push_back(out.mutable_data());
+            results.append(out);
+          }
+          {
+            py::gil_scoped_release release;
+            net.predict(data, batch_size, outputs);
+          }
+          return results;
+        });
+      }, py::arg("inputs"), py::arg("batch_size"))
+      .def("reset_metrics", [](PyNetwork& self) { self.visit([](auto& net) { net.reset_metrics(); }); })
+      .def("results", [](PyNetwork& self) {
+        return self.visit([](auto& net) {
+          return py::make_tuple(net.loss(), net.output_losses(), net.metric_results());
+        });
+      }, "(loss, per-output losses, metric results) averaged since the last reset_metrics()")
+      .def_property_readonly("num_inputs", [](PyNetwork& self) { return self.visit([](auto& net) { return net.num_inputs(); }); })
+      .def_property_readonly("num_outputs", [](PyNetwork& self) { return self.visit([](auto& net) { return net.num_outputs(); }); })
+      .def("target_cols", [](PyNetwork& self, size_t o) {
+        return self.visit([&](auto& net) {
+          if (o >= net.num_outputs()) throw ShapeError("target_cols: no output " + std::to_string(o));
+          return net.target_cols(o);
+        });
+      });
+}
+
+namespace {
+Index width_of_input(PyNetwork& self, int id) {
+  return self.visit([&](auto& net) { return net.layer_width(id); });
+}
+}  // namespace
+
+}  // namespace fd::bind

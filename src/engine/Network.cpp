@@ -1,0 +1,295 @@
+#include "Network.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace fd {
+
+namespace {
+
+// tf.keras computes crossentropy from the pre-activation values whenever the prediction comes
+// straight out of a sigmoid or softmax, whatever from_logits says (reference §2.3).
+bool use_logits(const LossSpec& loss, ActivationKind final_activation) {
+  const bool crossentropy = loss.kind == LossKind::BinaryCrossentropy ||
+                            loss.kind == LossKind::CategoricalCrossentropy ||
+                            loss.kind == LossKind::SparseCategoricalCrossentropy;
+  const bool squashed = final_activation == ActivationKind::Sigmoid || final_activation == ActivationKind::Softmax;
+  return crossentropy && squashed;
+}
+
+template <typename T>
+void copy_rows(T* dst, const T* src, Index width, const int64_t* index, Index first, Index n) {
+  if (!index) {
+    std::memcpy(dst, src + first * width, sizeof(T) * size_t(n * width));
+    return;
+  }
+  for (Index r = 0; r < n; ++r)
+    std::memcpy(dst + r * width, src + index[first + r] * width, sizeof(T) * size_t(width));
+}
+
+}  // namespace
+
+template <typename T>
+int Network<T>::add_layer(std::unique_ptr<Layer<T>> layer, const std::vector<int>& inputs) {
+  if (optimizer_) throw ShapeError("add_layer: the network is already compiled");
+  std::vector<Layer<T>*> sources;
+  for (int id : inputs) {
+    if (id < 0 || id >= int(layers_.size()))
+      throw ShapeError("add_layer: input id " + std::to_string(id) + " does not name an earlier layer");
+    sources.push_back(layers_[id].get());
+  }
+  const bool model_input = dynamic_cast<InputLayer<T>*>(layer.get()) != nullptr;
+  if (model_input != inputs.empty())
+    throw ShapeError("add_layer: only an InputLayer may have no inputs, and it must have none");
+  layer->connect(std::move(sources));
+  layers_.push_back(std::move(layer));
+  const int id = int(layers_.size()) - 1;
+  if (model_input) inputs_.push_back(id);
+  return id;
+}
+
+template <typename T>
+void Network<T>::add_output(int layer, std::optional<LossSpec> loss, double loss_weight) {
+  if (layer < 0 || layer >= int(layers_.size()))
+    throw ShapeError("add_output: " + std::to_string(layer) + " does not name a layer");
+  bool from_logits = false;
+  if (loss && use_logits(*loss, layers_[layer]->final_activation())) {
+    from_logits = true;
+    loss->from_logits = true;
+  }
+  outputs_.push_back(Output{layer, loss, loss_weight, from_logits, Mean{}});
+}
+
+template <typename T>
+void Network<T>::add_metric(int output, const MetricSpec& spec) {
+  if (output < 0 || output >= int(outputs_.size()))
+    throw ShapeError("add_metric: " + std::to_string(output) + " does not name an output");
+  const Index width = output_width(output);
+  if (outputs_[output].loss && metric_target_cols(spec, width) != target_cols(output))
+    throw ShapeError("add_metric: the metric reads " + std::to_string(metric_target_cols(spec, width)) +
+                     " target column(s) but the loss of output " + std::to_string(output) + " reads " +
+                     std::to_string(target_cols(output)));
+  MetricSpec resolved = spec;
+  const bool from_logits =
+      spec.kind == MetricKind::Loss && use_logits(spec.loss, layers_[outputs_[output].layer]->final_activation());
+  if (from_logits) resolved.loss.from_logits = true;
+  metrics_.push_back(OutputMetric{size_t(output), from_logits, MetricAccumulator(resolved)});
+}
+
+template <typename T>
+Index Network<T>::target_cols(size_t o) const {
+  const Index width = output_width(o);
+  if (outputs_[o].loss) return loss_target_cols(*outputs_[o].loss, width);
+  for (const auto& m : metrics_)
+    if (m.output == o) return metric_target_cols(m.accumulator.spec(), width);
+  return width;
+}
+
+template <typename T>
+void Network<T>::set_optimizer(std::unique_ptr<Optimizer<T>> optimizer) {
+  mark_gradient_needs();
+  trainable_.clear();
+  trainable_values_.clear();
+  trainable_grads_.clear();
+  trainable_sizes_.clear();
+  for (auto& layer : layers_)
+    for (Parameter<T>* p : layer->parameters())
+      if (p->trainable) {
+        trainable_.push_back(p);
+        trainable_values_.push_back(p->value);
+        trainable_grads_.push_back(p->grad.data());
+        trainable_sizes_.push_back(p->size());
+      }
+  optimizer->build(trainable_sizes_);
+  optimizer_ = std::move(optimizer);
+}
+
+template <typename T>
+void Network<T>::mark_gradient_needs() {
+  for (auto& layer : layers_) {
+    bool needs = false;
+    for (Parameter<T>* p : layer->parameters()) needs |= p->trainable;
+    for (Layer<T>* in : layer->inputs()) needs |= in->needs_grad;
+    layer->needs_grad = needs;
+  }
+}
+
+template <typename T>
+void Network<T>::prepare(Index batch) {
+  for (auto& layer : layers_) layer->resize(batch);
+  if (batch <= capacity_) return;
+  target_buffers_.resize(outputs_.size());
+  for (size_t o = 0; o < outputs_.size(); ++o) target_buffers_[o].resize(batch, target_cols(o));
+  weight_buffer_.resize(size_t(batch));
+  per_sample_.resize(size_t(batch));
+  capacity_ = batch;
+}
+
+template <typename T>
+void Network<T>::gather(const Dataset<T>& data, const int64_t* index, Index first, Index n) {
+  for (size_t k = 0; k < inputs_.size(); ++k) {
+    Layer<T>& input = *layers_[inputs_[k]];
+    copy_rows(input.value().data(), data.inputs[k], input.width(), index, first, n);
+  }
+  for (size_t o = 0; o < data.targets.size(); ++o)
+    copy_rows(target_buffers_[o].data(), data.targets[o], target_cols(o), index, first, n);
+  has_sample_weight_ = data.sample_weight != nullptr;
+  if (has_sample_weight_) copy_rows(weight_buffer_.data(), data.sample_weight, 1, index, first, n);
+}
+
+template <typename T>
+void Network<T>::train(const Dataset<T>& data, const int64_t* index, Index count, Index batch_size,
+                       const double* learning_rates) {
+  if (!optimizer_) throw ShapeError("train: the network has no optimizer (compile the model first)");
+  for (size_t o = 0; o < outputs_.size(); ++o)
+    if (!outputs_[o].loss) throw ShapeError("train: output " + std::to_string(o) + " has no loss");
+  for (Index step = 0, first = 0; first < count; ++step, first += batch_size) {
+    const Index n = std::min(batch_size, count - first);
+    prepare(n);
+    gather(data, index, first, n);
+    run_batch(n, true, learning_rates[step]);
+  }
+}
+
+template <typename T>
+void Network<T>::evaluate(const Dataset<T>& data, const int64_t* index, Index count, Index batch_size) {
+  for (Index first = 0; first < count; first += batch_size) {
+    const Index n = std::min(batch_size, count - first);
+    prepare(n);
+    gather(data, index, first, n);
+    run_batch(n, false, 0.0);
+  }
+}
+
+template <typename T>
+void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::vector<T*>& outputs) {
+  for (Index first = 0; first < data.rows; first += batch_size) {
+    const Index n = std::min(batch_size, data.rows - first);
+    prepare(n);
+    gather(Dataset<T>{data.inputs, {}, nullptr, data.rows}, nullptr, first, n);
+    for (auto& layer : layers_) layer->forward(false, rng_);
+    for (size_t o = 0; o < outputs_.size(); ++o) {
+      Layer<T>& out = *layers_[outputs_[o].layer];
+      std::memcpy(outputs[o] + first * out.width(), out.value().data(), sizeof(T) * size_t(n * out.width()));
+    }
+  }
+}
+
+template <typename T>
+void Network<T>::run_batch(Index n, bool training, double learning_rate) {
+  for (auto& layer : layers_) layer->forward(training, rng_);
+  for (auto& layer : layers_) layer->clear_grad();
+  double total = losses_and_metrics(n, training);
+  if (training) {
+    total += backward(n);
+    update_parameters(learning_rate);
+  } else {
+    total += regularization_without_gradients(n);
+  }
+  loss_.add(total, double(n));
+}
+
+template <typename T>
+double Network<T>::losses_and_metrics(Index n, bool training) {
+  const T* sample_weight = has_sample_weight_ ? weight_buffer_.data() : nullptr;
+  double total = 0.0;
+  for (size_t o = 0; o < outputs_.size(); ++o) {
+    Output& out = outputs_[o];
+    if (!out.loss) continue;
+    Layer<T>& layer = *layers_[out.layer];
+    const T* prediction = out.loss_from_logits ? layer.logits().data() : layer.value().data();
+    T* grad = nullptr;
+    bool add_afterwards = false;
+    if (training && layer.needs_grad) {
+      grad = out.loss_from_logits ? layer.claim_logits_grad() : layer.claim_grad();
+      // Two outputs on one layer: the second loss's gradient goes through scratch and is added.
+      if (!grad) {
+        add_afterwards = true;
+        scratch_.resize(n, layer.width());
+        grad = scratch_.data();
+      }
+    }
+    const double value = loss_evaluate(*out.loss, target_buffers_[o].data(), prediction, sample_weight, n,
+                                       layer.width(), static_cast<T*>(nullptr), grad, out.weight);
+    if (add_afterwards) {
+      auto dst = out.loss_from_logits ? layer.logits_grad() : layer.grad();
+      dst += scratch_.topRows(n);
+    }
+    out.loss_mean.add(value, double(n));
+    total += out.weight * value;
+  }
+  for (auto& metric : metrics_) {
+    Layer<T>& layer = *layers_[outputs_[metric.output].layer];
+    const T* prediction = metric.from_logits ? layer.logits().data() : layer.value().data();
+    metric.accumulator.update(target_buffers_[metric.output].data(), prediction, sample_weight, n, layer.width(),
+                              per_sample_.data());
+  }
+  return total;
+}
+
+template <typename T>
+double Network<T>::backward(Index n) {
+  double penalty = 0.0;
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) {
+    Layer<T>& layer = **it;
+    if (layer.activity_regularizer.active()) {
+      auto y = layer.value();
+      T* grad = layer.needs_grad ? layer.writable_grad().data() : nullptr;
+      penalty += regularize(layer.activity_regularizer, y.data(), grad, y.size(), 1.0 / double(n));
+    }
+    if (!layer.needs_grad) continue;
+    if (!layer.grad_written()) {  // this layer does not reach the loss on this step
+      for (Parameter<T>* p : layer.parameters()) p->grad.setZero();
+      continue;
+    }
+    layer.backward();
+  }
+  for (Parameter<T>* p : trainable_)
+    if (p->regularizer.active()) penalty += regularize(p->regularizer, p->value, p->grad.data(), p->size());
+  return penalty;
+}
+
+template <typename T>
+double Network<T>::regularization_without_gradients(Index n) {
+  double penalty = 0.0;
+  for (auto& layer : layers_)
+    if (layer->activity_regularizer.active()) {
+      auto y = layer->value();
+      penalty += regularize(layer->activity_regularizer, y.data(), static_cast<T*>(nullptr), y.size(), 1.0 / double(n));
+    }
+  for (Parameter<T>* p : trainable_)
+    if (p->regularizer.active()) penalty += regularize(p->regularizer, p->value, static_cast<T*>(nullptr), p->size());
+  return penalty;
+}
+
+template <typename T>
+void Network<T>::update_parameters(double learning_rate) {
+  optimizer_->apply(trainable_values_, trainable_grads_, trainable_sizes_, learning_rate);
+  for (Parameter<T>* p : trainable_) apply_constraint(p->constraint, p->value, p->rows, p->cols, p->one_dimensional);
+}
+
+template <typename T>
+void Network<T>::reset_metrics() {
+  loss_ = Mean{};
+  for (auto& out : outputs_) out.loss_mean = Mean{};
+  for (auto& metric : metrics_) metric.accumulator.reset();
+}
+
+template <typename T>
+std::vector<double> Network<T>::output_losses() const {
+  std::vector<double> losses;
+  for (const auto& out : outputs_) losses.push_back(out.loss_mean.result());
+  return losses;
+}
+
+template <typename T>
+std::vector<double> Network<T>::metric_results() const {
+  std::vector<double> results;
+  for (const auto& metric : metrics_) results.push_back(metric.accumulator.result());
+  return results;
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace fd

@@ -1,0 +1,121 @@
+// A graph of layers compiled from a Keras model, with its losses, metrics and optimizer.
+// One call of train() runs many batches entirely in native code:
+//   gather rows → forward → losses (+ their gradients) → metrics → backward →
+//   regularization → optimizer step → constraints,
+// reusing buffers sized at the first batch, so the steady state allocates nothing.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "Loss.h"
+#include "Metric.h"
+#include "Random.h"
+#include "layer/Layer.h"
+#include "optimizer/Optimizer.h"
+
+namespace fd {
+
+// The user's full arrays, row-major: one per model input and one target per output, plus
+// optional per-sample weights. Batches are gathered from it by row index.
+template <typename T>
+struct Dataset {
+  std::vector<const T*> inputs;
+  std::vector<const T*> targets;
+  const T* sample_weight = nullptr;
+  Index rows = 0;
+};
+
+// Running mean of a scalar over samples: Σ value·n / Σ n.
+struct Mean {
+  double total = 0.0, count = 0.0;
+  void add(double value, double n) { total += value * n; count += n; }
+  double result() const { return count == 0.0 ? 0.0 : total / count; }
+};
+
+template <typename T>
+class Network {
+ public:
+  using Scalar = T;
+
+  // Adds a layer fed by earlier layers (ids returned by previous calls); returns its id.
+  // An InputLayer with no inputs becomes the next model input.
+  int add_layer(std::unique_ptr<Layer<T>> layer, const std::vector<int>& inputs);
+  // Marks a layer as a model output; without a loss it is only predicted.
+  void add_output(int layer, std::optional<LossSpec> loss, double loss_weight);
+  void add_metric(int output, const MetricSpec& spec);
+  void set_optimizer(std::unique_ptr<Optimizer<T>> optimizer);
+  void seed(uint64_t seed) { rng_.reseed(seed); }
+
+  // Trains on the samples index[0..count) in consecutive batches of batch_size (the last one
+  // may be smaller); learning_rates[s] is used for the s-th batch of this call.
+  void train(const Dataset<T>& data, const int64_t* index, Index count, Index batch_size,
+             const double* learning_rates);
+  // Accumulates loss and metrics without updating weights; index nullptr means rows 0..count.
+  void evaluate(const Dataset<T>& data, const int64_t* index, Index count, Index batch_size);
+  // Writes each output, (data.rows, output width), to outputs[o].
+  void predict(const Dataset<T>& data, Index batch_size, const std::vector<T*>& outputs);
+
+  void reset_metrics();
+  double loss() const { return loss_.result(); }
+  std::vector<double> output_losses() const;
+  std::vector<double> metric_results() const;
+
+  Index layer_width(int id) const {
+    if (id < 0 || id >= int(layers_.size())) throw ShapeError("no layer with id " + std::to_string(id));
+    return layers_[id]->width();
+  }
+  size_t num_inputs() const { return inputs_.size(); }
+  size_t num_outputs() const { return outputs_.size(); }
+  Index input_width(size_t k) const { return layers_[inputs_[k]]->width(); }
+  Index output_width(size_t o) const { return layers_[outputs_[o].layer]->width(); }
+  Index target_cols(size_t o) const;
+  bool has_loss(size_t o) const { return outputs_[o].loss.has_value(); }
+  Optimizer<T>* optimizer() { return optimizer_.get(); }
+  const std::vector<Parameter<T>*>& trainable_parameters() const { return trainable_; }
+
+ private:
+  struct Output {
+    int layer;
+    std::optional<LossSpec> loss;
+    double weight;
+    bool loss_from_logits;  // the crossentropy shortcut applies (see use_logits)
+    Mean loss_mean;
+  };
+  struct OutputMetric {
+    size_t output;
+    bool from_logits;
+    MetricAccumulator accumulator;
+  };
+
+  void prepare(Index batch);
+  void gather(const Dataset<T>& data, const int64_t* index, Index first, Index n);
+  // One batch already gathered: forward, losses, metrics and (when training) backward + update.
+  void run_batch(Index n, bool training, double learning_rate);
+  double losses_and_metrics(Index n, bool training);
+  double backward(Index n);
+  double regularization_without_gradients(Index n);
+  void update_parameters(double learning_rate);
+  void mark_gradient_needs();
+
+  std::vector<std::unique_ptr<Layer<T>>> layers_;  // topological order
+  std::vector<int> inputs_;
+  std::vector<Output> outputs_;
+  std::vector<OutputMetric> metrics_;
+  std::unique_ptr<Optimizer<T>> optimizer_;
+  std::vector<Parameter<T>*> trainable_;
+  std::vector<T*> trainable_values_, trainable_grads_;
+  std::vector<Index> trainable_sizes_;
+  bool gradients_marked_ = false;
+
+  std::vector<Matrix<T>> target_buffers_;
+  std::vector<T> weight_buffer_, per_sample_;
+  bool has_sample_weight_ = false;  // the batch being run came with sample weights
+  Matrix<T> scratch_;               // a second loss gradient on an already-claimed layer
+  Index capacity_ = 0;
+  Mean loss_;
+  Random rng_;
+};
+
+}  // namespace fd

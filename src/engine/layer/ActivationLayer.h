@@ -1,0 +1,37 @@
+// A standalone activation, y = act(x) (Keras's Activation, ReLU, ELU, LeakyReLU, Softmax layers).
+#pragma once
+
+#include "Layer.h"
+
+namespace fd {
+
+template <typename T>
+class ActivationLayer : public Layer<T> {
+ public:
+  ActivationLayer(Index width, ActivationSpec activation) : Layer<T>(width), activation_(activation) {}
+
+  std::string kind() const override { return "Activation"; }
+  ActivationKind final_activation() const override { return activation_.kind; }
+  MatrixMap<T> logits() override { return this->inputs_[0]->value(); }
+
+  void forward(bool, Random&) override {
+    activation_forward(activation_, this->inputs_[0]->value().data(), this->value().data(), this->batch_,
+                       this->width_);
+  }
+
+  void backward() override {
+    auto input = this->inputs_[0];
+    if (input->needs_grad) input->add_to_grad(this->preactivation_grad(activation_, input->value().data()));
+  }
+
+ protected:
+  void check_inputs() const override {
+    this->require_inputs(1);
+    this->require_input_width(0, this->width_);
+  }
+
+ private:
+  ActivationSpec activation_;
+};
+
+}  // namespace fd

@@ -1,0 +1,69 @@
+// Fully connected layer, y = act(x W + b), with W of shape (inputs, units) as in Keras.
+// Backward: dZ = act'(Z) * dY,  dW = Xᵀ dZ,  db = Σ_rows dZ,  dX = dZ Wᵀ.
+#pragma once
+
+#include <optional>
+
+#include "Layer.h"
+
+namespace fd {
+
+template <typename T>
+class Dense : public Layer<T> {
+  using Base = Layer<T>;
+
+ public:
+  Dense(Parameter<T> kernel, std::optional<Parameter<T>> bias, ActivationSpec activation)
+      : Base(kernel.cols), kernel_(std::move(kernel)), bias_(std::move(bias)), activation_(activation) {
+    kernel_.grad.resize(kernel_.rows, kernel_.cols);
+    if (bias_) bias_->grad.resize(1, bias_->cols);
+  }
+
+  std::string kind() const override { return "Dense"; }
+  ActivationKind final_activation() const override { return activation_.kind; }
+
+  void resize(Index batch) override {
+    Base::resize(batch);
+    if (!linear() && z_.rows() < batch) z_.resize(this->value_.rows(), this->width_);
+  }
+
+  MatrixMap<T> logits() override { return linear() ? this->value() : preactivation(); }
+
+  void forward(bool, Random&) override {
+    auto x = this->inputs_[0]->value();
+    auto z = linear() ? this->value() : preactivation();
+    z.noalias() = x * kernel_.values();
+    if (bias_) z.rowwise() += bias_->values().row(0);
+    if (!linear()) activation_forward(activation_, z.data(), this->value().data(), this->batch_, this->width_);
+  }
+
+  void backward() override {
+    auto x = this->inputs_[0]->value();
+    auto dz = linear() ? this->grad() : this->preactivation_grad(activation_, preactivation().data());
+    if (kernel_.trainable) kernel_.grad.noalias() = x.transpose() * dz;
+    if (bias_ && bias_->trainable) bias_->grad.row(0).noalias() = dz.colwise().sum();
+    if (this->inputs_[0]->needs_grad) this->inputs_[0]->add_to_grad(dz * kernel_.values().transpose());
+  }
+
+  std::vector<Parameter<T>*> parameters() override {
+    if (bias_) return {&kernel_, &*bias_};
+    return {&kernel_};
+  }
+
+ protected:
+  void check_inputs() const override {
+    this->require_inputs(1);
+    this->require_input_width(0, kernel_.rows);
+  }
+
+ private:
+  bool linear() const { return activation_.kind == ActivationKind::Linear; }
+  MatrixMap<T> preactivation() { return {z_.data(), this->batch_, this->width_}; }
+
+  Parameter<T> kernel_;
+  std::optional<Parameter<T>> bias_;
+  ActivationSpec activation_;
+  Matrix<T> z_;  // pre-activation x W + b (unused when the activation is linear)
+};
+
+}  // namespace fd

@@ -1,0 +1,167 @@
+// Base of every node in a Network: it owns its output and output-gradient buffers for the
+// current batch and knows the layers that feed it.
+//
+// Gradient bookkeeping: each step starts with every gradient "unwritten". The first consumer
+// that contributes to a layer's gradient assigns it and later ones add, so no buffer is zeroed
+// per step; a layer whose gradient nobody wrote does not influence the loss.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../Activation.h"
+#include "../Constraint.h"
+#include "../Random.h"
+#include "../Regularizer.h"
+#include "../Tensor.h"
+
+namespace fd {
+
+// A weight tensor: the values live in a numpy array owned by Python (updated in place),
+// the gradient lives here.
+template <typename T>
+struct Parameter {
+  T* value = nullptr;
+  Index rows = 0, cols = 0;
+  bool one_dimensional = false;  // stored as one row; constraints take the norm over all values
+  bool trainable = true;
+  RegularizerSpec regularizer;
+  ConstraintSpec constraint;
+  Matrix<T> grad;
+
+  Index size() const { return rows * cols; }
+  MatrixMap<T> values() { return {value, rows, cols}; }
+};
+
+template <typename T>
+class Layer {
+ public:
+  explicit Layer(Index width) : width_(width) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  virtual std::string kind() const = 0;
+  Index width() const { return width_; }
+  Index batch() const { return batch_; }
+
+  // Wires the inputs; a layer checks their count and widths here (ShapeError otherwise).
+  void connect(std::vector<Layer*> inputs) {
+    inputs_ = std::move(inputs);
+    check_inputs();
+  }
+  const std::vector<Layer*>& inputs() const { return inputs_; }
+
+  // Makes room for `batch` rows; reallocates only when the batch outgrows every earlier one.
+  virtual void resize(Index batch) {
+    if (batch > value_.rows()) {
+      value_.resize(batch, width_);
+      grad_.resize(batch, width_);
+    }
+    batch_ = batch;
+  }
+
+  virtual void forward(bool training, Random& rng) = 0;
+  // Turns this layer's output gradient into parameter gradients and input gradients
+  // (the latter only for inputs with needs_grad).
+  virtual void backward() = 0;
+  virtual std::vector<Parameter<T>*> parameters() { return {}; }
+
+  MatrixMap<T> value() { return {value_.data(), batch_, width_}; }
+  MatrixMap<T> grad() { return {grad_.data(), batch_, width_}; }
+
+  // Adds a contribution to dLoss/dOutput (assigns it if it is the first of this step).
+  template <typename Expr>
+  void add_to_grad(const Expr& contribution) {
+    if (grad_written_) {
+      grad().noalias() += contribution;
+    } else {
+      grad().noalias() = contribution;
+      grad_written_ = true;
+    }
+  }
+  // dLoss/dOutput with any unwritten gradient made zero, for callers that add in place.
+  MatrixMap<T> writable_grad() {
+    if (!grad_written_) {
+      grad().setZero();
+      grad_written_ = true;
+    }
+    return grad();
+  }
+  // dLoss/dOutput for a loss to assign to; nullptr if a contribution is already there.
+  T* claim_grad() {
+    if (grad_written_) return nullptr;
+    grad_written_ = true;
+    return grad_.data();
+  }
+  T* claim_logits_grad() {
+    if (logits_grad_written_) return nullptr;
+    return logits_grad().data();
+  }
+  bool grad_written() const { return grad_written_ || logits_grad_written_; }
+  void clear_grad() { grad_written_ = logits_grad_written_ = false; }
+
+  // The crossentropy shortcut: a layer that ends in sigmoid or softmax exposes the values
+  // before that activation, and accepts the loss gradient with respect to them directly.
+  virtual ActivationKind final_activation() const { return ActivationKind::Linear; }
+  virtual MatrixMap<T> logits() { return value(); }
+  MatrixMap<T> logits_grad() {
+    logits_grad_written_ = true;
+    if (logits_grad_.rows() < batch_) logits_grad_.resize(value_.rows(), width_);
+    return {logits_grad_.data(), batch_, width_};
+  }
+
+  // True when some trainable parameter lies at or upstream of this layer, so its output
+  // gradient is needed. Set by the Network.
+  bool needs_grad = false;
+  RegularizerSpec activity_regularizer;
+
+ protected:
+  virtual void check_inputs() const {}
+  void require_inputs(size_t count) const {
+    if (inputs_.size() != count)
+      throw ShapeError(kind() + ": expected " + std::to_string(count) + " input(s), got " +
+                       std::to_string(inputs_.size()));
+  }
+  void require_input_width(size_t k, Index expected) const {
+    if (inputs_[k]->width() != expected)
+      throw ShapeError(kind() + ": input " + std::to_string(k) + " has " + std::to_string(inputs_[k]->width()) +
+                       " features, expected " + std::to_string(expected));
+  }
+  // The gradient to push below the activation: dLoss/dLogits from the loss shortcut plus
+  // act'(z) * dLoss/dOutput from the consumers. Returns a view valid until the next step.
+  MatrixMap<T> preactivation_grad(const ActivationSpec& act, const T* z);
+
+  bool logits_grad_written_ = false;
+  Index width_;
+  Index batch_ = 0;
+  Matrix<T> value_, grad_, logits_grad_, dz_;
+  std::vector<Layer*> inputs_;
+
+ private:
+  bool grad_written_ = false;
+};
+
+template <typename T>
+MatrixMap<T> Layer<T>::preactivation_grad(const ActivationSpec& act, const T* z) {
+  if (!grad_written_) return {logits_grad_.data(), batch_, width_};  // only the loss shortcut wrote
+  if (dz_.rows() < batch_) dz_.resize(value_.rows(), width_);
+  MatrixMap<T> dz(dz_.data(), batch_, width_);
+  activation_backward(act, z, value_.data(), grad_.data(), dz.data(), batch_, width_);
+  if (logits_grad_written_) dz += MatrixMap<T>(logits_grad_.data(), batch_, width_);
+  return dz;
+}
+
+// The entry point of the graph: its value is filled by the Network from the user's arrays.
+template <typename T>
+class InputLayer : public Layer<T> {
+ public:
+  using Layer<T>::Layer;
+  std::string kind() const override { return "InputLayer"; }
+  void forward(bool, Random&) override {}
+  void backward() override {}
+};
+
+}  // namespace fd
+
