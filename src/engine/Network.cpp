@@ -1,5 +1,6 @@
 #include "Network.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -89,12 +90,19 @@ template <typename T>
 void Network<T>::set_optimizer(std::unique_ptr<Optimizer<T>> optimizer) {
   mark_gradient_needs();
   trainable_.clear();
+  shared_.clear();
   trainable_values_.clear();
   trainable_grads_.clear();
   trainable_sizes_.clear();
   for (auto& layer : layers_)
     for (Parameter<T>* p : layer->parameters())
       if (p->trainable) {
+        auto primary = std::find_if(trainable_.begin(), trainable_.end(),
+                                    [&](Parameter<T>* q) { return q->value == p->value; });
+        if (primary != trainable_.end()) {
+          shared_.emplace_back(p, *primary);
+          continue;
+        }
         trainable_.push_back(p);
         trainable_values_.push_back(p->value);
         trainable_grads_.push_back(p->grad.data());
@@ -244,6 +252,7 @@ double Network<T>::backward(Index n) {
     }
     layer.backward();
   }
+  for (auto& [duplicate, primary] : shared_) primary->grad += duplicate->grad;
   for (Parameter<T>* p : trainable_)
     if (p->regularizer.active()) penalty += regularize(p->regularizer, p->value, p->grad.data(), p->size());
   return penalty;

@@ -104,7 +104,10 @@ class Network {
   std::vector<Output> outputs_;
   std::vector<OutputMetric> metrics_;
   std::unique_ptr<Optimizer<T>> optimizer_;
-  std::vector<Parameter<T>*> trainable_;
+  std::vector<Parameter<T>*> trainable_;  // one per distinct weight array
+  // A layer called twice (a shared layer) has two nodes on one weight array: the second
+  // node's gradient is added into the first's before the update.
+  std::vector<std::pair<Parameter<T>*, Parameter<T>*>> shared_;  // (duplicate, primary)
   std::vector<T*> trainable_values_, trainable_grads_;
   std::vector<Index> trainable_sizes_;
   bool gradients_marked_ = false;

@@ -1,0 +1,271 @@
+"""Dense, Activation, Dropout, GaussianNoise, Flatten and Reshape."""
+
+import numpy as np
+
+from fastdense import activations, constraints, initializers, regularizers
+from fastdense.layers.layer import Layer
+
+
+def native_regularizer(regularizer):
+    if regularizer is None:
+        return None
+    config = regularizer._native_config() if hasattr(regularizer, "_native_config") else None
+    if config is None:
+        raise NotImplementedError(f"A custom regularizer ({regularizer!r}) cannot run natively yet")
+    return config
+
+
+def native_constraint(constraint):
+    if constraint is None:
+        return None
+    config = constraint._native_config() if hasattr(constraint, "_native_config") else None
+    if config is None:
+        raise NotImplementedError(f"A custom constraint ({constraint!r}) cannot run natively yet")
+    return config
+
+
+def native_activation(activation):
+    config = activations.native_config(activation)
+    if config is None:
+        raise NotImplementedError(f"A custom activation ({activation!r}) cannot run natively yet")
+    return config
+
+
+def flat_width(shape):
+    width = 1
+    for d in shape[1:]:
+        width *= d
+    return width
+
+
+class Dense(Layer):
+    """Densely connected layer: `output = activation(inputs @ kernel + bias)`.
+
+    Args:
+        units: dimensionality of the output.
+        activation: activation function (name, function or None for linear).
+        use_bias: whether to add a bias vector.
+        kernel_initializer, bias_initializer: initializers of the weights.
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss.
+        kernel_constraint, bias_constraint: projections applied after each update.
+
+    Input shape: (batch_size, input_dim).
+    Output shape: (batch_size, units).
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, quantization_config=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        if lora_rank:
+            raise ValueError("Dense: LoRA is not supported by fastdense")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.kernel = self.bias = None
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(f"Dense '{self.name}': the last axis of the input must be known, got {input_shape}")
+        self.kernel = self.add_weight(name="kernel", shape=(input_dim, self.units),
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    def _check_input_shape(self, input_shape):
+        if input_shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis -1 of input shape "
+                f"to have value {self.kernel.shape[0]}, but received input with shape {tuple(input_shape)}"
+            )
+
+    def call(self, inputs):
+        outputs = np.matmul(inputs, self.kernel.value)
+        if self.use_bias:
+            outputs = outputs + self.bias.value
+        return self.activation(outputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def _lower(self, network, input_ids):
+        if len(self._build_shapes or ()) > 2:
+            raise NotImplementedError(f"Dense '{self.name}' on inputs of rank > 2 cannot run natively yet")
+        return network.add_dense(
+            input_ids[0], self.kernel.value, self.bias.value if self.use_bias else None,
+            native_activation(self.activation),
+            kernel_regularizer=native_regularizer(self.kernel_regularizer),
+            bias_regularizer=native_regularizer(self.bias_regularizer),
+            activity_regularizer=native_regularizer(self.activity_regularizer),
+            kernel_constraint=native_constraint(self.kernel_constraint),
+            bias_constraint=native_constraint(self.bias_constraint),
+            trainable=self.trainable)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "quantization_config": None,
+        })
+        return config
+
+
+class Activation(Layer):
+    """Applies an activation function: `Activation('relu')`.
+
+    Input shape: any. Output shape: the same.
+    """
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _lower(self, network, input_ids):
+        return network.add_activation(input_ids[0], native_activation(self.activation),
+                                      activity_regularizer=native_regularizer(self.activity_regularizer))
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class Dropout(Layer):
+    """Sets a fraction `rate` of inputs to 0 while training and scales the rest by 1/(1-rate).
+
+    Args:
+        rate: fraction of the inputs to drop, in [0, 1).
+        noise_shape: must be None (per-value dropout).
+        seed: seed of the dropout mask (fastdense seeds per model; kept for the config).
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
+        if noise_shape is not None:
+            raise ValueError("Dropout: noise_shape is not supported by fastdense")
+        self.rate = float(rate)
+        self.seed = seed
+        self.noise_shape = None
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        from fastdense import random as fd_random
+
+        keep = fd_random.global_generator().random(np.shape(inputs)) >= self.rate
+        return inputs * keep / (1.0 - self.rate)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _lower(self, network, input_ids):
+        return network.add_dropout(input_ids[0], self.rate)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed, "noise_shape": None})
+        return config
+
+
+class GaussianNoise(Layer):
+    """Adds zero-centred Gaussian noise of standard deviation `stddev` while training."""
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev = float(stddev)
+        self.seed = seed
+
+    def call(self, inputs, training=False):
+        if not training:
+            return inputs
+        from fastdense import random as fd_random
+
+        return inputs + fd_random.global_generator().normal(0.0, self.stddev, np.shape(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _lower(self, network, input_ids):
+        return network.add_gaussian_noise(input_ids[0], self.stddev)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"stddev": self.stddev, "seed": self.seed})
+        return config
+
+
+class Flatten(Layer):
+    """Flattens every axis but the batch axis: (batch, a, b) → (batch, a*b)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format
+
+    def call(self, inputs):
+        return np.reshape(inputs, (np.shape(inputs)[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], flat_width(input_shape))
+
+    def _lower(self, network, input_ids):
+        return input_ids[0]  # the engine stores every sample flat already
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format or "channels_last"
+        return config
+
+
+class Reshape(Layer):
+    """Reshapes each sample to `target_shape` (one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+
+    def call(self, inputs):
+        return np.reshape(inputs, (np.shape(inputs)[0],) + self.target_shape)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(self.target_shape)
+        if -1 in shape:
+            known = int(np.prod([d for d in shape if d != -1]))
+            shape[shape.index(-1)] = flat_width(input_shape) // known
+        if int(np.prod(shape)) != flat_width(input_shape):
+            raise ValueError(f"Reshape '{self.name}': cannot reshape {tuple(input_shape[1:])} to {self.target_shape}")
+        return (input_shape[0],) + tuple(shape)
+
+    def _lower(self, network, input_ids):
+        return input_ids[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config["target_shape"] = list(self.target_shape)
+        return config

@@ -1,0 +1,214 @@
+"""Model: a graph of layers (the functional API) that trains through the native engine."""
+
+import numpy as np
+
+from fastdense import backend
+from fastdense.layers.input_layer import InputLayer, KerasTensor, symbolic_call
+from fastdense.layers.layer import Layer
+from fastdense.models.graph import map_graph
+from fastdense.trainers.trainer import Trainer
+
+
+def flatten_structure(structure):
+    """Tensors of a single tensor, a list/tuple, or a dict (in insertion order)."""
+    if isinstance(structure, dict):
+        return list(structure.values())
+    if isinstance(structure, (list, tuple)):
+        return list(structure)
+    return [structure]
+
+
+class Model(Trainer, Layer):
+    """A model built from symbolic tensors: `Model(inputs=x, outputs=y)`.
+
+    Args:
+        inputs: an Input tensor, a list of them, or a dict name → tensor.
+        outputs: the output tensor(s), as a tensor, list or dict.
+        name: the model's name (default 'functional', made unique).
+        input, output: the Keras 2 spellings of inputs and outputs.
+
+    A subclass that defines `call` instead of passing inputs/outputs runs that `call` in
+    Python (prediction only, until custom components gain automatic gradients).
+    """
+
+    def __init__(self, *args, **kwargs):
+        inputs = kwargs.pop("inputs", None)
+        outputs = kwargs.pop("outputs", None)
+        inputs = kwargs.pop("input", None) if inputs is None else inputs
+        outputs = kwargs.pop("output", None) if outputs is None else outputs
+        if len(args) > 2:
+            raise TypeError(f"Model takes at most 2 positional arguments (inputs, outputs), got {len(args)}")
+        inputs = args[0] if len(args) >= 1 else inputs
+        outputs = args[1] if len(args) == 2 else outputs
+        name = kwargs.pop("name", None)
+        trainable = kwargs.pop("trainable", True)
+        default_name = "functional" if type(self) is Model else backend.snake_case(type(self).__name__)
+        Layer.__init__(self, name=name or backend.unique_name(default_name), trainable=trainable, **kwargs)
+        Trainer.__init__(self)
+        self._graph_nodes, self._layers = [], []
+        self.inputs = self.outputs = None
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("Model needs both inputs= and outputs=")
+            self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs, outputs):
+        self._input_struct, self._output_struct = inputs, outputs
+        self.inputs, self.outputs = flatten_structure(inputs), flatten_structure(outputs)
+        for tensor in self.inputs:
+            if not isinstance(tensor, KerasTensor) or not isinstance(tensor._keras_history[0], InputLayer):
+                raise ValueError(f"Model inputs must be tensors returned by Input(), got {tensor!r}")
+        self._graph_nodes, self._layers = map_graph(self.inputs, self.outputs)
+        self.built = True
+        self._build_shapes = [t.shape for t in self.inputs] if len(self.inputs) > 1 else self.inputs[0].shape
+        self._invalidate_native()
+
+    @property
+    def _is_graph_network(self):
+        return self.inputs is not None
+
+    # ------------------------------------------------------------------------------ layers
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        if index is not None and name is not None:
+            raise ValueError("Provide either a layer name or a layer index, not both")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
+                                 f"{len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}")
+
+    @property
+    def input_names(self):
+        return [t._keras_history[0].name for t in self.inputs]
+
+    @property
+    def output_names(self):
+        return [t._keras_history[0].name for t in self.outputs]
+
+    # ----------------------------------------------------------------------------- weights
+    def _unique_weights(self, select):
+        seen, result = set(), []
+        for layer in self.layers:
+            for variable in select(layer):
+                if id(variable) not in seen:
+                    seen.add(id(variable))
+                    result.append(variable)
+        return result
+
+    @property
+    def weights(self):
+        return self._unique_weights(lambda layer: layer.weights) + list(self._variables)
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return self._unique_weights(lambda layer: layer.trainable_weights)
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        return self._unique_weights(lambda layer: layer.non_trainable_weights)
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+    variables = weights
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in getattr(self, "_layers", []):
+            layer.trainable = value
+        if hasattr(self, "_native"):
+            self._invalidate_native()
+
+    @property
+    def losses(self):
+        return [loss for layer in self.layers for loss in layer.losses]
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f"Model '{self.name}' has not been built yet: call it on data or give it an Input")
+        return int(sum(v.size for v in self.weights))
+
+    # ------------------------------------------------------------------------- computation
+    def call(self, inputs, training=False):
+        """Runs the graph in Python, layer by layer (used when some layer cannot run natively)."""
+        if not self._is_graph_network:
+            raise NotImplementedError(f"Model subclass {type(self).__name__} must implement call()")
+        arrays = self._input_list(inputs)
+        values = dict(zip(map(id, self.inputs), arrays))
+        for node in self._graph_nodes:
+            if not node.inputs:
+                continue
+            args = [values[id(t)] for t in node.inputs]
+            result = node.layer(args if node.list_input else args[0], training=training)
+            for tensor, value in zip(node.outputs, flatten_structure(result)):
+                values[id(tensor)] = value
+        return self._output_structure([values[id(t)] for t in self.outputs])
+
+    def _input_list(self, inputs):
+        if isinstance(inputs, dict):
+            missing = [n for n in self.input_names if n not in inputs]
+            if missing:
+                raise ValueError(f"Missing input(s) {missing}; the model's inputs are {self.input_names}")
+            return [inputs[n] for n in self.input_names]
+        if isinstance(inputs, (list, tuple)) and len(self.inputs) > 1:
+            if len(inputs) != len(self.inputs):
+                raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} inputs, got {len(inputs)}")
+            return list(inputs)
+        return [inputs]
+
+    def _output_structure(self, values):
+        if isinstance(self._output_struct, dict):
+            return dict(zip(self._output_struct.keys(), values))
+        if isinstance(self._output_struct, (list, tuple)):
+            return list(values)
+        return values[0]
+
+    def __call__(self, inputs, *args, **kwargs):
+        flat = flatten_structure(inputs)
+        if any(isinstance(t, KerasTensor) for t in flat):
+            return symbolic_call(self, inputs, args, kwargs)
+        return self._predict_arrays(inputs, batch_size=None, training=kwargs.get("training", False))
+
+    def compute_output_shape(self, input_shape):
+        shapes = [t.shape for t in self.outputs]
+        return shapes if len(shapes) > 1 else shapes[0]
+
+    def build(self, input_shape):
+        self.built = True
+
+    # Nested models lower by inlining their graph.
+    def _lower(self, network, input_ids):
+        outputs = self._lower_graph(network, input_ids)
+        return outputs if len(outputs) > 1 else outputs[0]
+
+    def _lower_graph(self, network, input_ids):
+        """Adds every node to `network` (inputs already there as input_ids); returns output ids."""
+        ids = dict(zip(map(id, self.inputs), input_ids))
+        for node in self._graph_nodes:
+            if not node.inputs:
+                continue
+            if node.layer._lower is None:
+                raise NotImplementedError(f"Layer '{node.layer.name}' ({type(node.layer).__name__}) runs in Python")
+            result = node.layer._lower(network, [ids[id(t)] for t in node.inputs])
+            for tensor, native_id in zip(node.outputs, result if isinstance(result, list) else [result]):
+                ids[id(tensor)] = native_id
+        return [ids[id(t)] for t in self.outputs]
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

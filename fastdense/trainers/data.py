@@ -1,0 +1,134 @@
+"""Turning what users pass to fit/evaluate/predict into the engine's layout.
+
+Arrays are converted once per call to C-contiguous (samples, features) arrays of the model's
+float type; batches are then gathered natively by index, so the user's data is never copied
+per batch. Generators and Sequences yield batches that are converted one at a time.
+"""
+
+import numpy as np
+
+
+class ArrayData:
+    """Inputs, targets and sample weights of `rows` samples, in the engine's layout."""
+
+    def __init__(self, inputs, targets=None, sample_weight=None):
+        self.inputs = inputs
+        self.targets = targets
+        self.sample_weight = sample_weight
+        self.rows = inputs[0].shape[0]
+
+    def take(self, start, stop):
+        """Rows [start, stop) as views (validation_split)."""
+        cut = slice(start, stop)
+        return ArrayData([a[cut] for a in self.inputs],
+                         None if self.targets is None else [t[cut] for t in self.targets],
+                         None if self.sample_weight is None else self.sample_weight[cut])
+
+
+def is_batch_source(x):
+    """True for Python generators/iterators and Sequence/PyDataset objects."""
+    if isinstance(x, (np.ndarray, list, tuple, dict)) or x is None:
+        return False
+    return hasattr(x, "__next__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__"))
+
+
+def unpack(data):
+    """(x, y, sample_weight) from a tuple or list of 1 to 3 items (Keras's unpacking)."""
+    if isinstance(data, (tuple, list)):
+        if not 1 <= len(data) <= 3:
+            raise ValueError(f"Expected (x,), (x, y) or (x, y, sample_weight), got a sequence of {len(data)} items")
+        return tuple(data) + (None,) * (3 - len(data))
+    return data, None, None
+
+
+def _check_finite(array, what):
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{what} contains NaN or infinite values")
+
+
+def input_arrays(model, x, dtype):
+    """The model's inputs as (samples, features) arrays, checked against the Input shapes."""
+    arrays = model._input_list(x)
+    if len(arrays) != len(model.inputs):
+        raise ValueError(f"Model '{model.name}' expects {len(model.inputs)} input(s), got {len(arrays)}")
+    converted = []
+    for k, (tensor, value) in enumerate(zip(model.inputs, arrays)):
+        if value is None:
+            raise ValueError(f"Input {k} of model '{model.name}' is None")
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiub":
+            raise TypeError(f"Input {k} of model '{model.name}' must be numeric, got dtype {array.dtype}")
+        expected = tensor.shape[1:]
+        if array.ndim == len(expected) and expected[-1] == 1:  # (N,) for an Input of shape (1,)
+            array = array.reshape(array.shape + (1,))
+        if array.ndim != len(expected) + 1 or any(e is not None and e != a for e, a in zip(expected, array.shape[1:])):
+            raise ValueError(f"Input {k} of layer '{model.name}' is incompatible with the layer: "
+                             f"expected shape={tensor.shape}, found shape={array.shape}")
+        if array.shape[0] == 0:
+            raise ValueError(f"Input {k} of model '{model.name}' has no samples")
+        array = np.ascontiguousarray(array.reshape(array.shape[0], -1), dtype=dtype)
+        _check_finite(array, f"Input {k}")
+        converted.append(array)
+    rows = {a.shape[0] for a in converted}
+    if len(rows) > 1:
+        raise ValueError(f"All inputs must have the same number of samples, got {[a.shape[0] for a in converted]}")
+    return converted
+
+
+def target_arrays(model, y, rows, outputs, dtype):
+    """One (samples, columns) target per output; columns as the output's loss reads them."""
+    values = model._target_list(y)
+    converted = []
+    for value, output in zip(values, outputs):
+        if value is None:
+            raise ValueError(f"No target given for output '{output.name}'")
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiub":
+            raise TypeError(f"Target for output '{output.name}' must be numeric, got dtype {array.dtype}")
+        if array.shape[0] != rows:
+            raise ValueError(f"Data cardinality is ambiguous: x has {rows} samples but the target for output "
+                             f"'{output.name}' has {array.shape[0]}. Make sure all arrays have the same number of samples.")
+        flat = array.reshape(rows, -1) if array.ndim != 1 else array.reshape(rows, 1)
+        if flat.shape[1] != output.target_cols:
+            raise ValueError(f"Target for output '{output.name}' has shape {array.shape}, but the output has shape "
+                             f"{output.shape} and its loss reads {output.target_cols} value(s) per sample")
+        flat = np.ascontiguousarray(flat, dtype=dtype)
+        _check_finite(flat, f"Target for output '{output.name}'")
+        if output.sparse_classes is not None:
+            _check_class_indices(flat, output.sparse_classes, output.name)
+        converted.append(flat)
+    return converted
+
+
+def _check_class_indices(labels, num_classes, name):
+    bad = (labels < 0) | (labels >= num_classes) | (labels != np.floor(labels))
+    if bad.any():
+        row = int(np.argmax(bad.any(axis=1)))
+        raise ValueError(f"Target for output '{name}' holds class index {labels[row, 0]!r} at sample {row}; "
+                         f"sparse labels must be integers in [0, {num_classes})")
+
+
+def sample_weight_array(sample_weight, class_weight, targets, rows, dtype):
+    """Per-sample weights from sample_weight or class_weight (not both, as in Keras 3)."""
+    if sample_weight is not None and class_weight is not None:
+        raise ValueError("You cannot pass both `sample_weight` and `class_weight` at the same time")
+    if class_weight is not None:
+        if len(targets) != 1:
+            raise ValueError("`class_weight` is only supported for models with a single output")
+        return class_weights_to_samples(class_weight, targets[0], dtype)
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=dtype)
+    if weights.ndim == 2 and weights.shape[1] == 1:
+        weights = weights[:, 0]
+    if weights.shape != (rows,):
+        raise ValueError(f"sample_weight must have shape ({rows},), got {np.shape(sample_weight)}")
+    _check_finite(weights, "sample_weight")
+    return np.ascontiguousarray(weights)
+
+
+def class_weights_to_samples(class_weight, targets, dtype):
+    """Keras's rule: the class of a one-hot row is its argmax; otherwise the rounded label."""
+    classes = np.argmax(targets, axis=1) if targets.shape[1] > 1 else np.round(targets[:, 0]).astype(np.int64)
+    table = {int(k): float(v) for k, v in class_weight.items()}
+    return np.array([table.get(int(c), 1.0) for c in classes], dtype=dtype)

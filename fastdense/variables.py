@@ -1,0 +1,65 @@
+"""Weights as numpy arrays that the native engine updates in place."""
+
+import numpy as np
+
+from fastdense import backend
+
+
+class Variable:
+    """A layer weight.
+
+    The value is a C-contiguous numpy array whose memory the compiled native network reads and
+    updates in place, so it is never rebound: `assign` copies into it.
+
+    Args:
+        value: initial value (array-like).
+        name: short name ('kernel', 'bias', ...).
+        trainable: whether optimizers update it.
+        regularizer: a regularizer added to the loss, or None.
+        constraint: a projection applied after each optimizer step, or None.
+        path: Keras's full path ('dense/kernel'), used by persistence.
+    """
+
+    def __init__(self, value, name, trainable=True, regularizer=None, constraint=None, dtype=None, path=None):
+        dtype = backend.standardize_dtype(dtype)
+        self._value = np.array(value, dtype=dtype, order="C", copy=True)
+        self.name = name
+        self.trainable = trainable
+        self.regularizer = regularizer
+        self.constraint = constraint
+        self.path = path or name
+
+    @property
+    def value(self):
+        """The live array (do not keep it around expecting a snapshot: use numpy())."""
+        return self._value
+
+    @property
+    def shape(self):
+        return self._value.shape
+
+    @property
+    def dtype(self):
+        return self._value.dtype.name
+
+    @property
+    def size(self):
+        return self._value.size
+
+    def numpy(self):
+        return self._value.copy()
+
+    def assign(self, value):
+        value = np.asarray(value)
+        if value.shape != self._value.shape:
+            raise ValueError(
+                f"Cannot assign a value of shape {value.shape} to variable '{self.path}' of shape {self._value.shape}"
+            )
+        np.copyto(self._value, value, casting="unsafe")
+        return self
+
+    def __array__(self, dtype=None, copy=None):
+        return self._value if dtype is None else self._value.astype(dtype)
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"

@@ -1,0 +1,269 @@
+"""The native Network: gradients through a whole graph, training, and its input checks."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from fastdense import _core
+
+
+def sgd(dtype, learning_rate=1.0):
+    return _core.Optimizer({"name": "sgd", "learning_rate": learning_rate}, dtype)
+
+
+class Graph:
+    """Two inputs → a DAG using every merge kind, a shared layer, regularizers and two losses."""
+
+    def __init__(self, rng, dtype="float64"):
+        self.params = []
+        net = _core.Network(dtype)
+        a, b = net.add_input(3), net.add_input(3)
+        d1 = net.add_dense(a, *self.weights(rng, 3, 4), {"name": "tanh"},
+                           kernel_regularizer={"l1": 0.01, "l2": 0.02}, bias_regularizer={"l1": 0.0, "l2": 0.05},
+                           activity_regularizer={"l1": 0.01, "l2": 0.03})
+        d2 = net.add_dense(b, *self.weights(rng, 3, 4), {"name": "sigmoid"})
+        shared = self.weights(rng, 4, 4)
+        s1 = net.add_dense(d1, *shared, {"name": "softplus"})
+        s2 = net.add_dense(s1, *shared, {"name": "softplus"})  # the same weights again
+        added = net.add_merge("add", [s2, d2])
+        product = net.add_merge("multiply", [d1, d2, s1])
+        biggest = net.add_merge("maximum", [added, product, d1])
+        smallest = net.add_merge("minimum", [added, product])
+        difference = net.add_merge("subtract", [biggest, smallest])
+        mean = net.add_merge("average", [difference, d2])
+        joined = net.add_merge("concatenate", [biggest, difference, mean])
+        activated = net.add_activation(joined, {"name": "elu", "alpha": 0.5})
+        out1 = net.add_dense(activated, *self.weights(rng, 12, 2), {"name": "linear"})
+        out2 = net.add_dense(joined, *self.weights(rng, 12, 3), {"name": "softmax"})
+        net.add_output(out1, {"name": "mean_squared_error"}, 0.7)
+        net.add_output(out2, {"name": "categorical_crossentropy"}, 1.3)
+        self.optimizer = sgd(dtype)
+        net.set_optimizer(self.optimizer)
+        self.net = net
+        n = 7
+        self.inputs = [rng.normal(size=(n, 3)), rng.normal(size=(n, 3))]
+        labels = rng.integers(0, 3, size=n)
+        self.targets = [rng.normal(size=(n, 2)), np.eye(3)[labels]]
+        self.sample_weight = rng.uniform(0.5, 2.0, size=n)
+        self.rows = n
+
+    def weights(self, rng, fan_in, units):
+        kernel, bias = rng.normal(size=(fan_in, units)) * 0.7, rng.normal(size=units) * 0.1
+        self.params += [kernel, bias]
+        return kernel, bias
+
+    def loss(self):
+        self.net.reset_metrics()
+        self.net.evaluate(self.inputs, self.targets, self.sample_weight, self.rows)
+        return self.net.results()[0]
+
+    def train_step(self):
+        self.net.reset_metrics()
+        index = np.arange(self.rows, dtype=np.int64)
+        self.net.train(self.inputs, self.targets, self.sample_weight, index, self.rows, np.array([1.0]))
+        return self.net.results()[0]
+
+
+def unique_params(params):
+    seen, result = set(), []
+    for p in params:
+        if id(p) not in seen:
+            seen.add(id(p))
+            result.append(p)
+    return result
+
+
+def test_gradients_of_a_whole_graph_match_finite_differences():
+    graph = Graph(np.random.default_rng(0))
+    params = unique_params(graph.params)
+    before = [p.copy() for p in params]
+    loss_before_update = graph.train_step()
+    analytic = [b - p for b, p in zip(before, params)]  # SGD with lr=1: w ← w − g
+    for p, b in zip(params, before):
+        p[...] = b
+    assert loss_before_update == pytest.approx(graph.loss(), rel=1e-12)
+
+    h = 1e-6
+    numeric = []
+    for p in params:
+        grad = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            saved = p[i]
+            p[i] = saved + h
+            up = graph.loss()
+            p[i] = saved - h
+            down = graph.loss()
+            p[i] = saved
+            grad[i] = (up - down) / (2 * h)
+        numeric.append(grad)
+    a, n = np.concatenate([g.ravel() for g in analytic]), np.concatenate([g.ravel() for g in numeric])
+    assert np.linalg.norm(a - n) / np.linalg.norm(a + n) < 1e-6
+    assert np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-6)) < 1e-5
+
+
+def two_layer_regression(dtype, optimizer_config, rng):
+    net = _core.Network(dtype)
+    x_id = net.add_input(4)
+    kernel1 = (rng.normal(size=(4, 16)) * 0.5).astype(dtype)
+    kernel2 = (rng.normal(size=(16, 1)) * 0.5).astype(dtype)
+    hidden = net.add_dense(x_id, kernel1, np.zeros(16, dtype), {"name": "tanh"})
+    out = net.add_dense(hidden, kernel2, np.zeros(1, dtype), {"name": "linear"})
+    net.add_output(out, {"name": "mean_squared_error"})
+    net.add_metric(0, {"kind": "loss", "loss": {"name": "mean_absolute_error"}})
+    optimizer = _core.Optimizer(optimizer_config, dtype)
+    net.set_optimizer(optimizer)
+    return net, optimizer
+
+
+def test_native_training_reduces_the_loss_more_than_100_times():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, size=(256, 4)).astype(np.float32)
+    y = (np.sin(2 * x[:, :1]) + 0.5 * x[:, 1:2] * x[:, 2:3] - x[:, 3:4]).astype(np.float32)
+    net, optimizer = two_layer_regression("float32", {"name": "adam", "learning_rate": 0.01}, rng)
+
+    def loss():
+        net.reset_metrics()
+        net.evaluate([x], [y], None, 256)
+        return net.results()[0]
+
+    initial = loss()
+    epochs, batch = 300, 32
+    steps = epochs * (256 // batch)
+    index = np.concatenate([rng.permutation(256) for _ in range(epochs)]).astype(np.int64)
+    net.train([x], [y], None, index, batch, np.full(steps, 0.01))
+    assert optimizer.iterations == steps
+    assert loss() < initial / 100
+
+
+def test_metrics_are_sample_means_whatever_the_batch_size():
+    rng = np.random.default_rng(2)
+    net, _ = two_layer_regression("float64", {"name": "sgd", "learning_rate": 0.1}, rng)
+    x, y = rng.normal(size=(10, 4)), rng.normal(size=(10, 1))
+    results = []
+    for batch in (10, 3, 1):
+        net.reset_metrics()
+        net.evaluate([x], [y], None, batch)
+        results.append(net.results())
+    for loss, _, metrics in results[1:]:
+        assert loss == pytest.approx(results[0][0], rel=1e-12)
+        assert metrics[0] == pytest.approx(results[0][2][0], rel=1e-12)
+
+
+def test_predict_matches_numpy_forward_pass():
+    rng = np.random.default_rng(3)
+    net, _ = two_layer_regression("float64", {"name": "sgd", "learning_rate": 0.1}, rng)
+    x = rng.normal(size=(5, 4))
+    # Recover the weights by predicting on identity-like probes would be indirect; rebuild instead.
+    k1, k2 = rng.normal(size=(4, 3)), rng.normal(size=(3, 2))
+    b1, b2 = rng.normal(size=3), rng.normal(size=2)
+    net = _core.Network("float64")
+    i = net.add_input(4)
+    h = net.add_dense(i, k1, b1, {"name": "relu"})
+    o = net.add_dense(h, k2, b2, {"name": "softmax"})
+    net.add_output(o)
+    (out,) = net.predict([x], 2)
+    z = np.maximum(x @ k1 + b1, 0) @ k2 + b2
+    expected = np.exp(z - z.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+
+
+def test_dropout_is_identity_at_inference_and_drops_while_training():
+    n, width, rate = 2000, 50, 0.3
+    net = _core.Network("float64")
+    i = net.add_input(width)
+    d = net.add_dropout(i, rate)
+    kernel = np.eye(width)
+    out = net.add_dense(d, kernel, None, {"name": "linear"}, trainable=False)
+    net.add_output(out, {"name": "mean_squared_error"})
+    net.set_optimizer(sgd("float64", 0.0))
+    x = np.ones((n, width))
+    (predicted,) = net.predict([x], n)
+    np.testing.assert_array_equal(predicted, x)
+    # Training with target 0 and a frozen identity kernel: loss = mean of the squared mask values,
+    # E[m²] = (1 − rate) / (1 − rate)² = 1 / (1 − rate).
+    net.train([x], [np.zeros((n, width))], None, np.arange(n, dtype=np.int64), n, np.array([0.0]))
+    assert net.results()[0] == pytest.approx(1 / (1 - rate), rel=0.02)
+
+
+@pytest.fixture
+def small():
+    rng = np.random.default_rng(4)
+    net, _ = two_layer_regression("float32", {"name": "sgd", "learning_rate": 0.1}, rng)
+    x = np.ones((6, 4), np.float32)
+    y = np.ones((6, 1), np.float32)
+    return net, x, y
+
+
+@pytest.mark.parametrize("case, message", [
+    (lambda net, x, y: net.predict([np.ones((6, 5), np.float32)], 2), "expected shape"),
+    (lambda net, x, y: net.predict([np.ones((6, 4), np.float64)], 2), "dtype"),
+    (lambda net, x, y: net.predict([np.ones((4, 6), np.float32).T], 2), "C-contiguous"),
+    (lambda net, x, y: net.predict([np.ones(4, np.float32)], 2), "2-D"),
+    (lambda net, x, y: net.predict([np.ones((0, 4), np.float32)], 2), "no samples"),
+    (lambda net, x, y: net.predict([x, x], 2), "input array"),
+    (lambda net, x, y: net.predict([x], 0), "batch_size"),
+    (lambda net, x, y: net.predict(["not an array"], 2), "numpy array"),
+    (lambda net, x, y: net.evaluate([x], [np.ones((5, 1), np.float32)], None, 2), "expected shape"),
+    (lambda net, x, y: net.evaluate([x], [y], np.ones(5, np.float32), 2), "sample_weight"),
+    (lambda net, x, y: net.train([x], [y], None, np.array([0, 6]), 2, np.ones(1)), "outside"),
+    (lambda net, x, y: net.train([x], [y], None, np.array([0, -1]), 2, np.ones(1)), "outside"),
+    (lambda net, x, y: net.train([x], [y], None, np.arange(6), 2, np.ones(2)), "learning_rates"),
+    (lambda net, x, y: net.train([x], [y], None, np.arange(6, dtype=np.int32), 2, np.ones(3)), "dtype"),
+    (lambda net, x, y: net.train([x], [y], None, np.arange(0), 2, np.ones(0)), "no samples"),
+    (lambda net, x, y: net.add_dense(99, np.ones((4, 2), np.float32), None, {"name": "relu"}), "layer"),
+])
+def test_bad_input_raises_value_error(small, case, message):
+    net, x, y = small
+    with pytest.raises(ValueError, match=message):
+        case(net, x, y)
+
+
+def test_building_errors_name_the_problem():
+    net = _core.Network("float32")
+    i = net.add_input(3)
+    with pytest.raises(ValueError, match="features, expected 4"):
+        net.add_dense(i, np.ones((4, 2), np.float32), None, {"name": "linear"})
+    with pytest.raises(ValueError, match="input 1 has 2 features"):
+        j = net.add_input(2)
+        net.add_merge("add", [i, j])
+    with pytest.raises(ValueError, match="dtype"):
+        net.add_dense(i, np.ones((3, 2), np.float64), None, {"name": "linear"})
+    with pytest.raises(ValueError, match="dtype must be"):
+        _core.Network("int8")
+    with pytest.raises(ValueError, match="no optimizer"):
+        net.add_output(i, {"name": "mean_squared_error"})
+        net.train([np.ones((2, 3), np.float32), np.ones((2, 2), np.float32)], [np.ones((2, 3), np.float32)], None,
+                  np.arange(2), 2, np.ones(1))
+
+
+def test_crash_prone_misuse_never_kills_the_process():
+    # Each case runs in a fresh interpreter: a segfault would show as a negative return code.
+    script = textwrap.dedent("""
+        import numpy as np
+        from fastdense import _core
+        cases = []
+        net = _core.Network("float32")
+        i = net.add_input(2)
+        kernel = np.ones((2, 2), np.float32)
+        kernel.flags.writeable = False
+        for call in (
+            lambda: net.add_dense(i, kernel, None, {"name": "linear"}),
+            lambda: net.add_dense(i, np.ones((2, 2), np.float32)[:, :1], None, {"name": "linear"}),
+            lambda: net.predict([np.ones((3, 2), np.float32)], 1),  # no outputs yet: empty result
+            lambda: net.add_merge("concatenate", []),
+            lambda: net.add_output(-5, None),
+            lambda: net.evaluate([np.ones((3, 2), np.float32)], [], None, 1),
+            lambda: net.train([np.full((3, 2), np.nan, np.float32)], [], None, np.arange(3), 1, np.ones(3)),
+        ):
+            try:
+                call()
+            except (ValueError, TypeError, RuntimeError) as e:
+                cases.append(type(e).__name__)
+        print(len(cases))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
