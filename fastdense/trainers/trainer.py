@@ -244,9 +244,9 @@ class Trainer:
             steps=train.steps_per_epoch)
         per_batch = callback_list.batch_hooks_needed("train")
         self.stop_training = False
-        self._initial_epoch = initial_epoch
+        self._initial_epoch = None
         callback_list.on_train_begin()
-        initial_epoch = self._initial_epoch  # BackupAndRestore may move it forward
+        initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore may resume later
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self._native.reset_metrics()
