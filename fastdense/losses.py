@@ -410,6 +410,8 @@ class LossFunctionWrapper(Loss):
 
 
 class MeanSquaredError(LossFunctionWrapper):
+    """mean((y_true - y_pred)^2) per sample, reduced over the batch."""
+
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
         super().__init__(mean_squared_error, name=name, reduction=reduction, dtype=dtype)
 
@@ -418,6 +420,8 @@ class MeanSquaredError(LossFunctionWrapper):
 
 
 class MeanAbsoluteError(LossFunctionWrapper):
+    """mean(|y_true - y_pred|) per sample, reduced over the batch."""
+
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
         super().__init__(mean_absolute_error, name=name, reduction=reduction, dtype=dtype)
 
@@ -426,6 +430,8 @@ class MeanAbsoluteError(LossFunctionWrapper):
 
 
 class MeanAbsolutePercentageError(LossFunctionWrapper):
+    """100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7)) per sample."""
+
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None):
         super().__init__(mean_absolute_percentage_error, name=name, reduction=reduction, dtype=dtype)
 
@@ -434,6 +440,8 @@ class MeanAbsolutePercentageError(LossFunctionWrapper):
 
 
 class MeanSquaredLogarithmicError(LossFunctionWrapper):
+    """mean((log(y_pred + 1) - log(y_true + 1))^2) per sample, inputs floored at 1e-7."""
+
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None):
         super().__init__(mean_squared_logarithmic_error, name=name, reduction=reduction, dtype=dtype)
 
@@ -442,6 +450,8 @@ class MeanSquaredLogarithmicError(LossFunctionWrapper):
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
+    """Binary crossentropy averaged over the last axis; see :func:`binary_crossentropy`."""
+
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
                  name="binary_crossentropy", dtype=None):
         super().__init__(binary_crossentropy, name=name, reduction=reduction, dtype=dtype,
@@ -456,6 +466,8 @@ class BinaryCrossentropy(LossFunctionWrapper):
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):
+    """Crossentropy with one-hot (or soft) labels; see :func:`categorical_crossentropy`."""
+
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
                  name="categorical_crossentropy", dtype=None):
         super().__init__(categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
@@ -470,6 +482,8 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """Crossentropy with integer class labels; see :func:`sparse_categorical_crossentropy`."""
+
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size", axis=-1,
                  name="sparse_categorical_crossentropy", dtype=None):
         if ignore_class is not None:
@@ -484,6 +498,8 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
 
 class Huber(LossFunctionWrapper):
+    """Quadratic for |error| <= delta, linear beyond; see :func:`huber`. Default name 'huber_loss'."""
+
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
         super().__init__(huber, name=name, reduction=reduction, dtype=dtype, delta=delta)
         self.delta = delta
@@ -494,6 +510,8 @@ class Huber(LossFunctionWrapper):
 
 
 class Hinge(LossFunctionWrapper):
+    """mean(max(1 - y_true * y_pred, 0)); 0/1 labels become -1/1."""
+
     def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
         super().__init__(hinge, name=name, reduction=reduction, dtype=dtype)
 
@@ -502,6 +520,8 @@ class Hinge(LossFunctionWrapper):
 
 
 class SquaredHinge(LossFunctionWrapper):
+    """mean(max(1 - y_true * y_pred, 0)^2); 0/1 labels become -1/1."""
+
     def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
         super().__init__(squared_hinge, name=name, reduction=reduction, dtype=dtype)
 
@@ -510,6 +530,8 @@ class SquaredHinge(LossFunctionWrapper):
 
 
 class CategoricalHinge(LossFunctionWrapper):
+    """max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)."""
+
     def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
         super().__init__(categorical_hinge, name=name, reduction=reduction, dtype=dtype)
 
@@ -518,6 +540,8 @@ class CategoricalHinge(LossFunctionWrapper):
 
 
 class KLDivergence(LossFunctionWrapper):
+    """sum(y_true * log(y_true / y_pred)), both clipped to [1e-7, 1]."""
+
     def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
         super().__init__(kl_divergence, name=name, reduction=reduction, dtype=dtype)
 
@@ -526,6 +550,8 @@ class KLDivergence(LossFunctionWrapper):
 
 
 class Poisson(LossFunctionWrapper):
+    """mean(y_pred - y_true * log(y_pred + 1e-7))."""
+
     def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
         super().__init__(poisson, name=name, reduction=reduction, dtype=dtype)
 
@@ -534,6 +560,8 @@ class Poisson(LossFunctionWrapper):
 
 
 class LogCosh(LossFunctionWrapper):
+    """mean(log(cosh(y_pred - y_true)))."""
+
     def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
         super().__init__(log_cosh, name=name, reduction=reduction, dtype=dtype)
 
@@ -542,6 +570,8 @@ class LogCosh(LossFunctionWrapper):
 
 
 class CosineSimilarity(LossFunctionWrapper):
+    """Negative cosine similarity along ``axis`` (-1 is a perfect match)."""
+
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
         super().__init__(cosine_similarity, name=name, reduction=reduction, dtype=dtype, axis=axis)
         self.axis = axis
