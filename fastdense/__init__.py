@@ -6,3 +6,5 @@ __version__ = "0.1.0"
 
 set_num_threads = _core.set_num_threads
 get_num_threads = _core.get_num_threads
+
+from fastdense import initializers, optimizers, random, regularizers  # noqa: E402,F401
