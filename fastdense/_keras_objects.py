@@ -65,6 +65,6 @@ def split_serialized(config, kind):
 def unknown_name_error(kind, name, known):
     """ValueError for an unknown identifier, suggesting the closest known names."""
     by_lower = {k.lower(): k for k in sorted(known)}
-    close = [by_lower[c] for c in difflib.get_close_matches(str(name).lower(), list(by_lower), n=3, cutoff=0.6)]
+    close = [by_lower[c] for c in difflib.get_close_matches(str(name).lower(), list(by_lower), n=3, cutoff=0.5)]
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return ValueError(f"Unknown {kind}: {name!r}.{hint} Known names: {', '.join(sorted(known))}.")

@@ -45,7 +45,7 @@ class Regularizer:
         return None
 
     def get_config(self):
-        raise NotImplementedError(f"{self} does not implement get_config()")
+        raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
 
     @classmethod
     def from_config(cls, config):
@@ -171,6 +171,15 @@ orthogonal_regularizer = OrthogonalRegularizer
 _CLASSES = (Regularizer, L1, L2, L1L2, OrthogonalRegularizer)
 _BY_NAME = {cls.__name__: cls for cls in _CLASSES}
 _BY_NAME.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
+
+
+def _native_config_of(regularizer):
+    """The engine's {"l1", "l2"} for any regularizer-like object: None when there is none
+    (no regularizer) or when it must be computed in Python (a user callable, OrthogonalRegularizer)."""
+    if regularizer is None:
+        return None
+    native = getattr(regularizer, "_native_config", None)
+    return native() if callable(native) else None
 
 
 def serialize(regularizer):

@@ -571,6 +571,7 @@ def test_config_matches_keras_and_round_trips(keras, kind):
     fd_opt = CLASSES[kind](name="x")
     k_opt = keras_optimizer(keras, kind, {}, name="x")
     assert fd_opt.get_config() == k_opt.get_config()
+    assert list(fd_opt.get_config()) == list(k_opt.get_config())  # same key order, same JSON
     rebuilt = optimizers.deserialize(optimizers.serialize(fd_opt))
     assert type(rebuilt) is type(fd_opt) and rebuilt.get_config() == fd_opt.get_config()
     assert optimizers.serialize(fd_opt) == keras.optimizers.serialize(k_opt)
@@ -750,6 +751,7 @@ def test_schedules_match_tf_keras(keras, name, kwargs):
     np.testing.assert_allclose(ours(np.array(STEPS)), want, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose([ours(step) for step in STEPS], want, rtol=1e-6, atol=1e-9)
     assert ours.get_config() == theirs.get_config()
+    assert list(ours.get_config()) == list(theirs.get_config())
     assert schedules.serialize(ours) == keras.optimizers.schedules.serialize(theirs)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from fastdense import _core
 from fastdense._keras_objects import auto_name
 from fastdense.optimizers.schedules import LearningRateSchedule
+from fastdense.optimizers.schedules import deserialize as deserialize_schedule
 from fastdense.optimizers.schedules import serialize as serialize_schedule
 
 _f32 = np.float32
@@ -210,13 +211,17 @@ class Optimizer:
         config.update(self._rule_config())
         return config
 
+    @staticmethod
+    def _settings(config):
+        """A native config without the (per-step) learning rate."""
+        return {k: v for k, v in config.items() if k != "learning_rate"}
+
     def _sync_native(self):
         """Passes hyper-parameters changed since the last step (e.g. opt.clipnorm = 1.0) to the engine."""
         config = self._native_config()
-        settings = {k: v for k, v in config.items() if k != "learning_rate"}
-        if settings != self._synced_config:
+        if self._settings(config) != self._synced_config:
             self._native.reconfigure(config)
-            self._synced_config = settings
+            self._synced_config = self._settings(config)
 
     @property
     def iterations(self):
@@ -243,11 +248,12 @@ class Optimizer:
             raise ValueError(
                 f"Optimizer.build: variables must all be float32 or all float64, got {sorted(map(str, dtypes))}"
             )
-        native = _core.Optimizer(self._native_config(), dtypes.pop().name)
+        config = self._native_config()
+        native = _core.Optimizer(config, dtypes.pop().name)
         native.iterations = self.iterations
         native.build([a.shape for a in arrays])
         self._native = native
-        self._synced_config = {k: v for k, v in self._native_config().items() if k != "learning_rate"}
+        self._synced_config = self._settings(config)
         self._trainable_variables = variables
         self._index_of = {id(v): i for i, v in enumerate(variables)}
         self._paths = [_path_of(v, i) for i, v in enumerate(variables)]
@@ -450,8 +456,6 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from fastdense.optimizers.schedules import deserialize as deserialize_schedule
-
         config = dict(config)
         for key in _KERAS2_ONLY_KEYS:
             config.pop(key, None)

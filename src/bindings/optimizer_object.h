@@ -61,8 +61,6 @@ class OptimizerObject {
   template <typename T>
   void apply_typed(const py::list& params, const py::list& grads, double learning_rate, const py::object& which);
   template <typename T>
-  py::list get_slots_typed() const;
-  template <typename T>
   void set_slots_typed(const py::list& slots);
 
   std::unique_ptr<Optimizer<float>> f32_;

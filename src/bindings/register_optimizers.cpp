@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -332,24 +331,21 @@ void OptimizerObject::apply_typed(const py::list& params, const py::list& grads,
   opt.apply_to(which, param_ptrs, grad_ptrs, learning_rate);
 }
 
-template <typename T>
-py::list OptimizerObject::get_slots_typed() const {
-  const Optimizer<T>& opt = const_cast<OptimizerObject*>(this)->engine<T>();
-  py::list out;
-  for (size_t p = 0; p < opt.slots().size(); ++p) {
-    py::list per_param;
-    for (const auto& slot : opt.slots()[p]) {
-      Array<T> a(std::vector<py::ssize_t>(shapes_[p].begin(), shapes_[p].end()));
-      std::copy(slot.data(), slot.data() + slot.size(), a.mutable_data());
-      per_param.append(std::move(a));
-    }
-    out.append(std::move(per_param));
-  }
-  return out;
-}
-
 py::list OptimizerObject::get_slots() const {
-  return f64_ ? get_slots_typed<double>() : get_slots_typed<float>();
+  return visit([&](const auto& opt) {
+    using T = typename std::decay_t<decltype(opt)>::Slot::Scalar;
+    py::list out;
+    for (size_t p = 0; p < opt.slots().size(); ++p) {
+      py::list per_param;
+      for (const auto& slot : opt.slots()[p]) {
+        Array<T> a(std::vector<py::ssize_t>(shapes_[p].begin(), shapes_[p].end()));
+        std::copy(slot.data(), slot.data() + slot.size(), a.mutable_data());
+        per_param.append(std::move(a));
+      }
+      out.append(std::move(per_param));
+    }
+    return out;
+  });
 }
 
 template <typename T>
