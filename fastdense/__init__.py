@@ -6,7 +6,7 @@ Replace `from tensorflow.keras import layers, models, optimizers, losses, metric
 
 from fastdense import _core
 from fastdense import (activations, backend, callbacks, constraints, initializers, layers, losses, metrics, models,
-                       optimizers, regularizers, utils)
+                       optimizers, random, regularizers, utils)
 from fastdense.layers import Input
 from fastdense.models import Model, Sequential
 

@@ -8,6 +8,7 @@ namespace py = pybind11;
 namespace fd::bind {
 void register_runtime(py::module_& m);
 void register_losses(py::module_& m);
+void register_optimizers(py::module_& m);
 }  // namespace fd::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -15,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<fd::ShapeError>(m, "ShapeError", PyExc_ValueError);
   fd::bind::register_runtime(m);
   fd::bind::register_losses(m);
+  fd::bind::register_optimizers(m);
 }

@@ -2,10 +2,14 @@
 //   1. clip the gradients (clipnorm per tensor, global_clipnorm, or clipvalue),
 //   2. decoupled weight decay w -= lr * weight_decay * w,
 //   3. the optimizer's own rule (update), 4. iterations += 1.
-// Slots (moments, accumulators) are created zero-filled by build(), one set per parameter.
+// Slots (moments, accumulators) are created by build(), one set per parameter.
+//
+// Arithmetic is done in T, with every hyper-parameter rounded to T first, as Keras does with
+// float32 variables: the learning rate, beta_1, the clipping threshold, ...
 #pragma once
 
 #include <Eigen/Core>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,7 +20,7 @@ namespace fd {
 
 struct OptimizerConfig {
   std::string kind = "sgd";  // sgd, rmsprop, adam, adamw, adagrad, adadelta, adamax, nadam
-  double learning_rate = 0.01;
+  double learning_rate = 0.01;  // informative only: apply() receives the rate of each step
   double momentum = 0.0;     // sgd, rmsprop
   bool nesterov = false;     // sgd
   double rho = 0.9;          // rmsprop, adadelta
@@ -37,20 +41,37 @@ class Optimizer {
   explicit Optimizer(const OptimizerConfig& config) : config_(config) {}
   virtual ~Optimizer() = default;
 
-  // Creates the slots for parameters of the given sizes (replacing any previous state).
+  // Creates the slots for parameters of the given sizes (replacing any previous state;
+  // iterations and optimizer scalars are kept).
   void build(const std::vector<Index>& sizes);
-  // One optimizer step over all parameters; grads are clipped in place.
+  bool built() const { return built_; }
+  // Sizes given to build(), one per parameter.
+  const std::vector<Index>& sizes() const { return sizes_; }
+
+  // One optimizer step over all parameters, in build() order; grads are clipped in place.
+  // sizes must be the built sizes (they are checked, not trusted).
   void apply(const std::vector<T*>& params, const std::vector<T*>& grads,
              const std::vector<Index>& sizes, double learning_rate);
+  // One step over a subset of the parameters: params[i] is parameter which[i] of build().
+  // Keras skips variables whose gradient is None this way: their slots stay untouched.
+  void apply_to(const std::vector<Index>& which, const std::vector<T*>& params,
+                const std::vector<T*>& grads, double learning_rate);
 
   const OptimizerConfig& config() const { return config_; }
   int64_t iterations = 0;
 
-  // Slot names of one parameter in Keras's variable order (e.g. Adam: momentum, velocity).
-  virtual std::vector<std::string> slot_names() const = 0;
+  // Slot groups in Keras's creation order. Keras creates each group for all variables before
+  // the next group, and interleaves the names of one group per variable; so its variable list
+  // is: for group, for parameter, for name in group. E.g. Adam with amsgrad:
+  // {{"momentum", "velocity"}, {"velocity_hat"}}.
+  virtual std::vector<std::vector<std::string>> slot_groups() const = 0;
+  // All slot names of one parameter, groups flattened: the order of slots()[param].
+  std::vector<std::string> slot_names() const;
   // slots[param][slot], readable and writable for persistence.
   std::vector<std::vector<Slot>>& slots() { return slots_; }
-  // Optimizer-level scalars Keras keeps besides iterations (Nadam's u_product), same order as Keras.
+  const std::vector<std::vector<Slot>>& slots() const { return slots_; }
+  // Optimizer-level state Keras keeps besides iterations (Nadam's u_product); Keras lists these
+  // after all slots.
   virtual std::vector<std::string> scalar_names() const { return {}; }
   virtual std::vector<double> scalars() const { return {}; }
   virtual void set_scalars(const std::vector<double>&) {}
@@ -58,15 +79,26 @@ class Optimizer {
  protected:
   // Called once per step before any parameter is updated (t = iterations + 1).
   virtual void begin_step(int64_t /*t*/) {}
-  // The update rule for one parameter of n values, slots already built.
+  // The update rule for one parameter of n values (slots already built); lr is rounded to T.
   virtual void update(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t t) = 0;
   // Initial value of slot k (Adagrad's accumulator starts at initial_accumulator_value).
   virtual T slot_initial_value(int /*k*/) const { return T(0); }
 
   OptimizerConfig config_;
   std::vector<std::vector<Slot>> slots_;
+
+ private:
+  void check_step(const std::vector<Index>& which, const std::vector<T*>& params,
+                  const std::vector<T*>& grads) const;
+  void clip(const std::vector<Index>& which, const std::vector<T*>& grads) const;
+  void decay_weights(const std::vector<Index>& which, const std::vector<T*>& params, T lr) const;
+
+  std::vector<Index> sizes_;
+  std::vector<Index> all_parameters_;  // 0..n-1, so that apply() allocates nothing
+  bool built_ = false;
 };
 
+// The optimizer named by config.kind; ShapeError for an unknown kind.
 template <typename T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& config);
 
