@@ -10,8 +10,12 @@ import pytest
 from fastdense import _core
 
 
-def sgd(dtype, learning_rate=1.0):
-    return _core.Optimizer({"name": "sgd", "learning_rate": learning_rate}, dtype)
+def attach_optimizer(net, config, weights):
+    """A native optimizer built for `weights` (the network's trainable arrays) and set on net."""
+    optimizer = _core.Optimizer(config, weights[0].dtype.name)
+    optimizer.build([w.shape for w in weights])
+    net.set_optimizer(optimizer, weights)
+    return optimizer
 
 
 class Graph:
@@ -40,8 +44,7 @@ class Graph:
         out2 = net.add_dense(joined, *self.weights(rng, 12, 3), {"name": "softmax"})
         net.add_output(out1, {"name": "mean_squared_error"}, 0.7)
         net.add_output(out2, {"name": "categorical_crossentropy"}, 1.3)
-        self.optimizer = sgd(dtype)
-        net.set_optimizer(self.optimizer)
+        self.optimizer = attach_optimizer(net, {"name": "sgd", "learning_rate": 1.0}, unique_params(self.params))
         self.net = net
         n = 7
         self.inputs = [rng.normal(size=(n, 3)), rng.normal(size=(n, 3))]
@@ -109,12 +112,12 @@ def two_layer_regression(dtype, optimizer_config, rng):
     x_id = net.add_input(4)
     kernel1 = (rng.normal(size=(4, 16)) * 0.5).astype(dtype)
     kernel2 = (rng.normal(size=(16, 1)) * 0.5).astype(dtype)
-    hidden = net.add_dense(x_id, kernel1, np.zeros(16, dtype), {"name": "tanh"})
-    out = net.add_dense(hidden, kernel2, np.zeros(1, dtype), {"name": "linear"})
+    net_bias1, net_bias2 = np.zeros(16, dtype), np.zeros(1, dtype)
+    hidden = net.add_dense(x_id, kernel1, net_bias1, {"name": "tanh"})
+    out = net.add_dense(hidden, kernel2, net_bias2, {"name": "linear"})
     net.add_output(out, {"name": "mean_squared_error"})
     net.add_metric(0, {"kind": "loss", "loss": {"name": "mean_absolute_error"}})
-    optimizer = _core.Optimizer(optimizer_config, dtype)
-    net.set_optimizer(optimizer)
+    optimizer = attach_optimizer(net, optimizer_config, [kernel1, net_bias1, kernel2, net_bias2])
     return net, optimizer
 
 
@@ -179,7 +182,9 @@ def test_dropout_is_identity_at_inference_and_drops_while_training():
     kernel = np.eye(width)
     out = net.add_dense(d, kernel, None, {"name": "linear"}, trainable=False)
     net.add_output(out, {"name": "mean_squared_error"})
-    net.set_optimizer(sgd("float64", 0.0))
+    frozen_only = _core.Optimizer({"name": "sgd"}, "float64")
+    frozen_only.build([])
+    net.set_optimizer(frozen_only, [])
     x = np.ones((n, width))
     (predicted,) = net.predict([x], n)
     np.testing.assert_array_equal(predicted, x)

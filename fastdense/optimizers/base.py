@@ -259,6 +259,16 @@ class Optimizer:
         self._paths = [_path_of(v, i) for i, v in enumerate(variables)]
         self.built = True
 
+    def _native_for(self, variables):
+        """The native optimizer, built for exactly `variables` (a model's trainable weights)."""
+        variables = list(variables)
+        self.build(variables)
+        if [id(v) for v in self._trainable_variables] != [id(v) for v in variables]:
+            raise ValueError(
+                "This optimizer was already used for other weights; give each model its own optimizer instance"
+            )
+        return self._native
+
     # ------------------------------------------------------------------ applying gradients
 
     def apply_gradients(self, grads_and_vars):

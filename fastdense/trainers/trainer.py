@@ -139,8 +139,8 @@ class Trainer:
                 network.add_output(native_id, config, compiled.loss_weight)
                 for metric in compiled.metrics:
                     network.add_metric(o, metric.native)
-            network.set_optimizer(self.optimizer._native_config())
-            self.optimizer._attach_network(network) if hasattr(self.optimizer, "_attach_network") else None
+            variables = self.trainable_weights
+            network.set_optimizer(self.optimizer._native_for(variables), [v.value for v in variables])
         else:
             for native_id in output_ids:
                 network.add_output(native_id)

@@ -9,6 +9,7 @@ namespace fd::bind {
 void register_runtime(py::module_& m);
 void register_losses(py::module_& m);
 void register_optimizers(py::module_& m);
+void register_network(py::module_& m);
 }  // namespace fd::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -17,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
   fd::bind::register_runtime(m);
   fd::bind::register_losses(m);
   fd::bind::register_optimizers(m);
+  fd::bind::register_network(m);
 }

@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "arrays.h"
+#include "optimizer_object.h"
 #include "engine/Network.h"
 #include "engine/layer/ActivationLayer.h"
 #include "engine/layer/Dense.h"
@@ -209,8 +210,10 @@ void register_network(py::module_& m) {
       }, py::arg("input"), py::arg("stddev"))
       .def("add_merge", [](PyNetwork& self, const std::string& kind, const std::vector<int>& inputs) {
         if (inputs.empty()) throw ShapeError("add_merge: no inputs");
-        Index width = 0;
-        for (int id : inputs) width = kind == "concatenate" ? width + width_of_input(self, id) : width_of_input(self, id);
+        // Elementwise merges take the first input's width; the engine checks the others against it.
+        Index width = width_of_input(self, inputs[0]);
+        if (kind == "concatenate")
+          for (size_t k = 1; k < inputs.size(); ++k) width += width_of_input(self, inputs[k]);
         static const std::pair<const char*, MergeKind> kinds[] = {
             {"add", MergeKind::Add}, {"subtract", MergeKind::Subtract}, {"multiply", MergeKind::Multiply},
             {"average", MergeKind::Average}, {"maximum", MergeKind::Maximum}, {"minimum", MergeKind::Minimum}};
@@ -229,13 +232,20 @@ void register_network(py::module_& m) {
       .def("add_metric", [](PyNetwork& self, int output, const py::dict& metric) {
         self.visit([&](auto& net) { net.add_metric(output, metric_spec(metric)); });
       }, py::arg("output"), py::arg("metric"))
-      .def("set_optimizer", [](PyNetwork& self, const py::dict& config) {
-        const OptimizerConfig parsed = optimizer_config(config);
+      .def("set_optimizer", [](PyNetwork& self, const py::object& optimizer, const py::list& weights) {
+        auto& shared = optimizer.cast<OptimizerObject&>();
+        if (shared.dtype() != self.dtype())
+          throw ShapeError("set_optimizer: a " + shared.dtype() + " optimizer cannot train a " + self.dtype() +
+                           " network");
         self.visit([&](auto& net) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
-          net.set_optimizer(make_optimizer<T>(parsed));
+          std::vector<T*> order;
+          for (const auto& w : weights) order.push_back(exact<T>(w, "weights").mutable_data());
+          net.set_optimizer(&shared.template engine<T>(), order);
         });
-      }, py::arg("config"))
+        self.keep_alive.push_back(optimizer);
+      }, py::arg("optimizer"), py::arg("weights"),
+         "Trains with this built _core.Optimizer, whose parameter i is weights[i]; the state stays shared.")
       .def("seed", [](PyNetwork& self, uint64_t seed) { self.visit([&](auto& net) { net.seed(seed); }); })
       .def("train", [](PyNetwork& self, const py::list& inputs, const py::list& targets, const py::object& sample_weight,
                        const py::object& index, Index batch_size, const py::object& learning_rates) {

@@ -32,7 +32,7 @@ void copy_rows(T* dst, const T* src, Index width, const int64_t* index, Index fi
 
 template <typename T>
 int Network<T>::add_layer(std::unique_ptr<Layer<T>> layer, const std::vector<int>& inputs) {
-  if (optimizer_) throw ShapeError("add_layer: the network is already compiled");
+  if (optimizer_) throw ShapeError("add_layer: the network already has its optimizer");
   std::vector<Layer<T>*> sources;
   for (int id : inputs) {
     if (id < 0 || id >= int(layers_.size()))
@@ -87,7 +87,7 @@ Index Network<T>::target_cols(size_t o) const {
 }
 
 template <typename T>
-void Network<T>::set_optimizer(std::unique_ptr<Optimizer<T>> optimizer) {
+void Network<T>::collect_trainable() {
   mark_gradient_needs();
   trainable_.clear();
   shared_.clear();
@@ -108,8 +108,30 @@ void Network<T>::set_optimizer(std::unique_ptr<Optimizer<T>> optimizer) {
         trainable_grads_.push_back(p->grad.data());
         trainable_sizes_.push_back(p->size());
       }
-  optimizer->build(trainable_sizes_);
-  optimizer_ = std::move(optimizer);
+}
+
+template <typename T>
+void Network<T>::set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order) {
+  collect_trainable();
+  if (order.size() != trainable_.size())
+    throw ShapeError("set_optimizer: the network has " + std::to_string(trainable_.size()) +
+                     " trainable weights, but " + std::to_string(order.size()) + " were listed");
+  std::vector<Parameter<T>*> ordered;
+  for (T* value : order) {
+    auto found = std::find_if(trainable_.begin(), trainable_.end(), [&](Parameter<T>* p) { return p->value == value; });
+    if (found == trainable_.end() || std::count(ordered.begin(), ordered.end(), *found))
+      throw ShapeError("set_optimizer: the listed weights are not the network's trainable weights");
+    ordered.push_back(*found);
+  }
+  trainable_ = ordered;
+  for (size_t i = 0; i < trainable_.size(); ++i) {
+    trainable_values_[i] = trainable_[i]->value;
+    trainable_grads_[i] = trainable_[i]->grad.data();
+    trainable_sizes_[i] = trainable_[i]->size();
+  }
+  if (!optimizer->built() || optimizer->sizes() != trainable_sizes_)
+    throw ShapeError("set_optimizer: the optimizer is not built for these weights");
+  optimizer_ = optimizer;
 }
 
 template <typename T>

@@ -45,7 +45,9 @@ class Network {
   // Marks a layer as a model output; without a loss it is only predicted.
   void add_output(int layer, std::optional<LossSpec> loss, double loss_weight);
   void add_metric(int output, const MetricSpec& spec);
-  void set_optimizer(std::unique_ptr<Optimizer<T>> optimizer);
+  // Trains with `optimizer` (not owned), whose parameter i is the weight array order[i]; the
+  // order must list every trainable weight of the network once (Keras's trainable_weights).
+  void set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order);
   void seed(uint64_t seed) { rng_.reseed(seed); }
 
   // Trains on the samples index[0..count) in consecutive batches of batch_size (the last one
@@ -72,7 +74,7 @@ class Network {
   Index output_width(size_t o) const { return layers_[outputs_[o].layer]->width(); }
   Index target_cols(size_t o) const;
   bool has_loss(size_t o) const { return outputs_[o].loss.has_value(); }
-  Optimizer<T>* optimizer() { return optimizer_.get(); }
+  Optimizer<T>* optimizer() { return optimizer_; }
   const std::vector<Parameter<T>*>& trainable_parameters() const { return trainable_; }
 
  private:
@@ -98,12 +100,13 @@ class Network {
   double regularization_without_gradients(Index n);
   void update_parameters(double learning_rate);
   void mark_gradient_needs();
+  void collect_trainable();
 
   std::vector<std::unique_ptr<Layer<T>>> layers_;  // topological order
   std::vector<int> inputs_;
   std::vector<Output> outputs_;
   std::vector<OutputMetric> metrics_;
-  std::unique_ptr<Optimizer<T>> optimizer_;
+  Optimizer<T>* optimizer_ = nullptr;
   std::vector<Parameter<T>*> trainable_;  // one per distinct weight array
   // A layer called twice (a shared layer) has two nodes on one weight array: the second
   // node's gradient is added into the first's before the update.
