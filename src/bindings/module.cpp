@@ -7,10 +7,12 @@ namespace py = pybind11;
 
 namespace fd::bind {
 void register_runtime(py::module_& m);
+void register_activations(py::module_& m);
 }  // namespace fd::bind
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastdense native engine (Eigen + OpenMP)";
   py::register_exception<fd::ShapeError>(m, "ShapeError", PyExc_ValueError);
   fd::bind::register_runtime(m);
+  fd::bind::register_activations(m);
 }
