@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from fastdense import _keras_objects, backend
+from fastdense import backend, serialization
 from fastdense import losses as _losses
 from fastdense.losses import (  # noqa: F401  (re-exported)
     MAE, MAPE, MSE, MSLE, binary_crossentropy, categorical_crossentropy, categorical_hinge, hinge,
@@ -1114,7 +1114,7 @@ def deserialize(config, custom_objects=None):
     ``custom_objects`` maps names to user classes or functions and takes precedence.
     """
     if isinstance(config, str):
-        obj = _keras_objects.get_registered_object(config, custom_objects) or _IDENTIFIERS.get(config)
+        obj = serialization.get_registered_object(config, custom_objects) or _IDENTIFIERS.get(config)
         if obj is None:
             raise ValueError(f"Could not interpret metric identifier: {config}")
         return obj() if inspect.isclass(obj) else obj
@@ -1122,13 +1122,13 @@ def deserialize(config, custom_objects=None):
         raise ValueError(f"Could not deserialize metric: {config!r}")
     if config["class_name"] == "function":
         name = config.get("config")
-        fn = _keras_objects.get_registered_object(name, custom_objects) or _FUNCTIONS.get(name)
+        fn = serialization.get_registered_object(name, custom_objects) or _FUNCTIONS.get(name)
         if fn is None:
             raise ValueError(f"Unknown metric function: {name!r}. Pass it in custom_objects.")
         return fn
     registered = config.get("registered_name")
-    cls = (_keras_objects.get_registered_object(registered, custom_objects) if registered else None) or \
-        _keras_objects.get_registered_object(config["class_name"], custom_objects) or \
+    cls = (serialization.get_registered_object(registered, custom_objects) if registered else None) or \
+        serialization.get_registered_object(config["class_name"], custom_objects) or \
         _IDENTIFIERS.get(config["class_name"])
     if cls is None:
         raise ValueError(f"Unknown metric class: {config['class_name']!r}. Pass it in custom_objects.")

@@ -52,6 +52,8 @@ class NetworkWithPythonMetrics:
         self._slots = _python_slots(compiled_outputs)
         self._output_shapes = [tuple(shape[1:]) for shape in output_shapes]
         self._target_shapes = [None if shape is None else tuple(shape[1:]) for shape in y_true_shapes]
+        for _, compiled in self._slots:  # like the new native network's, the metrics start from zero
+            compiled.python.reset_state()
 
     def __getattr__(self, name):
         return getattr(self._network, name)

@@ -253,7 +253,8 @@ class Trainer:
         initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore may resume later
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
-            self._native.reset_metrics()
+            if self._native is not None:  # a generator's first batch builds the network, with fresh metrics
+                self._native.reset_metrics()
             callback_list.on_epoch_begin(epoch)
             logs = {}
             for first_step, last_step, run in train.chunks(epoch, per_batch, verbose == 1):
