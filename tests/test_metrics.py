@@ -497,5 +497,8 @@ def test_resolve_metric_names_instances_classes_and_functions():
     assert compile_utils.resolve_metric("kld", *shapes, weighted=False)[1]["loss"]["name"] == "kl_divergence"
     assert compile_utils.resolve_metric("acc", (None, 1), (None, 3), weighted=False)[1]["kind"] == \
         "sparse_categorical_accuracy"
+    config = metrics.serialize(metrics.Recall(name="rec"))
+    name, spec, _, python = compile_utils.resolve_metric(config, *shapes, weighted=False)
+    assert name == "rec" and spec is None and isinstance(python, metrics.Recall)
     with pytest.raises(ValueError, match="Could not interpret"):
         compile_utils.resolve_metric("nope", *shapes, weighted=False)

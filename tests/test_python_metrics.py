@@ -90,6 +90,16 @@ def test_numpy_metric_function_matches_keras_run_eagerly(keras):
     _assert_same_logs(expected, ours.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False).history)
 
 
+def test_metric_with_several_thresholds_logs_arrays_like_keras(keras):
+    x, y, _ = _data(rows=30, seed=12)
+    reference, ours = _twin_models(keras, _binary_classifier)
+    for lib, model in ((keras, reference), (fd, ours)):
+        model.compile("sgd", "binary_crossentropy", metrics=[lib.metrics.Precision(thresholds=[0.3, 0.6], name="p")])
+    expected = reference.fit(x, y, batch_size=10, epochs=2, verbose=0, shuffle=False).history["p"]
+    actual = ours.fit(x, y, batch_size=10, epochs=2, verbose=0, shuffle=False).history["p"]
+    np.testing.assert_allclose(np.stack(actual), np.stack(expected), rtol=RTOL)
+
+
 def test_on_batch_methods_match_keras(keras):
     x, y, weight = _data(rows=24, seed=2)
     reference, ours = _twin_models(keras, _binary_classifier)

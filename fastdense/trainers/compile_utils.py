@@ -1,8 +1,7 @@
 """What `compile` resolves: one loss and a list of metrics per model output, each described
 both for the native engine and, for user-defined pieces, as a Python callable."""
 
-import numpy as np
-
+from fastdense import backend
 from fastdense import losses as losses_module
 from fastdense import metrics as metrics_module
 
@@ -77,21 +76,15 @@ def _metric_object(identifier, y_true_shape, y_pred_shape):
         metric = metrics_module.get(variant or identifier)
         metric.name = identifier
         return identifier, metric
-    if isinstance(identifier, type) and issubclass(identifier, metrics_module.Metric):
-        identifier = identifier()
+    if isinstance(identifier, dict) or (isinstance(identifier, type) and issubclass(identifier, metrics_module.Metric)):
+        identifier = metrics_module.get(identifier)  # a config dict or a class: an instance (or a function)
     if isinstance(identifier, metrics_module.Metric):
         return identifier.name, identifier
     if callable(identifier):
         name = getattr(identifier, "name", None) or \
-            _snake_case(getattr(identifier, "__name__", None) or type(identifier).__name__)
+            backend.snake_case(getattr(identifier, "__name__", None) or type(identifier).__name__)
         return name, metrics_module.MeanMetricWrapper(identifier, name=name)
     raise ValueError(f"Could not interpret metric identifier: {identifier}")
-
-
-def _snake_case(name):
-    from fastdense import backend
-
-    return backend.snake_case(name)
 
 
 def _crossentropy_variant(y_true_shape, y_pred_shape):

@@ -56,15 +56,18 @@ class NetworkWithPythonMetrics:
             compiled.python.reset_state()
 
     def __getattr__(self, name):
+        if name == "_network":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self._network, name)
 
     # -------------------------------------------------------------------------- steps
     def train(self, inputs, targets, sample_weight, index, batch_size, learning_rates):
         """The native train, one batch per call, each followed by the Python metrics' update."""
         index = np.asarray(index, dtype=np.int64)
+        learning_rates = np.asarray(learning_rates, dtype=np.float64)
         for step, start in enumerate(range(0, len(index), batch_size)):
             self._network.train(inputs, targets, sample_weight, index[start:start + batch_size], batch_size,
-                                np.asarray(learning_rates, dtype=np.float64)[step:step + 1])
+                                learning_rates[step:step + 1])
             self._update_python_metrics()
 
     def evaluate(self, inputs, targets, sample_weight, batch_size, index=None):

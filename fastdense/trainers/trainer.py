@@ -181,7 +181,7 @@ class Trainer:
             for output, value in zip(self._compiled_outputs, output_losses):
                 logs[f"{output.name}_loss"] = float(value)
         for name, value in zip(self._metric_names(), metric_values):
-            logs[name] = float(value)
+            logs[name] = float(value) if np.size(value) == 1 else np.asarray(value)  # e.g. Precision at 2 thresholds
         return dict(sorted(logs.items()))
 
     def _target_list(self, y):
