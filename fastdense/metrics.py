@@ -212,7 +212,8 @@ class Metric:
 
     def _add(self, variable, amount):
         """variable += amount, rounded to the variable's dtype as Keras's assign_add is."""
-        variable.assign(variable.value + np.asarray(amount, dtype=variable.dtype))
+        state = variable.value
+        np.add(state, np.asarray(amount, dtype=state.dtype), out=state)
 
     def _scalar(self, value):
         """A result as a numpy scalar (or array) of the metric's dtype."""
@@ -646,45 +647,49 @@ def _confusion_counts(y_true, y_pred, thresholds, evenly, dtype, sample_weight=N
     true_weight = np.where(positive, weights, 0).astype(np.float64)
     false_weight = np.where(positive, 0, weights).astype(np.float64)
     count_above = _bucketed_counts if evenly else _compared_counts
-    tp = count_above(y_pred, true_weight, thresholds)
-    fp = count_above(y_pred, false_weight, thresholds)
+    tp, fp = count_above(y_pred, (true_weight, false_weight), thresholds)
     tn = false_weight.sum(axis=0) - fp
     fn = true_weight.sum(axis=0) - tp
     counts = (tp, fp, tn, fn)
     return counts if multi_label else tuple(c[:, 0] for c in counts)
 
 
-def _bucketed_counts(y_pred, weight, thresholds):
-    """Σ weight where y_pred > threshold, per (threshold, column), for evenly spaced thresholds.
+def _bucketed_counts(y_pred, weights, thresholds):
+    """For each array of `weights`: Σ weight where y_pred > threshold, per (threshold, column),
+    for evenly spaced thresholds.
 
     Keras's fast path: each prediction falls in bucket ceil(p·(n-1)) - 1 (computed in the
     metric's dtype, so borderline values land where Keras puts them), and the count above
     threshold j is the sum over buckets ≥ j. Thresholds padded with ±epsilon put p = 0 in bucket 0.
     """
-    count = len(thresholds)
+    count, columns = len(thresholds), y_pred.shape[1]
     with_epsilon = thresholds[0] < 0 or thresholds[-1] > 1
     with np.errstate(invalid="ignore"):
         bucket = np.ceil(np.clip(y_pred, 0, 1) * y_pred.dtype.type(count - 1)) - 1
     if with_epsilon:
         bucket = np.maximum(bucket, 0)
     keep = np.isfinite(bucket) & (bucket >= 0)  # bucket -1: never above any threshold
-    columns = np.broadcast_to(np.arange(y_pred.shape[1]), y_pred.shape)
-    slot = (columns * count + np.where(keep, bucket, 0).astype(np.int64))[keep]
-    per_bucket = np.bincount(slot, weights=weight[keep], minlength=y_pred.shape[1] * count)
-    per_bucket = per_bucket.reshape(y_pred.shape[1], count)
-    return np.cumsum(per_bucket[:, ::-1], axis=1)[:, ::-1].T
+    column = np.broadcast_to(np.arange(columns), y_pred.shape)
+    slot = (column * count + np.where(keep, bucket, 0).astype(np.int64))[keep]
+    results = []
+    for weight in weights:
+        per_bucket = np.bincount(slot, weights=weight[keep], minlength=columns * count).reshape(columns, count)
+        results.append(np.cumsum(per_bucket[:, ::-1], axis=1)[:, ::-1].T)
+    return results
 
 
-def _compared_counts(y_pred, weight, thresholds):
-    """Σ weight where y_pred > threshold, per (threshold, column), by sorting each column."""
-    result = np.empty((len(thresholds), y_pred.shape[1]))
+def _compared_counts(y_pred, weights, thresholds):
+    """For each array of `weights`: Σ weight where y_pred > threshold, per (threshold, column),
+    by sorting each column."""
+    results = [np.empty((len(thresholds), y_pred.shape[1])) for _ in weights]
     for column in range(y_pred.shape[1]):
         values = np.nan_to_num(y_pred[:, column], nan=-np.inf)  # NaN is above no threshold
         order = np.argsort(values, kind="stable")
-        weight_up_to = np.concatenate([[0.0], np.cumsum(weight[order, column])])
         first_above = np.searchsorted(values[order], thresholds, side="right")
-        result[:, column] = weight_up_to[-1] - weight_up_to[first_above]
-    return result
+        for weight, result in zip(weights, results):
+            weight_up_to = np.concatenate([[0.0], np.cumsum(weight[order, column])])
+            result[:, column] = weight_up_to[-1] - weight_up_to[first_above]
+    return results
 
 
 class _ConfusionMetric(Metric):

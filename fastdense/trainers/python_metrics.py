@@ -9,6 +9,7 @@ its many-batches-per-call speed.
 """
 
 import copy
+import math
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class NetworkWithPythonMetrics:
         self._compiled_outputs = compiled_outputs
         self._slots = _python_slots(compiled_outputs)
         self._output_shapes = [tuple(shape[1:]) for shape in output_shapes]
-        self._target_shapes = [None if shape is None else tuple(shape[1:]) for shape in y_true_shapes]
+        self._target_shapes = [_known_shape(shape) for shape in y_true_shapes]
         for _, compiled in self._slots:  # like the new native network's, the metrics start from zero
             compiled.python.reset_state()
 
@@ -88,7 +89,7 @@ class NetworkWithPythonMetrics:
     def _shaped_targets(self, target, o):
         """The batch's targets in the shape the user gave them (the engine keeps them flat)."""
         shape = self._target_shapes[o]
-        if shape is None or any(d is None for d in shape) or int(np.prod(shape)) != target.shape[1]:
+        if shape is None or math.prod(shape) != target.shape[1]:
             return target
         return target.reshape((target.shape[0],) + shape)
 
@@ -107,6 +108,13 @@ class NetworkWithPythonMetrics:
             for metric in output.metrics:
                 values.append(next(native_values) if metric.python is None else _as_log_value(metric.python.result()))
         return loss, output_losses, values
+
+
+def _known_shape(batch_shape):
+    """A target's per-sample shape, or None when it is unknown."""
+    if batch_shape is None or any(d is None for d in batch_shape[1:]):
+        return None
+    return tuple(batch_shape[1:])
 
 
 def _as_log_value(result):
