@@ -32,13 +32,7 @@ def map_graph(inputs, outputs):
             raise ValueError(f"Model outputs must come from layers called on Input tensors, got {tensor!r}")
         visit(tensor)
 
-    node_depth, layer_depth = {}, {}
-    for node in reversed(nodes_in_decreasing_depth):
-        depth = max(node_depth.setdefault(node, 0), layer_depth.get(node.layer, 0))
-        node_depth[node] = layer_depth[node.layer] = depth
-        for parent in node.parent_nodes:
-            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
-
+    node_depth, layer_depth = _depths(nodes_in_decreasing_depth)
     input_layers = {t._keras_history[0] for t in inputs}
     for node in nodes_in_decreasing_depth:
         if not node.inputs and node.layer not in input_layers:
@@ -54,3 +48,23 @@ def map_graph(inputs, outputs):
         if tensor._keras_history[0] not in layer_indices:
             layers.insert(0, tensor._keras_history[0])
     return nodes, layers
+
+
+def _depths(nodes_in_decreasing_depth):
+    """(depth of each node, depth of each layer), walking from the outputs back to the inputs."""
+    node_depth, layer_depth = {}, {}
+    for node in reversed(nodes_in_decreasing_depth):
+        depth = max(node_depth.setdefault(node, 0), layer_depth.get(node.layer, 0))
+        node_depth[node] = layer_depth[node.layer] = depth
+        for parent in node.parent_nodes:
+            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    return node_depth, layer_depth
+
+
+def nodes_by_depth(nodes):
+    """{depth: [nodes]} for a model's nodes in execution order (deepest, i.e. inputs, first)."""
+    node_depth, _ = _depths(nodes)
+    grouped = {}
+    for node in nodes:
+        grouped.setdefault(node_depth[node], []).append(node)
+    return grouped

@@ -139,6 +139,13 @@ class Model(Trainer, Layer):
     def losses(self):
         return [loss for layer in self.layers for loss in layer.losses]
 
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None):
+        """Prints the layers, their output shapes and parameter counts, and the totals (Keras 3's table)."""
+        from fastdense.models.summary import print_summary
+
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
+
     def count_params(self):
         if not self.built:
             raise ValueError(f"Model '{self.name}' has not been built yet: call it on data or give it an Input")

@@ -1,45 +1,33 @@
 """What `compile` resolves: one loss and a list of metrics per model output, each described
 both for the native engine and, for user-defined pieces, as a Python callable."""
 
-import numpy as np
-
+from fastdense import backend
 from fastdense import losses as losses_module
 from fastdense import metrics as metrics_module
 
-# Metric names (as Keras accepts them in compile) → native metric spec. Loss-named metrics
-# reuse the loss kernels; 'negate' turns the cosine loss back into a similarity.
-_LOSS_METRICS = {
-    "mean_squared_error": "mean_squared_error", "mse": "mean_squared_error", "MSE": "mean_squared_error",
-    "mean_absolute_error": "mean_absolute_error", "mae": "mean_absolute_error", "MAE": "mean_absolute_error",
-    "mean_absolute_percentage_error": "mean_absolute_percentage_error", "mape": "mean_absolute_percentage_error",
-    "MAPE": "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error": "mean_squared_logarithmic_error", "msle": "mean_squared_logarithmic_error",
-    "MSLE": "mean_squared_logarithmic_error",
-    "binary_crossentropy": "binary_crossentropy", "bce": "binary_crossentropy", "BCE": "binary_crossentropy",
-    "categorical_crossentropy": "categorical_crossentropy",
-    "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
-    "kl_divergence": "kl_divergence", "kld": "kl_divergence", "KLD": "kl_divergence",
-    "kullback_leibler_divergence": "kl_divergence",
-    "poisson": "poisson", "hinge": "hinge", "squared_hinge": "squared_hinge", "categorical_hinge": "categorical_hinge",
-    "log_cosh": "log_cosh", "logcosh": "log_cosh", "log_cosh_error": "log_cosh",
+# Metric strings that Keras 3's metrics.get rejects but compile here accepts (Keras 2 names):
+# the loss-named metrics they stand for.
+_KERAS2_METRIC_NAMES = {
+    "kld": "kl_divergence", "KLD": "kl_divergence", "kullback_leibler_divergence": "kl_divergence",
+    "logcosh": "log_cosh_error", "log_cosh": "log_cosh_error",
 }
-_ACCURACY_METRICS = {
-    "binary_accuracy": "binary_accuracy", "categorical_accuracy": "categorical_accuracy",
-    "sparse_categorical_accuracy": "sparse_categorical_accuracy",
-    "top_k_categorical_accuracy": "top_k_categorical_accuracy",
-    "sparse_top_k_categorical_accuracy": "sparse_top_k_categorical_accuracy",
-}
-_MAXIMIZED = {"binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
-              "sparse_top_k_categorical_accuracy", "cosine_similarity", "auc", "precision", "recall", "r2_score"}
 
 
 class CompiledMetric:
-    """A metric of one output: its History name, its native spec, and its direction."""
+    """A metric of one output: its History name, how it runs, and its direction.
 
-    def __init__(self, name, native, direction):
+    Exactly one of `native` and `python` is set. `native` is the engine's spec, e.g.
+    {"kind": "loss", "loss": {"name": "mean_squared_error"}, "root": True, "weighted": False}
+    or {"kind": "binary_accuracy", "threshold": 0.5, ...} ("negate" turns the cosine loss into
+    the similarity); `python` is a Metric object updated from each batch's predictions.
+    """
+
+    def __init__(self, name, native, direction, python=None, weighted=False):
         self.name = name
         self.native = native
-        self.direction = direction  # 'min' or 'max' (EarlyStopping's auto mode)
+        self.direction = direction  # 'min', 'max' (EarlyStopping's auto mode), or None: unknown
+        self.python = python
+        self.weighted = weighted  # from weighted_metrics: samples count with their sample weight
 
 
 class CompiledOutput:
@@ -52,18 +40,6 @@ class CompiledOutput:
         self.metrics = metrics
 
 
-def native_metric_spec(canonical, weighted=False):
-    if canonical in _ACCURACY_METRICS:
-        return {"kind": _ACCURACY_METRICS[canonical], "weighted": weighted}
-    if canonical == "cosine_similarity":
-        return {"kind": "loss", "loss": {"name": "cosine_similarity"}, "negate": True, "weighted": weighted}
-    if canonical in ("root_mean_squared_error", "rmse"):
-        return {"kind": "loss", "loss": {"name": "mean_squared_error"}, "root": True, "weighted": weighted}
-    if canonical in _LOSS_METRICS:
-        return {"kind": "loss", "loss": {"name": _LOSS_METRICS[canonical]}, "weighted": weighted}
-    return None
-
-
 def accuracy_variant(y_true_shape, y_pred_shape):
     """Keras's rule for 'accuracy': binary for one output unit, sparse for integer labels."""
     if y_pred_shape[-1] == 1:
@@ -74,34 +50,41 @@ def accuracy_variant(y_true_shape, y_pred_shape):
 
 
 def resolve_metric(identifier, y_true_shape, y_pred_shape, weighted):
-    """(History name, native spec or None, direction) of one entry of compile(metrics=...)."""
+    """(History name, native spec or None, direction, Python Metric or None) of one entry of
+    compile(metrics=...): native when the engine has the metric, else a Metric object."""
+    name, metric = _metric_object(identifier, y_true_shape, y_pred_shape)
+    spec = metric._native_metric_spec(y_true_shape, y_pred_shape) if hasattr(metric, "_native_metric_spec") else None
+    direction = {"max": "max", "up": "max", "min": "min", "down": "min"}.get(getattr(metric, "_direction", None))
+    if spec is not None:
+        return name, dict(spec, weighted=weighted), direction, None
+    return name, None, direction, metric
+
+
+def _metric_object(identifier, y_true_shape, y_pred_shape):
+    """(History name, Metric object) as Keras's get_metric makes them: a string names the
+    metric, an instance keeps its name, a function becomes a MeanMetricWrapper."""
+    if identifier is None:
+        raise ValueError("Expected metric, received `None`")
     if isinstance(identifier, str):
-        name = identifier
-        canonical = identifier
-        if identifier.lower() in ("accuracy", "acc"):
-            canonical = accuracy_variant(y_true_shape, y_pred_shape)
-        elif identifier.lower() in ("crossentropy", "ce"):
-            canonical = _crossentropy_variant(y_true_shape, y_pred_shape)
-        elif native_metric_spec(identifier) is None:
-            metrics_module.get(identifier)  # raises the Keras-style unknown-name error
-    elif hasattr(identifier, "_native_metric_spec"):  # a Metric instance
-        name = identifier.name
-        spec = identifier._native_metric_spec(y_true_shape, y_pred_shape)
-        if spec is not None:
-            spec = dict(spec, weighted=weighted)
-        direction = "max" if getattr(identifier, "_direction", "min") == "max" else "min"
-        return name, spec, direction
-    elif callable(identifier):
-        name = getattr(identifier, "__name__", type(identifier).__name__)
-        canonical = name
-    else:
-        raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
-    spec = native_metric_spec(canonical, weighted)
-    if spec is None:
-        raise NotImplementedError(
-            f"Metric {identifier!r} has no native implementation yet; custom metrics need Python support")
-    direction = "max" if canonical in _MAXIMIZED else "min"
-    return name, spec, direction
+        lowered = identifier.lower()
+        if lowered in ("accuracy", "acc"):
+            variant = accuracy_variant(y_true_shape, y_pred_shape)
+        elif lowered in ("crossentropy", "ce"):
+            variant = _crossentropy_variant(y_true_shape, y_pred_shape)
+        else:
+            variant = _KERAS2_METRIC_NAMES.get(identifier)
+        metric = metrics_module.get(variant or identifier)
+        metric.name = identifier
+        return identifier, metric
+    if isinstance(identifier, dict) or (isinstance(identifier, type) and issubclass(identifier, metrics_module.Metric)):
+        identifier = metrics_module.get(identifier)  # a config dict or a class: an instance (or a function)
+    if isinstance(identifier, metrics_module.Metric):
+        return identifier.name, identifier
+    if callable(identifier):
+        name = getattr(identifier, "name", None) or \
+            backend.snake_case(getattr(identifier, "__name__", None) or type(identifier).__name__)
+        return name, metrics_module.MeanMetricWrapper(identifier, name=name)
+    raise ValueError(f"Could not interpret metric identifier: {identifier}")
 
 
 def _crossentropy_variant(y_true_shape, y_pred_shape):

@@ -16,7 +16,7 @@ import numpy as np
 
 from fastdense import _core
 from fastdense import optimizers as optimizers_module
-from fastdense.trainers import compile_utils, data as data_utils
+from fastdense.trainers import compile_utils, data as data_utils, python_metrics
 
 _KERAS2_FIT_ARGS = ("max_queue_size", "workers", "use_multiprocessing")
 # A progress bar is redrawn at most every 0.05 s, so native calls need not be shorter.
@@ -104,13 +104,13 @@ class Trainer:
             compiled = []
             for identifiers, weighted in ((metric_lists[o], False), (weighted_lists[o], True)):
                 for identifier in identifiers or []:
-                    metric_name, spec, direction = compile_utils.resolve_metric(identifier, y_true_shape, y_pred_shape,
-                                                                               weighted)
+                    metric_name, spec, direction, python = compile_utils.resolve_metric(
+                        identifier, y_true_shape, y_pred_shape, weighted)
                     metric_name = prefix + metric_name
                     if weighted and metric_name in taken:
                         metric_name = prefix + "weighted_" + metric_name[len(prefix):]
                     metric_name = _unique(metric_name, taken)
-                    compiled.append(compile_utils.CompiledMetric(metric_name, spec, direction))
+                    compiled.append(compile_utils.CompiledMetric(metric_name, spec, direction, python, weighted))
             loss = compile_utils.resolve_loss(losses[o])
             weight = 1.0 if weights[o] is None else float(weights[o])
             outputs.append(compile_utils.CompiledOutput(name, loss, weight, compiled))
@@ -138,7 +138,8 @@ class Trainer:
                 config = compile_utils.native_loss_config(compiled.loss)
                 network.add_output(native_id, config, compiled.loss_weight)
                 for metric in compiled.metrics:
-                    network.add_metric(o, metric.native)
+                    if metric.native is not None:
+                        network.add_metric(o, metric.native)
             variables = self.trainable_weights
             network.set_optimizer(self.optimizer._native_for(variables), [v.value for v in variables])
         else:
@@ -152,6 +153,9 @@ class Trainer:
                 sparse = width
             target_cols = network.target_cols(o) if training else width
             self._output_infos.append(OutputInfo(self.output_names[o], tensor.shape, target_cols, sparse))
+        if training:  # metrics the engine lacks run in Python on each batch's predictions
+            network = python_metrics.attach(network, self._compiled_outputs, [t.shape for t in self.outputs],
+                                            y_true_shapes)
         self._native = network
         self._native_for_training = training
         return network
@@ -177,7 +181,7 @@ class Trainer:
             for output, value in zip(self._compiled_outputs, output_losses):
                 logs[f"{output.name}_loss"] = float(value)
         for name, value in zip(self._metric_names(), metric_values):
-            logs[name] = float(value)
+            logs[name] = float(value) if np.size(value) == 1 else np.asarray(value)  # e.g. Precision at 2 thresholds
         return dict(sorted(logs.items()))
 
     def _target_list(self, y):
@@ -249,7 +253,8 @@ class Trainer:
         initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore may resume later
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
-            self._native.reset_metrics()
+            if self._native is not None:  # a generator's first batch builds the network, with fresh metrics
+                self._native.reset_metrics()
             callback_list.on_epoch_begin(epoch)
             logs = {}
             for first_step, last_step, run in train.chunks(epoch, per_batch, verbose == 1):

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <variant>
 
@@ -308,6 +309,32 @@ void register_network(py::module_& m) {
           return results;
         });
       }, py::arg("inputs"), py::arg("batch_size"))
+      .def("last_batch", [](PyNetwork& self) {
+        return self.visit([](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          const Index rows = net.last_batch_rows();
+          if (rows == 0) throw ShapeError("last_batch: no train or evaluate step has run since the last predict");
+          py::list predictions, targets;
+          for (size_t o = 0; o < net.num_outputs(); ++o) {
+            auto values = net.last_predictions(o);
+            Array<T> prediction({rows, Index(values.cols())});
+            std::memcpy(prediction.mutable_data(), values.data(), sizeof(T) * size_t(values.size()));
+            predictions.append(prediction);
+            const Index cols = net.target_cols(o);
+            Array<T> target({rows, cols});
+            std::memcpy(target.mutable_data(), net.last_targets(o), sizeof(T) * size_t(rows * cols));
+            targets.append(target);
+          }
+          py::object weights = py::none();
+          if (const T* w = net.last_sample_weight()) {
+            Array<T> copy(std::vector<py::ssize_t>{py::ssize_t(rows)});
+            std::memcpy(copy.mutable_data(), w, sizeof(T) * size_t(rows));
+            weights = copy;
+          }
+          return py::make_tuple(predictions, targets, weights);
+        });
+      }, "(predictions, targets, sample_weight or None) of the last batch that train/evaluate ran: copies; the "
+         "predictions come from that step's forward pass, before its update")
       .def("reset_metrics", [](PyNetwork& self) { self.visit([](auto& net) { net.reset_metrics(); }); })
       .def("results", [](PyNetwork& self) {
         return self.visit([](auto& net) {

@@ -193,6 +193,7 @@ void Network<T>::evaluate(const Dataset<T>& data, const int64_t* index, Index co
 
 template <typename T>
 void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::vector<T*>& outputs) {
+  last_batch_rows_ = 0;  // predict overwrites the layers' values
   for (Index first = 0; first < data.rows; first += batch_size) {
     const Index n = std::min(batch_size, data.rows - first);
     prepare(n);
@@ -217,6 +218,7 @@ void Network<T>::run_batch(Index n, bool training, double learning_rate) {
     total += regularization_without_gradients(n);
   }
   loss_.add(total, double(n));
+  last_batch_rows_ = n;
 }
 
 template <typename T>

@@ -59,6 +59,15 @@ class Network {
   // Writes each output, (data.rows, output width), to outputs[o].
   void predict(const Dataset<T>& data, Index batch_size, const std::vector<T*>& outputs);
 
+  // The batch that the last train/evaluate step ran on (0 rows before any, or after predict):
+  // per output, the predictions of its forward pass (before that step's update) and the
+  // gathered targets; the gathered sample weights, or nullptr without them. Metrics computed
+  // in Python read these after a call over exactly one batch.
+  Index last_batch_rows() const { return last_batch_rows_; }
+  MatrixMap<T> last_predictions(size_t o) { return layers_[outputs_.at(o).layer]->value(); }
+  const T* last_targets(size_t o) const { return target_buffers_.at(o).data(); }
+  const T* last_sample_weight() const { return has_sample_weight_ ? weight_buffer_.data() : nullptr; }
+
   void reset_metrics();
   double loss() const { return loss_.result(); }
   std::vector<double> output_losses() const;
@@ -120,6 +129,7 @@ class Network {
   bool has_sample_weight_ = false;  // the batch being run came with sample weights
   Matrix<T> scratch_;               // a second loss gradient on an already-claimed layer
   Index capacity_ = 0;
+  Index last_batch_rows_ = 0;
   Mean loss_;
   Random rng_;
 };
