@@ -443,7 +443,8 @@ def cube(x):
 
 
 def custom_model():
-    model = models.Sequential([layers.Input((4,)), layers.Dense(3, activation=cube), Scale(3.0), Offset(0.5)])
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3, activation=cube), Scale(np.float32(3.0)),
+                                Offset(0.5)])
     model.layers[1].w.assign(np.array([1.0, 2.0, 3.0], "float32"))
     return model
 
@@ -643,7 +644,7 @@ def test_h5_model_with_wrong_weights_is_not_returned(tmp_path):
 
 
 FUZZ_SCRIPT = textwrap.dedent("""
-    import os, sys, time, warnings
+    import json, os, sys, warnings
     import numpy as np
     warnings.simplefilter("ignore")
     import fastdense
@@ -669,7 +670,7 @@ FUZZ_SCRIPT = textwrap.dedent("""
         except (OSError, ValueError) as error:
             assert os.path.basename(path) in str(error), (path, error)
             outcomes["refused"] += 1
-    print(outcomes)
+    print(json.dumps(outcomes))
 """)
 
 
@@ -685,7 +686,7 @@ def test_fuzzed_files_never_crash(tmp_path):
     result = subprocess.run([sys.executable, "-c", FUZZ_SCRIPT, *sources], capture_output=True, text=True,
                             timeout=30, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    outcomes = eval(result.stdout.strip().splitlines()[-1])
+    outcomes = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcomes["refused"] > 100 and sum(outcomes.values()) == 240
 
 
@@ -748,3 +749,58 @@ def test_batch_normalization_round_trip(tmp_path):
         loaded = models.load_model(tmp_path / f"m{suffix}")
         assert_same_weights(model, loaded)
         np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+def nested_model(lib):
+    """A functional model calling a Sequential and a functional submodel (works with Keras too)."""
+    inner_seq = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="relu"), lib.layers.Dense(2)],
+                               name="inner_seq")
+    inner_in = lib.Input((2,))
+    inner_fun = lib.Model(inner_in, lib.layers.Dense(2, activation="tanh")(inner_in), name="inner_fun")
+    inputs = lib.Input((4,), name="x")
+    return lib.Model(inputs, lib.layers.Dense(1)(inner_fun(inner_seq(inputs))), name="outer")
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".weights.h5"])
+def test_nested_models_round_trip(tmp_path, suffix):
+    model = nested_model(fastdense)
+    if suffix == ".weights.h5":
+        model.save_weights(tmp_path / "w.weights.h5")
+        loaded = nested_model(fastdense)
+        loaded.load_weights(tmp_path / "w.weights.h5")
+        with h5py.File(tmp_path / "w.weights.h5") as h5:
+            assert "layers/sequential/layers/dense_1/vars/1" in h5 and "layers/functional/layers/dense/vars/0" in h5
+    else:
+        model.save(tmp_path / f"m{suffix}")
+        loaded = models.load_model(tmp_path / f"m{suffix}")
+        assert isinstance(loaded.get_layer("inner_seq"), models.Sequential)
+        assert loaded.get_config() == model.get_config()
+    assert_same_weights(model, loaded)
+    np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+def test_backup_and_restore_resumes_exactly(tmp_path):
+    """An interrupted fit resumed by BackupAndRestore ends where an uninterrupted fit ends."""
+
+    class Interrupt(fastdense.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    def fresh():
+        fastdense.utils.set_random_seed(7)
+        model = models.Sequential([layers.Input((4,)), layers.Dense(4, activation="tanh"), layers.Dense(1)])
+        model.compile(optimizers.Adam(0.05), "mse")
+        return model
+
+    reference = fresh()
+    reference.fit(X, Y, epochs=4, batch_size=4, shuffle=False, verbose=0)
+    interrupted = fresh()
+    backup = fastdense.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(X, Y, epochs=4, batch_size=4, shuffle=False, verbose=0, callbacks=[backup, Interrupt()])
+    resumed = fresh()
+    history = resumed.fit(X, Y, epochs=4, batch_size=4, shuffle=False, verbose=0, callbacks=[backup])
+    assert len(history.history["loss"]) == 2  # epochs 3 and 4 only
+    assert resumed.optimizer.iterations == reference.optimizer.iterations == 12
+    assert_same_weights(reference, resumed, atol=1e-6)

@@ -5,7 +5,6 @@ agree to 1e-6, and optimizer state must carry over so that training continues id
 Skipped when tensorflow (resp. tf_keras) is not installed."""
 
 import json
-import os
 import warnings
 
 import numpy as np
@@ -15,7 +14,6 @@ import fastdense
 from fastdense import layers as fd_layers
 from fastdense import models as fd_models
 from fastdense import optimizers as fd_optimizers
-from fastdense import regularizers as fd_regularizers
 
 KINDS = ["sequential", "functional"]
 X = np.random.default_rng(3).random((12, 4)).astype("float32")
@@ -213,3 +211,15 @@ def test_fastdense_weights_load_in_keras2(tf_keras, tmp_path, kind, suffix):
     target = build(tf_keras, kind)
     target.load_weights(str(tmp_path / f"w{suffix}"))
     predictions_match(model, target)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_nested_models_cross_both_ways(keras, tmp_path, suffix):
+    from test_saving import nested_model
+
+    ours = nested_model(fastdense)
+    ours.save(tmp_path / f"fd{suffix}")
+    predictions_match(ours, keras.models.load_model(tmp_path / f"fd{suffix}"))
+    theirs = nested_model(keras)
+    theirs.save(tmp_path / f"keras{suffix}")
+    predictions_match(theirs, fd_models.load_model(tmp_path / f"keras{suffix}"))

@@ -28,7 +28,7 @@ def save_model(model, path, include_optimizer=True):
         weights_h5.write_tree(h5, model, optimizer)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(METADATA, json.dumps(metadata))
-        archive.writestr(CONFIG, json.dumps(config))
+        archive.writestr(CONFIG, serialization.dumps(config))
         archive.writestr(WEIGHTS, buffer.getvalue())
 
 

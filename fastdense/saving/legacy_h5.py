@@ -32,10 +32,10 @@ def save_model(model, h5, include_optimizer=True):
     """Writes the full-model layout into an open h5py File."""
     h5.attrs["keras_version"] = serialization.KERAS_FORMAT_VERSION
     h5.attrs["backend"] = BACKEND
-    h5.attrs["model_config"] = json.dumps(serialization.legacy_model_config(model)).encode("utf8")
+    h5.attrs["model_config"] = serialization.dumps(serialization.legacy_model_config(model)).encode("utf8")
     training = serialization.training_config(model) if include_optimizer else None
     if training is not None:
-        h5.attrs["training_config"] = json.dumps(training).encode("utf8")
+        h5.attrs["training_config"] = serialization.dumps(training).encode("utf8")
     save_weights(model, h5.create_group("model_weights"))
     if include_optimizer and getattr(model, "optimizer", None) is not None:
         _save_optimizer(model, h5)

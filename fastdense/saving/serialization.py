@@ -17,6 +17,8 @@ import marshal
 import types
 import warnings
 
+import numpy as np
+
 from fastdense import activations
 from fastdense import serialization as registry
 from fastdense.backend import snake_case
@@ -29,6 +31,20 @@ KERAS_FORMAT_VERSION = "3.15.1"
 
 # Keys of a layer config that hold nested objects, by the kind of object they hold.
 _NESTED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+
+
+def dumps(value, **kwargs):
+    """json.dumps that also writes numpy scalars and arrays (user configs often hold them)."""
+    return json.dumps(value, default=_json_default, **kwargs)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Cannot write {type(value).__name__} {value!r} into a Keras config: it is not JSON data. "
+                    "A layer's get_config() should return plain numbers, strings, lists and dicts.")
 
 
 # ------------------------------------------------------------------------------ safe mode
@@ -338,7 +354,7 @@ def _serialize_node(node, own_nodes):
 
 def _is_json_value(value):
     try:
-        json.dumps(value)
+        dumps(value)
         return True
     except (TypeError, ValueError):
         return False
@@ -410,7 +426,17 @@ def _model_from_inner_config(cls, inner, custom_objects, safe_mode, source):
         return functional_from_config(cls, inner, custom_objects, safe_mode, source)
     if not isinstance(inner, dict):
         raise ValueError(f"{source}: the config of model class {cls.__name__} must be a dict")
-    return cls.from_config(resolve_nested(inner, custom_objects, source))
+    inner = resolve_nested(inner, custom_objects, source)
+    # A subclassed model: its own from_config, or (like Keras) its constructor.
+    from fastdense.saving.model_methods import ModelSaving
+
+    if cls.from_config.__func__ is not ModelSaving.from_config.__func__:
+        return cls.from_config(inner)
+    try:
+        return cls(**inner)
+    except TypeError as error:
+        raise ValueError(f"{source}: cannot create model class {cls.__name__} from its config ({error}); "
+                         "define get_config() and from_config() on it") from error
 
 
 def sequential_from_config(cls, config, custom_objects=None, safe_mode=True, source="config"):
@@ -775,7 +801,7 @@ def _deserialize_metric(item, custom_objects):
 # ---------------------------------------------------------------------------------- JSON
 def model_to_json(model, **kwargs):
     """What Keras 3's to_json() returns: the model's full entry (with compile_config)."""
-    return json.dumps(serialize_model(model), **kwargs)
+    return dumps(serialize_model(model), **kwargs)
 
 
 def model_from_json(json_string, custom_objects=None, safe_mode=True):
