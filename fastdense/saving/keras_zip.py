@@ -8,7 +8,7 @@ import zipfile
 
 import h5py
 
-from fastdense.saving import serialization, weights_h5
+from fastdense.saving import compile_config, serialization, weights_h5
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
@@ -59,12 +59,12 @@ def load_model(archive, source, custom_objects=None, compile=True, safe_mode=Tru
     """(model, optimizer values or None) from an open archive; weights assigned after all checks."""
     config = read_config(archive, source)
     model = serialization.model_from_config(config, custom_objects, safe_mode, source)
-    compile_config = config.get("compile_config") if isinstance(config, dict) else None
-    if compile and compile_config:
-        if not isinstance(compile_config, dict):
+    compiled = config.get("compile_config") if isinstance(config, dict) else None
+    if compile and compiled:
+        if not isinstance(compiled, dict):
             raise ValueError(f"{source}: compile_config must be a JSON object")
-        serialization.compile_from_config(model, compile_config, custom_objects, source)
+        compile_config.compile_from_config(model, compiled, custom_objects, source)
     with open_weights(archive, source) as h5:
         plan = weights_h5.read_tree(h5, model, source)
     plan.apply()
-    return model, (plan.optimizer_values if compile and compile_config else None)
+    return model, (plan.optimizer_values if compile and compiled else None)

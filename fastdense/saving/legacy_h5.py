@@ -19,7 +19,7 @@ import warnings
 import h5py
 import numpy as np
 
-from fastdense.saving import serialization
+from fastdense.saving import compile_config, serialization
 from fastdense.saving.weights_h5 import read_dataset
 
 BACKEND = "tensorflow"
@@ -33,7 +33,7 @@ def save_model(model, h5, include_optimizer=True):
     h5.attrs["keras_version"] = serialization.KERAS_FORMAT_VERSION
     h5.attrs["backend"] = BACKEND
     h5.attrs["model_config"] = serialization.dumps(serialization.legacy_model_config(model)).encode("utf8")
-    training = serialization.training_config(model) if include_optimizer else None
+    training = compile_config.training_config(model) if include_optimizer else None
     if training is not None:
         h5.attrs["training_config"] = serialization.dumps(training).encode("utf8")
     save_weights(model, h5.create_group("model_weights"))
@@ -268,7 +268,7 @@ def load_model(h5, source, custom_objects=None, compile=True, safe_mode=True):
         if training is not None:
             if not isinstance(training, dict):
                 raise ValueError(f"{source}: training_config must be a JSON object")
-            serialization.compile_from_config(model, training, custom_objects, source)
+            compile_config.compile_from_config(model, training, custom_objects, source)
             optimizer_values = read_optimizer_values(h5, source)
     for variable, value in assignments:
         variable.assign(value)

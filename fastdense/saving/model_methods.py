@@ -40,11 +40,11 @@ class ModelSaving:
         return serialization.model_from_inner_config(cls, config, custom_objects)
 
     def get_compile_config(self):
-        from fastdense.saving import serialization
+        from fastdense.saving import compile_config
 
-        return serialization.compile_config(self)
+        return compile_config.compile_config(self)
 
     def compile_from_config(self, config):
-        from fastdense.saving import serialization
+        from fastdense.saving import compile_config
 
-        serialization.compile_from_config(self, config)
+        compile_config.compile_from_config(self, config)

@@ -1,4 +1,5 @@
-"""Keras-compatible configs of layers and models, written as Keras 3 writes them and read in
+"""Keras-compatible configs of layers and models (compile configs: compile_config.py), written as
+Keras 3 writes them and read in
 both the Keras 3 and the Keras 2 forms.
 
 Keras 3 entry of a layer: {"module", "class_name", "config", "registered_name", "build_config"}
@@ -15,13 +16,11 @@ import base64
 import json
 import marshal
 import types
-import warnings
 
 import numpy as np
 
 from fastdense import activations
 from fastdense import serialization as registry
-from fastdense.backend import snake_case
 from fastdense.layers.layer import Layer, dtype_policy_config
 
 KERAS_TENSOR = "__keras_tensor__"
@@ -150,7 +149,7 @@ def keras_class_name(obj):
     return type(obj).__name__
 
 
-def _is_builtin(obj):
+def is_builtin(obj):
     return type(obj).__module__.startswith("fastdense.")
 
 
@@ -159,7 +158,7 @@ def _is_serialized_object(value):
     return isinstance(value, dict) and "class_name" in value and "config" in value
 
 
-def _user_object(value, custom_objects):
+def user_object(value, custom_objects):
     """The registered or custom object a serialized dict or name refers to, or None."""
     if isinstance(value, str):
         return registry.get_registered_object(value, custom_objects)
@@ -180,14 +179,14 @@ def _resolve_value(key, value, custom_objects, source):
     if isinstance(value, dict) and value.get("class_name") == LAMBDA_FUNCTION:
         return load_lambda(value, source)
     if key == "activation":
-        user = _user_object(value, custom_objects) if isinstance(value, (str, dict)) else None
+        user = user_object(value, custom_objects) if isinstance(value, (str, dict)) else None
         if user is not None:
             return user
         if isinstance(value, dict) and value.get("class_name") == "function":
             return activations.get(value.get("config"))
         return value
     if _is_serialized_object(value):
-        user = _user_object(value, custom_objects)
+        user = user_object(value, custom_objects)
         if user is None:
             return value
         if isinstance(user, type):
@@ -219,7 +218,7 @@ def serialize_layer(layer, legacy=False):
         return entry
     if _is_model_class(type(layer)):
         module, registered = _model_module(layer)
-    elif _is_builtin(layer):
+    elif is_builtin(layer):
         module, registered = "keras.layers", None
     else:
         registered = registry.get_registered_name(type(layer))
@@ -238,14 +237,14 @@ def deserialize_layer(entry, custom_objects=None, safe_mode=True, source="config
     """A new layer (or nested model) from its Keras 2 or Keras 3 entry."""
     if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
         raise ValueError(f"{source}: a layer entry must be a dict with 'class_name' and 'config', got "
-                         f"{_short(entry)}")
+                         f"{short_repr(entry)}")
     cls = find_layer_class(entry["class_name"], entry.get("registered_name"), custom_objects, source)
     config = entry.get("config")
     if _is_model_class(cls) and (isinstance(config, list) or _is_graph_config(config)):
         return _model_from_inner_config(cls, config, custom_objects, safe_mode, source)
     if not isinstance(config, dict):
         raise ValueError(f"{source}: the config of layer class {entry['class_name']!r} must be a dict, got "
-                         f"{_short(config)}")
+                         f"{short_repr(config)}")
     config = resolve_nested(config, custom_objects, source)
     try:
         layer = cls.from_config(config)
@@ -256,7 +255,7 @@ def deserialize_layer(entry, custom_objects=None, safe_mode=True, source="config
     return layer
 
 
-def _short(value, limit=120):
+def short_repr(value, limit=120):
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -376,6 +375,8 @@ def serialize_model(model, include_compile=True):
     else:
         entry["build_config"] = {"input_shape": None}
     if include_compile:
+        from fastdense.saving.compile_config import compile_config
+
         entry["compile_config"] = compile_config(model)
     return entry
 
@@ -391,7 +392,7 @@ def model_from_config(config, custom_objects=None, safe_mode=True, source="confi
     a legacy HDF5 model_config or a to_json() string's content)."""
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
         raise ValueError(f"{source}: a model config must be a dict with 'class_name' and 'config', got "
-                         f"{_short(config)}")
+                         f"{short_repr(config)}")
     if safe_mode:
         check_safe(config, source)
     with registry.custom_object_scope(custom_objects):
@@ -465,7 +466,7 @@ def functional_from_config(cls, config, custom_objects=None, safe_mode=True, sou
     layers, pending, outputs = {}, {}, {}
     for entry in config["layers"]:
         if not isinstance(entry, dict):
-            raise ValueError(f"{source}: a functional layer entry must be a dict, got {_short(entry)}")
+            raise ValueError(f"{source}: a functional layer entry must be a dict, got {short_repr(entry)}")
         layer = deserialize_layer(entry, custom_objects, safe_mode, source)
         name = entry.get("name") or layer.name
         if name in layers:
@@ -518,7 +519,7 @@ def _reference_key(reference, source):
         history = reference
     if (not isinstance(history, (list, tuple)) or len(history) < 3 or not isinstance(history[0], str)
             or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in history[1:3])):
-        raise ValueError(f"{source}: invalid tensor reference {_short(reference)} in the model config")
+        raise ValueError(f"{source}: invalid tensor reference {short_repr(reference)} in the model config")
     return history[0], history[1], history[2]
 
 
@@ -560,7 +561,7 @@ def _node_call(node, outputs, source):
             args = _map_tensors(node.get("args") or [], outputs, source)
             kwargs = _map_tensors(node.get("kwargs") or {}, outputs, source)
             if not isinstance(args, list) or len(args) != 1:
-                raise ValueError(f"{source}: a layer call must have exactly one positional input, got {_short(node)}")
+                raise ValueError(f"{source}: a layer call must have exactly one positional input, got {short_repr(node)}")
             return args[0], kwargs
         if isinstance(node, list) and node:  # Keras 2: [[name, node, tensor, kwargs], ...]
             tensors = []
@@ -573,7 +574,7 @@ def _node_call(node, outputs, source):
             return (tensors[0] if len(tensors) == 1 else tensors), dict(kwargs)
     except _NotReady:
         return None
-    raise ValueError(f"{source}: invalid inbound node {_short(node)} in the model config")
+    raise ValueError(f"{source}: invalid inbound node {short_repr(node)} in the model config")
 
 
 def _is_triple(value):
@@ -595,207 +596,7 @@ def _map_structure(value, outputs, source, keras2):
         mapped = [_map_structure(v, outputs, source, False) for v in value]
         # Keras 2 always wrote lists; a single input or output meant a plain tensor.
         return mapped[0] if keras2 and len(mapped) == 1 else mapped
-    raise ValueError(f"{source}: invalid input/output structure {_short(value)} in the model config")
-
-
-# ------------------------------------------------------------------------------ compile
-def compile_config(model):
-    """Keras 3's compile_config: {} when not compiled."""
-    if not getattr(model, "compiled", False):
-        return {}
-    from fastdense import optimizers
-
-    args = model._compile_args
-    return {
-        "optimizer": optimizers.serialize(model.optimizer),
-        "loss": _serialize_loss(args["loss"]),
-        "loss_weights": args["loss_weights"],
-        "metrics": _serialize_metrics(args["metrics"]),
-        "weighted_metrics": _serialize_metrics(args["weighted_metrics"]),
-        "run_eagerly": False,
-        "steps_per_execution": 1,
-        "jit_compile": False,
-    }
-
-
-def training_config(model):
-    """The training_config attribute of a legacy HDF5 file (None when not compiled)."""
-    config = compile_config(model)
-    if not config:
-        return None
-    optimizer = config.pop("optimizer")
-    config["optimizer_config"] = {"class_name": optimizer["class_name"], "config": optimizer["config"]}
-    config["loss"] = _full_loss_names(config["loss"])
-    return config
-
-
-def _full_loss_names(loss):
-    """'mse' -> 'mean_squared_error': Keras 3 (3.15) reads aliases in an HDF5 training_config
-    as metric objects and fails, but reads the full function names."""
-    from fastdense import losses
-
-    if isinstance(loss, str):
-        try:
-            resolved = losses.get(loss)
-        except ValueError:
-            return loss
-        return loss if isinstance(resolved, losses.Loss) else getattr(resolved, "__name__", loss)
-    if isinstance(loss, list):
-        return [_full_loss_names(v) for v in loss]
-    if isinstance(loss, dict) and "class_name" not in loss:
-        return {k: _full_loss_names(v) for k, v in loss.items()}
-    return loss
-
-
-def _builtin_name(fn, *modules):
-    name = getattr(fn, "__name__", None)
-    for module in modules:
-        if name is not None and getattr(module, name, None) is fn:
-            return name
-    return None
-
-
-def _serialize_loss(loss):
-    from fastdense import losses
-
-    if loss is None or isinstance(loss, str):
-        return loss
-    if isinstance(loss, dict):
-        return {k: _serialize_loss(v) for k, v in loss.items()}
-    if isinstance(loss, (list, tuple)):
-        return [_serialize_loss(v) for v in loss]
-    if isinstance(loss, losses.Loss):
-        return losses.serialize(loss)
-    name = _builtin_name(loss, losses)
-    return name if name is not None else serialize_function(loss)
-
-
-def _serialize_metrics(metrics):
-    from fastdense import losses
-    from fastdense import metrics as metrics_module
-
-    if metrics is None or isinstance(metrics, str):
-        return metrics
-    if isinstance(metrics, dict):
-        return {k: _serialize_metrics(v) for k, v in metrics.items()}
-    if isinstance(metrics, (list, tuple)):
-        return [_serialize_metrics(m) for m in metrics]
-    name = _builtin_name(metrics, metrics_module, losses)
-    if name is not None:
-        return name
-    if hasattr(metrics, "get_config") and not isinstance(metrics, type):
-        builtin = _is_builtin(metrics)
-        return {"module": "keras.metrics" if builtin else type(metrics).__module__,
-                "class_name": type(metrics).__name__, "config": metrics.get_config(),
-                "registered_name": None if builtin else registry.get_registered_name(type(metrics))}
-    return serialize_function(metrics)
-
-
-def compile_from_config(model, config, custom_objects=None, source="config"):
-    """Compiles `model` from a Keras 3 compile_config or a legacy training_config (Keras 2 or 3)."""
-    from fastdense import optimizers
-
-    with registry.custom_object_scope(custom_objects):
-        optimizer = config.get("optimizer", config.get("optimizer_config"))
-        if isinstance(optimizer, dict):
-            user = _user_object(optimizer, custom_objects)
-            if isinstance(user, type):
-                optimizer = user.from_config(optimizer.get("config") or {})
-            else:
-                optimizer = optimizers.deserialize(optimizer, custom_objects)
-        elif optimizer is None:
-            optimizer = "rmsprop"
-        names = model.output_names if model.outputs is not None else ["output"]
-        model.compile(
-            optimizer=optimizer,
-            loss=_deserialize_loss(config.get("loss"), custom_objects),
-            loss_weights=config.get("loss_weights"),
-            metrics=_deserialize_metrics(config.get("metrics"), custom_objects, len(names), source),
-            weighted_metrics=_deserialize_metrics(config.get("weighted_metrics"), custom_objects, len(names),
-                                                  source),
-        )
-
-
-def _deserialize_loss(value, custom_objects):
-    from fastdense import losses
-
-    if value is None:
-        return None
-    if isinstance(value, str):
-        user = registry.get_registered_object(value, custom_objects)
-        return user if user is not None else value
-    if isinstance(value, list):
-        return [_deserialize_loss(v, custom_objects) for v in value]
-    if isinstance(value, dict) and "class_name" not in value:
-        return {k: _deserialize_loss(v, custom_objects) for k, v in value.items()}
-    user = _user_object(value, custom_objects)
-    if isinstance(user, type):
-        return user.from_config(value.get("config") or {})
-    if user is not None:
-        return user
-    return losses.deserialize(value, custom_objects)
-
-
-def _deserialize_metrics(value, custom_objects, output_count, source):
-    if value is None:
-        return None
-    if isinstance(value, dict) and "class_name" not in value:
-        return {k: _deserialize_metrics(v, custom_objects, 1, source) for k, v in value.items()}
-    if not isinstance(value, list):
-        value = [value]
-    # Keras 2 wrote one list per output: [[m1, m2]] for a single-output model.
-    if output_count == 1 and len(value) == 1 and isinstance(value[0], list):
-        value = value[0]
-    resolved = []
-    for item in value:
-        if isinstance(item, list):
-            resolved.append(_deserialize_metrics(item, custom_objects, 1, source))
-            continue
-        metric = _deserialize_metric(item, custom_objects)
-        if metric is None:
-            warnings.warn(f"{source}: the compiled metric {_short(item)} is not available in fastdense; "
-                          "the model is compiled without it.", stacklevel=3)
-        else:
-            resolved.append(metric)
-    return resolved
-
-
-def _resolvable_metric_name(name):
-    from fastdense.trainers import compile_utils
-
-    return isinstance(name, str) and (
-        name.lower() in ("accuracy", "acc", "crossentropy", "ce") or compile_utils.native_metric_spec(name) is not None)
-
-
-def _deserialize_metric(item, custom_objects):
-    from fastdense import metrics as metrics_module
-
-    if isinstance(item, str):
-        user = registry.get_registered_object(item, custom_objects)
-        return user if user is not None else item
-    if not isinstance(item, dict):
-        return None
-    user = _user_object(item, custom_objects)
-    if isinstance(user, type):
-        return user.from_config(item.get("config") or {})
-    if user is not None:
-        return user
-    class_name, inner = item.get("class_name"), item.get("config")
-    if class_name == "function":
-        return inner if _resolvable_metric_name(inner) else None
-    inner = inner if isinstance(inner, dict) else {}
-    deserialize = getattr(metrics_module, "deserialize", None)
-    if deserialize is not None and class_name != "MeanMetricWrapper":
-        try:
-            return deserialize(item, custom_objects)
-        except (ValueError, TypeError, KeyError):
-            pass
-    # Keras 2's MeanMetricWrapper {"name": "accuracy", "fn": "binary_accuracy"}, and metric
-    # classes whose snake_case name is a metric function ("MeanSquaredError").
-    for candidate in (inner.get("name"), inner.get("fn"), snake_case(class_name or "")):
-        if _resolvable_metric_name(candidate):
-            return candidate
-    return None
+    raise ValueError(f"{source}: invalid input/output structure {short_repr(value)} in the model config")
 
 
 # ---------------------------------------------------------------------------------- JSON
