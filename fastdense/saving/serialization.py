@@ -1,6 +1,5 @@
-"""Keras-compatible configs of layers and models (compile configs: compile_config.py), written as
-Keras 3 writes them and read in
-both the Keras 3 and the Keras 2 forms.
+"""Keras-compatible configs of layers and models (compile configs: compile_config.py), written
+as Keras 3 writes them and read in both the Keras 3 and the Keras 2 forms.
 
 Keras 3 entry of a layer: {"module", "class_name", "config", "registered_name", "build_config"}
 (plus "name" and "inbound_nodes" inside a functional model). Keras 2 and the legacy HDF5 files
