@@ -6,9 +6,9 @@ Replace `from tensorflow.keras import layers, models, optimizers, losses, metric
 
 from fastdense import _core
 from fastdense import (activations, backend, callbacks, constraints, initializers, layers, losses, metrics, models,
-                       optimizers, random, regularizers, utils)
+                       optimizers, random, regularizers, saving, utils)
 from fastdense.layers import Input
-from fastdense.models import Model, Sequential
+from fastdense.models import Model, Sequential, load_model, model_from_json
 
 __version__ = "0.1.0"
 
@@ -17,5 +17,6 @@ get_num_threads = _core.get_num_threads
 
 __all__ = [
     "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints", "initializers", "layers",
-    "losses", "metrics", "models", "optimizers", "regularizers", "utils", "set_num_threads", "get_num_threads",
+    "load_model", "losses", "metrics", "model_from_json", "models", "optimizers", "regularizers", "saving", "utils",
+    "set_num_threads", "get_num_threads",
 ]

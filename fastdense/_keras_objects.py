@@ -36,6 +36,8 @@ def reset_names():
 
 
 def serialize_object(obj, module):
+    if obj is None:  # an absent regularizer/initializer serializes as null, as in Keras
+        return None
     return {
         "module": module,
         "class_name": type(obj).__name__,

@@ -1,28 +1,70 @@
 """Name and config resolution shared by every `get`/`deserialize`, and the registry of
-user-defined objects (`register_keras_serializable`, `custom_objects=`)."""
+user-defined objects (`register_keras_serializable`, `custom_objects=`, `custom_object_scope`)."""
 
 import difflib
 
 _REGISTERED = {}
+# Dicts of user objects made visible by `custom_object_scope`, innermost last.
+_SCOPES = []
 
 
 def register_keras_serializable(package="Custom", name=None):
-    """Decorator registering a user class or function under 'package>name' and its bare name."""
+    """Decorator registering a user class or function under 'package>name' (Keras's key) and
+    its bare name, so that configs naming it can be loaded without `custom_objects=`."""
 
     def decorator(obj):
         key = name or obj.__name__
-        _REGISTERED[f"{package}>{key}"] = obj
+        registered_name = f"{package}>{key}"
+        _REGISTERED[registered_name] = obj
         _REGISTERED[key] = obj
-        obj._registered_name = f"{package}>{key}"
+        try:
+            obj._registered_name = registered_name
+        except (AttributeError, TypeError):  # builtins and some callables refuse attributes
+            pass
         return obj
 
     return decorator
 
 
+def get_registered_name(obj):
+    """'package>name' for a registered object, else its __name__ (as Keras)."""
+    registered = getattr(obj, "_registered_name", None)
+    if registered and _REGISTERED.get(registered) is obj:
+        return registered
+    return getattr(obj, "__name__", type(obj).__name__)
+
+
 def get_registered_object(name, custom_objects=None):
+    """The user object called `name`: from `custom_objects`, the active scopes, then the registry."""
+    if not isinstance(name, str):
+        return None
     if custom_objects and name in custom_objects:
         return custom_objects[name]
+    for scope in reversed(_SCOPES):
+        if name in scope:
+            return scope[name]
     return _REGISTERED.get(name)
+
+
+class custom_object_scope:
+    """`with custom_object_scope({"MyLayer": MyLayer}):` makes the objects visible to every
+    deserialization inside the block (as `keras.saving.custom_object_scope`)."""
+
+    def __init__(self, *custom_objects):
+        self._objects = {}
+        for objects in custom_objects:
+            self._objects.update(objects or {})
+
+    def __enter__(self):
+        _SCOPES.append(self._objects)
+        return self
+
+    def __exit__(self, *exc_info):
+        _SCOPES.remove(self._objects)
+        return False
+
+
+CustomObjectScope = custom_object_scope
 
 
 def find(kind, name, table, custom_objects=None):

@@ -2,5 +2,6 @@
 
 from fastdense.models.model import Model
 from fastdense.models.sequential import Sequential
+from fastdense.saving import load_model, model_from_json, save_model
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Model", "Sequential", "load_model", "model_from_json", "save_model"]

@@ -6,6 +6,7 @@ from fastdense import backend
 from fastdense.layers.input_layer import InputLayer, KerasTensor, symbolic_call
 from fastdense.layers.layer import Layer
 from fastdense.models.graph import map_graph
+from fastdense.saving.model_methods import ModelSaving
 from fastdense.trainers.trainer import Trainer
 
 
@@ -18,7 +19,7 @@ def flatten_structure(structure):
     return [structure]
 
 
-class Model(Trainer, Layer):
+class Model(ModelSaving, Trainer, Layer):
     """A model built from symbolic tensors: `Model(inputs=x, outputs=y)`.
 
     Args:

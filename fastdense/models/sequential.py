@@ -94,15 +94,3 @@ class Sequential(Model):
         if input_shape is not None and self.inputs is None:
             self._build_for_shape(tuple(input_shape))
         self.built = self.inputs is not None
-
-    def get_config(self):
-        layer_configs = []
-        if self._input_layer is not None or self.inputs is not None:
-            input_layer = self._input_layer or self.inputs[0]._keras_history[0]
-            layer_configs.append({"class_name": "InputLayer", "config": input_layer.get_config()})
-        for layer in self._stack:
-            layer_configs.append({"class_name": type(layer).__name__, "config": layer.get_config()})
-        config = {"name": self.name, "trainable": self.trainable, "layers": layer_configs}
-        if self.inputs is not None:
-            config["build_input_shape"] = list(self.inputs[0].shape)
-        return config

@@ -1,0 +1,70 @@
+"""The Keras 3 `.keras` archive: a zip (entries stored, not compressed) holding
+metadata.json, config.json and model.weights.h5."""
+
+import datetime
+import io
+import json
+import zipfile
+
+import h5py
+
+from fastdense.saving import compile_config, serialization, weights_h5
+
+CONFIG = "config.json"
+METADATA = "metadata.json"
+WEIGHTS = "model.weights.h5"
+# A model config is small; refusing huge entries keeps a hostile archive from exhausting memory.
+_MAX_CONFIG_BYTES = 256 * 2**20
+
+
+def save_model(model, path, include_optimizer=True):
+    """Writes the archive to `path` (the caller makes that a temporary file)."""
+    config = serialization.serialize_model(model, include_compile=include_optimizer)
+    metadata = {"keras_version": serialization.KERAS_FORMAT_VERSION,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        optimizer = model.optimizer if include_optimizer and getattr(model, "compiled", False) else None
+        weights_h5.write_tree(h5, model, optimizer)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(METADATA, json.dumps(metadata))
+        archive.writestr(CONFIG, serialization.dumps(config))
+        archive.writestr(WEIGHTS, buffer.getvalue())
+
+
+def read_entry(archive, name, source, limit=None):
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise ValueError(f"{source}: the archive has no {name} (entries: {archive.namelist()[:10]})") from None
+    if limit is not None and info.file_size > limit:
+        raise ValueError(f"{source}: {name} is {info.file_size} bytes, too large for a model config")
+    return archive.read(info)
+
+
+def read_config(archive, source):
+    text = read_entry(archive, CONFIG, source, _MAX_CONFIG_BYTES)
+    try:
+        return json.loads(text.decode("utf8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{source}: {CONFIG} is not valid JSON: {error}") from None
+
+
+def open_weights(archive, source):
+    """The archive's model.weights.h5 as an open h5py File (read from memory)."""
+    return h5py.File(io.BytesIO(read_entry(archive, WEIGHTS, source)), "r")
+
+
+def load_model(archive, source, custom_objects=None, compile=True, safe_mode=True):
+    """(model, optimizer values or None) from an open archive; weights assigned after all checks."""
+    config = read_config(archive, source)
+    model = serialization.model_from_config(config, custom_objects, safe_mode, source)
+    compiled = config.get("compile_config") if isinstance(config, dict) else None
+    if compile and compiled:
+        if not isinstance(compiled, dict):
+            raise ValueError(f"{source}: compile_config must be a JSON object")
+        compile_config.compile_from_config(model, compiled, custom_objects, source)
+    with open_weights(archive, source) as h5:
+        plan = weights_h5.read_tree(h5, model, source)
+    plan.apply()
+    return model, (plan.optimizer_values if compile and compiled else None)
