@@ -33,7 +33,7 @@ def active_tape():
 
 
 class _Node:
-    __slots__ = ("primitive", "value", "args", "kwargs", "parents")
+    __slots__ = ("primitive", "value", "args", "kwargs", "parents", "needs")
 
     def __init__(self, primitive, value, args, kwargs, parents):
         self.primitive = primitive
@@ -41,6 +41,7 @@ class _Node:
         self.args = args
         self.kwargs = kwargs
         self.parents = parents
+        self.needs = tuple(p >= 0 for p in parents)  # which arguments are traced
 
 
 class Primitive:
@@ -242,11 +243,13 @@ class GradientTape:
                 continue
             if slot not in keep:
                 grads[slot] = None  # free it as soon as it has been propagated
-            needs = tuple(p >= 0 for p in node.parents)
-            parent_grads = node.primitive.vjp(g, node.value, needs, *node.args, **node.kwargs)
+            parent_grads = node.primitive.vjp(g, node.value, node.needs, *node.args, **node.kwargs)
             for parent, pg in zip(node.parents, parent_grads):
                 if parent >= 0 and pg is not None:
-                    _accumulate(grads, owned, parent, _fit(pg, nodes[parent].value, node.primitive.name))
+                    like = nodes[parent].value
+                    if type(pg) is not np.ndarray or pg.shape != like.shape or pg.dtype != like.dtype:
+                        pg = _fit(pg, like, node.primitive.name)
+                    _accumulate(grads, owned, parent, pg)
         return [grads[slot] for slot in wanted]
 
     def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):

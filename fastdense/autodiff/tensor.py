@@ -91,6 +91,11 @@ class ArrayOperators:
         return np.greater_equal(self, other)
 
 
+_SCALAR_CONVERSION = ("{}() of a traced value would cut its gradient (NumPy calls it to store a value into a plain "
+                      "array, math.* functions call it); use np./fastdense.ops functions, or t.item() to take the "
+                      "value on purpose")
+
+
 class TracedArray(ArrayOperators):
     """A NumPy value recorded on a :class:`~fastdense.autodiff.tape.GradientTape`.
 
@@ -139,14 +144,15 @@ class TracedArray(ArrayOperators):
     def __repr__(self):
         return f"TracedArray({np.array2string(self._value, separator=', ', threshold=20)}, dtype={self.dtype})"
 
-    # Python scalars are explicit requests for a value (control flow, printing): no gradient.
+    # float()/int() would silently cut the gradient: NumPy calls them to store a value into an
+    # array (buffer[i] = t) and math.* functions call them. item() asks for the value explicitly.
     def __float__(self):
-        return float(self._value)
+        raise TypeError(_SCALAR_CONVERSION.format("float"))
 
     def __int__(self):
-        return int(self._value)
+        raise TypeError(_SCALAR_CONVERSION.format("int"))
 
-    def __bool__(self):
+    def __bool__(self):  # control flow on values (if t.max() > 0: ...) has no gradient to lose
         return bool(self._value)
 
     def item(self, *args):
