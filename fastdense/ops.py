@@ -211,7 +211,8 @@ def inner(x1, x2):
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
-    """np.linalg.norm's vector and matrix norms (not the SVD-based ord=2/-2/'nuc' matrix norms)."""
+    """np.linalg.norm's vector and matrix norms; the SVD-based matrix norms (ord=2, -2, 'nuc') work on
+    plain arrays only (they are not differentiable here)."""
     return _result(np.linalg.norm(_real(x), ord=ord, axis=axis, keepdims=keepdims))
 
 

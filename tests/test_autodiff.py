@@ -459,6 +459,7 @@ def test_tapes_are_per_thread():
     (lambda x: np.linalg.norm(x, ord=2), "need an SVD"),
     (lambda x: x.reshape(4, order="F"), "order='C'"),
     (lambda x: _assign_with_int_array(x), "integer-array indices"),
+    (lambda x: x * 1j, "complex128 result"),
 ])
 def test_unsupported_operations_raise_clear_errors(fn, message):
     with pytest.raises((TypeError, NotImplementedError), match=message):

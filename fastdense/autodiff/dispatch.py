@@ -78,9 +78,9 @@ def qualified_name(function):
     return f"{module}.{function.__name__}"
 
 
-def unsupported(what, detail=""):
+def unsupported(what):
     return TypeError(f"{what} is not supported on traced arrays: fastdense.autodiff has no gradient rule for "
-                     f"it{detail}. See fastdense.autodiff.supported_operations() for what is.")
+                     "it. See fastdense.autodiff.supported_operations() for what is.")
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):

@@ -203,11 +203,15 @@ class GradientTape:
         return self.record(out, primitive, tuple(values), kwargs, tuple(parents))
 
     def record(self, out, primitive, values, kwargs, parents):
-        """Adds a node for ``out``; non-float results (masks, indices) stay plain arrays."""
+        """Adds a node for ``out``; boolean and integer results (masks, indices) stay plain arrays."""
         if not isinstance(out, np.ndarray):
             out = np.asarray(out)
-        if out.dtype.kind != "f":
-            return out
+        kind = out.dtype.kind
+        if kind != "f":
+            if kind in "biu":
+                return out
+            raise TypeError(f"{primitive.name} produced a {out.dtype} result from a traced value; fastdense.autodiff "
+                            "differentiates real floating-point arrays only")
         slot = len(self._nodes)
         self._nodes.append(_Node(primitive, out, values, kwargs, parents))
         return TracedArray(out, self, slot)
@@ -320,8 +324,10 @@ def unbroadcast(g, shape):
     if g.shape == shape:
         return g
     extra = g.ndim - len(shape)
-    if extra < 0:
-        return None
+    if extra < 0:  # NumPy's assignment drops leading size-1 axes of the value: put them back
+        if any(n != 1 for n in shape[:-extra]):
+            return None
+        g, extra = g.reshape(shape[:-extra] + g.shape), 0
     axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
