@@ -4,7 +4,9 @@ Every function takes an array-like of any shape and any real dtype and returns a
 float64 input is computed in float64, everything else (float32, float16, ints, bools) in float32.
 Elementwise functions see the input as one flat row; ``softmax``/``log_softmax`` move ``axis`` (an
 int, a tuple of ints, or None for all axes) last and normalise each row of that 2-D view. The
-arithmetic runs in the native engine (``_core.activation_forward``).
+arithmetic runs in the native engine (``_core.activation_forward``). Inside traced code
+(``fastdense.autodiff``) they take and return traced arrays, differentiated by the engine's
+``_core.activation_backward``.
 
 Native configs
 --------------
@@ -25,7 +27,7 @@ import types
 
 import numpy as np
 
-from fastdense import _core
+from fastdense import _core, autodiff
 
 __all__ = [
     "linear", "relu", "sigmoid", "softmax", "log_softmax", "tanh", "elu", "selu", "softplus",
@@ -58,6 +60,8 @@ def _as_float_array(x):
 
 
 def _elementwise(x, config):
+    if autodiff.is_traced(x):  # inside a traced custom component: native forward, native derivative
+        return autodiff.native.activation(x, config=config)
     a = _as_float_array(x)
     return _core.activation_forward(config, a.reshape(1, a.size)).reshape(a.shape)
 
@@ -81,6 +85,8 @@ def _normalised_axes(axis, ndim):
 
 def _along_axis(x, config, axis):
     """Applies a row-wise activation along axis: those axes go last, the rest become rows."""
+    if autodiff.is_traced(x):
+        return autodiff.native.activation(x, config=config, axes=_normalised_axes(axis, np.ndim(x)))
     a = _as_float_array(x)
     axes = _normalised_axes(axis, a.ndim)
     if not axes:

@@ -6,6 +6,8 @@ Keras 3's formulas, so the numbers match tf.keras within float32 rounding.
 Functions take arrays whose first axis is the batch and whose loss axis is the last one, and
 return the per-sample losses (the shape of the remaining axes), like the Keras functions.
 Classes wrap a function with a reduction: ``MeanSquaredError()(y_true, y_pred, sample_weight)``.
+Inside traced code (``fastdense.autodiff``) functions and classes accept traced arrays and are
+differentiable with respect to y_pred; the native loss supplies the gradient.
 
 The native configuration of a loss, the dict handed to the engine by ``Model.compile``, comes
 from :func:`native_config` (built-in functions and ``Loss`` objects also expose it as
@@ -20,7 +22,7 @@ import re
 
 import numpy as np
 
-from fastdense import _core
+from fastdense import autodiff
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError",
@@ -100,7 +102,7 @@ def native_config(loss):
 
 def _float_array(x, what, dtype=None):
     """x as a float array: ``dtype`` if given, else float64 stays float64 and the rest is float32."""
-    x = np.asarray(x)
+    x = autodiff.asarray(x)  # a traced value stays traced
     if x.dtype.kind not in "fiub":
         raise ValueError(f"{what}: expected numeric data, got dtype {x.dtype}")
     if dtype is None:
@@ -111,7 +113,7 @@ def _float_array(x, what, dtype=None):
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     """Keras's rank alignment: when the ranks differ by one and the bigger array's last axis has
     size 1, a rank-1 partner is expanded, otherwise the bigger one is squeezed."""
-    x1, x2 = np.asarray(x1), np.asarray(x2)
+    x1, x2 = autodiff.asarray(x1), autodiff.asarray(x2)
     if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
         if x2.ndim == 1 and expand_rank_1:
             x2 = x2[..., None]
@@ -163,10 +165,10 @@ def _per_sample(fn, y_true, y_pred, axis=-1, **params):
         y_true, y_pred = _dense_layout(y_true, y_pred, axis)
     batch_shape = y_pred.shape[:-1]
     rows = int(np.prod(batch_shape))
-    y_pred = np.ascontiguousarray(y_pred.reshape(rows, y_pred.shape[-1]))
-    y_true = np.ascontiguousarray(y_true.reshape(rows, y_true.shape[-1]))
-    _, per_sample, _ = _core.loss_evaluate(config, y_true, y_pred, with_grad=False)
-    return per_sample.reshape(batch_shape)
+    y_pred = y_pred.reshape(rows, y_pred.shape[-1])
+    y_true = y_true.reshape(rows, y_true.shape[-1])
+    # _core.loss_evaluate's per-sample values; a differentiable primitive when y_pred is traced.
+    return autodiff.native.loss(y_true, y_pred, config=config).reshape(batch_shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,7 +319,8 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
     weight sum); 'mean_with_sample_weight' divides by the weight sum; a zero divisor gives 0.
     """
     reduction = standardize_reduction(reduction)
-    values = np.asarray(values)
+    traced = autodiff.is_traced(values)  # then the result is a traced scalar, not a float
+    values = autodiff.asarray(values)
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=values.dtype)
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
@@ -329,15 +332,16 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
     if reduction in (None, "none"):
         return values
     if values.ndim == 0:
-        return float(values)
-    total = float(np.sum(values, dtype=np.float64))
+        return values if traced else float(values)
+    total = np.sum(values, dtype=np.float64)
+    total = total if traced else float(total)
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         divisor = float(np.sum(sample_weight, dtype=np.float64))
     else:
         divisor = float(values.size)
-    return total / divisor if divisor != 0 else 0.0
+    return total / divisor if divisor != 0 else 0.0 * total
 
 
 class Loss:
@@ -359,7 +363,7 @@ class Loss:
         """The reduced loss (a float), or the weighted per-sample losses for reduction 'none'."""
         y_pred = _float_array(y_pred, "y_pred", dtype=self.dtype)
         y_true = _float_array(y_true, "y_true", dtype=self.dtype)
-        losses = np.asarray(self.call(y_true, y_pred), dtype=self.dtype)
+        losses = _float_array(self.call(y_true, y_pred), "loss values", dtype=self.dtype)
         return reduce_weighted_values(losses, sample_weight, self.reduction)
 
     def call(self, y_true, y_pred):

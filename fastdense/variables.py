@@ -3,13 +3,19 @@
 import numpy as np
 
 from fastdense import backend
+from fastdense.autodiff import TraceableVariable
 
 
-class Variable:
+class Variable(TraceableVariable):
     """A layer weight.
 
     The value is a C-contiguous numpy array whose memory the compiled native network reads and
     updates in place, so it is never rebound: `assign` copies into it.
+
+    It behaves like an array in NumPy code (``x @ kernel + bias``, ``np.tanh(w)``, ``w[0]``):
+    outside a trace that computes on the value and returns plain arrays; inside a recording
+    ``fastdense.autodiff`` tape a trainable variable is a traced leaf, so custom layers,
+    regularizers and constraints written with NumPy are differentiated with respect to it.
 
     Args:
         value: initial value (array-like).
