@@ -183,6 +183,8 @@ def _native_config_of(regularizer):
 
 
 def serialize(regularizer):
+    if regularizer is None:
+        return None
     return serialize_object(regularizer, "keras.regularizers")
 
 

@@ -1,13 +1,16 @@
 """Layers, as in `keras.layers`."""
 
+from fastdense.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from fastdense.layers.core import Activation, Dense, Dropout, Flatten, GaussianNoise, Reshape
 from fastdense.layers.input_layer import Input, InputLayer, KerasTensor
 from fastdense.layers.layer import Layer
 from fastdense.layers.merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average,
                                       concatenate, maximum, minimum, multiply, subtract)
+from fastdense.layers.normalization import BatchNormalization, LayerNormalization
 
 __all__ = [
-    "Activation", "Add", "Average", "Concatenate", "Dense", "Dropout", "Flatten", "GaussianNoise", "Input",
-    "InputLayer", "KerasTensor", "Layer", "Maximum", "Minimum", "Multiply", "Reshape", "Subtract", "add", "average",
-    "concatenate", "maximum", "minimum", "multiply", "subtract",
+    "Activation", "Add", "Average", "BatchNormalization", "Concatenate", "Dense", "Dropout", "ELU", "Flatten",
+    "GaussianNoise", "Input", "InputLayer", "KerasTensor", "Layer", "LayerNormalization", "LeakyReLU", "Maximum",
+    "Minimum", "Multiply", "PReLU", "ReLU", "Reshape", "Softmax", "Subtract", "add", "average", "concatenate",
+    "maximum", "minimum", "multiply", "subtract",
 ]

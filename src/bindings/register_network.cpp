@@ -13,9 +13,12 @@
 #include "optimizer_object.h"
 #include "engine/Network.h"
 #include "engine/layer/ActivationLayer.h"
+#include "engine/layer/BatchNormalization.h"
 #include "engine/layer/Dense.h"
 #include "engine/layer/Dropout.h"
+#include "engine/layer/LayerNormalization.h"
 #include "engine/layer/Merge.h"
+#include "engine/layer/PReLU.h"
 #include "specs.h"
 
 namespace fd::bind {
@@ -81,6 +84,15 @@ Parameter<T> parameter(const py::handle& array, const char* what, Index rows, In
   p.regularizer = regularizer_spec(regularizer);
   p.constraint = constraint_spec(constraint);
   return p;
+}
+
+// A per-feature weight that a layer may go without (BatchNormalization's gamma when scale=False).
+template <typename T>
+std::optional<Parameter<T>> optional_feature_parameter(const py::object& array, const char* what, Index width,
+                                                       const py::handle& regularizer, const py::handle& constraint,
+                                                       bool trainable, std::vector<py::object>& keep_alive) {
+  if (array.is_none()) return std::nullopt;
+  return parameter<T>(array, what, 1, width, true, regularizer, constraint, trainable, keep_alive);
 }
 
 // Checks the user's arrays against the network and returns the engine's view of them.
@@ -201,6 +213,74 @@ void register_network(py::module_& m) {
           return net.add_layer(std::move(layer), {input});
         });
       }, py::arg("input"), py::arg("activation"), py::arg("activity_regularizer") = py::none())
+      .def("add_batch_normalization", [](PyNetwork& self, int input, const py::object& gamma, const py::object& beta,
+                                         const py::array& moving_mean, const py::array& moving_variance,
+                                         double momentum, double epsilon, const py::object& gamma_regularizer,
+                                         const py::object& beta_regularizer, const py::object& gamma_constraint,
+                                         const py::object& beta_constraint, const py::object& activity_regularizer,
+                                         bool trainable) {
+        const Index width = width_of_input(self, input);
+        return self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          auto g = optional_feature_parameter<T>(gamma, "gamma", width, gamma_regularizer, gamma_constraint, trainable,
+                                                 self.keep_alive);
+          auto b = optional_feature_parameter<T>(beta, "beta", width, beta_regularizer, beta_constraint, trainable,
+                                                 self.keep_alive);
+          auto mean = parameter<T>(moving_mean, "moving_mean", 1, width, true, py::none(), py::none(), false,
+                                   self.keep_alive);
+          auto variance = parameter<T>(moving_variance, "moving_variance", 1, width, true, py::none(), py::none(),
+                                       false, self.keep_alive);
+          // A frozen BatchNormalization normalizes with its moving statistics even while training.
+          auto layer = std::make_unique<BatchNormalization<T>>(width, std::move(g), std::move(b), std::move(mean),
+                                                               std::move(variance), momentum, epsilon, !trainable);
+          layer->activity_regularizer = regularizer_spec(activity_regularizer);
+          return net.add_layer(std::move(layer), {input});
+        });
+      }, py::arg("input"), py::arg("gamma"), py::arg("beta"), py::arg("moving_mean"), py::arg("moving_variance"),
+         py::arg("momentum") = 0.99, py::arg("epsilon") = 1e-3, py::arg("gamma_regularizer") = py::none(),
+         py::arg("beta_regularizer") = py::none(), py::arg("gamma_constraint") = py::none(),
+         py::arg("beta_constraint") = py::none(), py::arg("activity_regularizer") = py::none(),
+         py::arg("trainable") = true,
+         "Batch normalization over the batch axis; gamma/beta may be None (scale/center off). The moving "
+         "statistics are updated in place by training forward passes; trainable=False freezes the layer, which "
+         "then normalizes with them even while training.")
+      .def("add_layer_normalization", [](PyNetwork& self, int input, const py::object& gamma, const py::object& beta,
+                                         double epsilon, const py::object& gamma_regularizer,
+                                         const py::object& beta_regularizer, const py::object& gamma_constraint,
+                                         const py::object& beta_constraint, const py::object& activity_regularizer,
+                                         bool trainable) {
+        const Index width = width_of_input(self, input);
+        return self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          auto g = optional_feature_parameter<T>(gamma, "gamma", width, gamma_regularizer, gamma_constraint, trainable,
+                                                 self.keep_alive);
+          auto b = optional_feature_parameter<T>(beta, "beta", width, beta_regularizer, beta_constraint, trainable,
+                                                 self.keep_alive);
+          auto layer = std::make_unique<LayerNormalization<T>>(width, std::move(g), std::move(b), epsilon);
+          layer->activity_regularizer = regularizer_spec(activity_regularizer);
+          return net.add_layer(std::move(layer), {input});
+        });
+      }, py::arg("input"), py::arg("gamma"), py::arg("beta"), py::arg("epsilon") = 1e-3,
+         py::arg("gamma_regularizer") = py::none(), py::arg("beta_regularizer") = py::none(),
+         py::arg("gamma_constraint") = py::none(), py::arg("beta_constraint") = py::none(),
+         py::arg("activity_regularizer") = py::none(), py::arg("trainable") = true,
+         "Layer normalization over the features of each sample; gamma/beta may be None (scale/center off).")
+      .def("add_prelu", [](PyNetwork& self, int input, const py::array& alpha, const py::object& alpha_regularizer,
+                           const py::object& alpha_constraint, const py::object& activity_regularizer, bool trainable) {
+        const Index width = width_of_input(self, input);
+        return self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          const Index size = alpha.ndim() == 1 && alpha.shape(0) == 1 ? 1 : width;
+          auto a = parameter<T>(alpha, "alpha", 1, size, true, alpha_regularizer, alpha_constraint, trainable,
+                                self.keep_alive);
+          auto layer = std::make_unique<PReLU<T>>(width, std::move(a));
+          layer->activity_regularizer = regularizer_spec(activity_regularizer);
+          return net.add_layer(std::move(layer), {input});
+        });
+      }, py::arg("input"), py::arg("alpha"), py::arg("alpha_regularizer") = py::none(),
+         py::arg("alpha_constraint") = py::none(), py::arg("activity_regularizer") = py::none(),
+         py::arg("trainable") = true,
+         "PReLU with alpha of shape (features,), or (1,) for one alpha shared by all features.")
       .def("add_dropout", [](PyNetwork& self, int input, double rate) {
         const Index width = width_of_input(self, input);
         return self.visit([&](auto& net) { return add<Dropout>(net, {input}, width, rate); });

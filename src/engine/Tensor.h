@@ -50,5 +50,15 @@ inline void parallel_for(Index n, Body&& body) {
   for (Index i = 0; i < n; ++i) body(i);
 }
 
+// Runs body(i) for each row i of a (rows, cols) block; forks only when the block has enough
+// elements (parallel_for would decide on the row count alone).
+template <typename Body>
+inline void parallel_rows(Index rows, Index cols, Body&& body) {
+#ifdef _OPENMP
+#pragma omp parallel for if (rows * cols >= kParallelThreshold) schedule(static)
+#endif
+  for (Index i = 0; i < rows; ++i) body(i);
+}
+
 }  // namespace fd
 
