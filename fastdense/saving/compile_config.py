@@ -173,8 +173,7 @@ def _deserialize_metrics(value, custom_objects, output_count, source):
 def _resolvable_metric_name(name):
     from fastdense.trainers import compile_utils
 
-    return isinstance(name, str) and (
-        name.lower() in ("accuracy", "acc", "crossentropy", "ce") or compile_utils.native_metric_spec(name) is not None)
+    return isinstance(name, str) and compile_utils.is_metric_name(name)
 
 
 def _deserialize_metric(item, custom_objects):

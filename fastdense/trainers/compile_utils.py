@@ -49,6 +49,17 @@ def accuracy_variant(y_true_shape, y_pred_shape):
     return "categorical_accuracy"
 
 
+def is_metric_name(name):
+    """True when compile(metrics=[name]) accepts the string."""
+    if name.lower() in ("accuracy", "acc", "crossentropy", "ce") or name in _KERAS2_METRIC_NAMES:
+        return True
+    try:
+        metrics_module.get(name)
+    except ValueError:
+        return False
+    return True
+
+
 def resolve_metric(identifier, y_true_shape, y_pred_shape, weighted):
     """(History name, native spec or None, direction, Python Metric or None) of one entry of
     compile(metrics=...): native when the engine has the metric, else a Metric object."""
