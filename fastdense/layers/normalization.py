@@ -146,6 +146,8 @@ class BatchNormalization(_Normalization):
                          gamma_regularizer, beta_constraint, gamma_constraint, **kwargs)
         if renorm:
             raise ValueError("BatchNormalization: renorm=True (batch renormalization) is not supported by fastdense")
+        if isinstance(axis, (list, tuple)) and len(axis) == 1:  # Keras 2 configs write the axis as [1]
+            axis = axis[0]
         self.axis = integer_axis(axis, "BatchNormalization")
         self.momentum = real_number(momentum, "momentum", "BatchNormalization")
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
