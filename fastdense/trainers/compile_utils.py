@@ -34,12 +34,18 @@ _MAXIMIZED = {"binary_accuracy", "categorical_accuracy", "sparse_categorical_acc
 
 
 class CompiledMetric:
-    """A metric of one output: its History name, its native spec, and its direction."""
+    """A metric of one output: its History name, its native spec, and its direction.
 
-    def __init__(self, name, native, direction):
+    `own_name` is the metric's name before the output prefix and the de-duplication suffixes
+    (Keras's `metric.name`); evaluate's list form looks results up by it.
+    """
+
+    def __init__(self, name, native, direction, own_name=None, weighted=False):
         self.name = name
         self.native = native
         self.direction = direction  # 'min' or 'max' (EarlyStopping's auto mode)
+        self.own_name = name if own_name is None else own_name
+        self.weighted = weighted
 
 
 class CompiledOutput:

@@ -104,13 +104,13 @@ class Trainer:
             compiled = []
             for identifiers, weighted in ((metric_lists[o], False), (weighted_lists[o], True)):
                 for identifier in identifiers or []:
-                    metric_name, spec, direction = compile_utils.resolve_metric(identifier, y_true_shape, y_pred_shape,
-                                                                               weighted)
-                    metric_name = prefix + metric_name
+                    own_name, spec, direction = compile_utils.resolve_metric(identifier, y_true_shape, y_pred_shape,
+                                                                            weighted)
+                    metric_name = prefix + own_name
                     if weighted and metric_name in taken:
                         metric_name = prefix + "weighted_" + metric_name[len(prefix):]
                     metric_name = _unique(metric_name, taken)
-                    compiled.append(compile_utils.CompiledMetric(metric_name, spec, direction))
+                    compiled.append(compile_utils.CompiledMetric(metric_name, spec, direction, own_name, weighted))
             loss = compile_utils.resolve_loss(losses[o])
             weight = 1.0 if weights[o] is None else float(weights[o])
             outputs.append(compile_utils.CompiledOutput(name, loss, weight, compiled))
@@ -321,11 +321,19 @@ class Trainer:
         return self._format_results(logs, return_dict)
 
     def _format_results(self, logs, return_dict):
+        """The logs as a dict, or as Keras's list: the values found under the names of Keras's
+        `model.metrics` (loss, each compiled metric's own unprefixed name — unweighted ones
+        first, a name may repeat — then the per-output losses), then the other keys sorted;
+        a bare float when that list has one value."""
         if return_dict:
             return logs
-        names = ["loss"] + [f"{o.name}_loss" for o in self._compiled_outputs if len(self._compiled_outputs) > 1]
-        names += self._metric_names()
-        values = [logs[n] for n in names] + [v for k, v in logs.items() if k not in names]
+        outputs = self._compiled_outputs
+        names = ["loss"]
+        names += [m.own_name for weighted in (False, True) for o in outputs for m in o.metrics
+                  if m.weighted == weighted]
+        if len(outputs) > 1:
+            names += [f"{o.name}_loss" for o in outputs]
+        values = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
         return values[0] if len(values) == 1 else values
 
     # --------------------------------------------------------------------------- predict
