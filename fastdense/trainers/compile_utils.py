@@ -40,7 +40,7 @@ class CompiledMetric:
     (Keras's `metric.name`); evaluate's list form looks results up by it.
     """
 
-    def __init__(self, name, native, direction, own_name=None, weighted=False):
+    def __init__(self, name, native, direction, weighted=False, own_name=None):
         self.name = name
         self.native = native
         self.direction = direction  # 'min' or 'max' (EarlyStopping's auto mode)
@@ -131,9 +131,18 @@ def per_output(value, output_names, what):
     return [value] * count
 
 
-def resolve_loss(identifier):
+def resolve_loss(identifier, y_true_shape=None, y_pred_shape=None):
+    """The loss function or Loss object of one output.
+
+    'crossentropy' / 'ce' (any case) pick binary, sparse or categorical crossentropy from the
+    shapes, by the rule of 'accuracy'; without shapes (at compile time) they resolve to None.
+    """
     if identifier is None:
         return None
+    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
+        if y_true_shape is None or y_pred_shape is None:
+            return None
+        return losses_module.get(_crossentropy_variant(y_true_shape, y_pred_shape))
     loss = losses_module.get(identifier)
     if loss is None:
         raise ValueError(f"Could not interpret loss identifier: {identifier!r}")

@@ -110,8 +110,9 @@ class Trainer:
                     if weighted and metric_name in taken:
                         metric_name = prefix + "weighted_" + metric_name[len(prefix):]
                     metric_name = _unique(metric_name, taken)
-                    compiled.append(compile_utils.CompiledMetric(metric_name, spec, direction, own_name, weighted))
-            loss = compile_utils.resolve_loss(losses[o])
+                    compiled.append(compile_utils.CompiledMetric(metric_name, spec, direction, weighted=weighted,
+                                                                 own_name=own_name))
+            loss = compile_utils.resolve_loss(losses[o], y_true_shape, y_pred_shape)
             weight = 1.0 if weights[o] is None else float(weights[o])
             outputs.append(compile_utils.CompiledOutput(name, loss, weight, compiled))
         return outputs
