@@ -8,6 +8,7 @@ Batches go to the engine one at a time only when a callback needs per-batch cont
 the data comes from a generator/Sequence.
 """
 
+import itertools
 import math
 import time
 import warnings
@@ -205,6 +206,25 @@ class Trainer:
         weights = data_utils.sample_weight_array(sample_weight, class_weight, targets, inputs[0].shape[0], self._dtype)
         return network, data_utils.ArrayData(inputs, targets, weights)
 
+    def _build_from_first_batch(self, source, class_weight=None):
+        """Builds the training network from the first batch of a generator or Sequence, before
+        any callback runs (as Keras peeks at the data). Returns what to iterate: the Sequence,
+        or the generator with that first batch put back in front."""
+        if _is_sequence(source):
+            if len(source) == 0:
+                raise ValueError("The Sequence/PyDataset has no batches")
+            batch, remaining = source[0], source
+        else:
+            iterator = iter(source)
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                raise ValueError("The generator yielded no batches") from None
+            remaining = itertools.chain([batch], iterator)
+        bx, by, bw = data_utils.unpack(batch)
+        self._training_data(bx, by, bw, class_weight)
+        return remaining
+
     def _ensure_built_for_data(self, x):
         if self.inputs is None and hasattr(self, "_ensure_built_for"):
             first = x[0] if isinstance(x, (list, tuple)) else (next(iter(x.values())) if isinstance(x, dict) else x)
@@ -225,6 +245,7 @@ class Trainer:
             if y is not None or sample_weight is not None:
                 raise ValueError("`y` and `sample_weight` cannot be passed with a generator or Sequence: "
                                  "yield them from it instead")
+            x = self._build_from_first_batch(x, class_weight)
             train, val = _BatchSourceEpochs(self, x, steps_per_epoch, shuffle, class_weight), None
         else:
             network, data = self._training_data(x, y, sample_weight, class_weight)
@@ -309,8 +330,8 @@ class Trainer:
         from fastdense import callbacks as callbacks_module
 
         if data_utils.is_batch_source(x):
-            source = ("source", x, None)
             n_steps = steps if steps is not None else _source_length(x)
+            source = ("source", self._build_from_first_batch(x), None)
         else:
             batch_size = _resolve_batch_size(batch_size, steps, x)
             _, data = self._training_data(x, y, sample_weight)
@@ -466,7 +487,7 @@ class _BatchSourceEpochs:
         self._iterator = None
 
     def chunks(self, epoch, per_batch, live_progress):
-        is_sequence = hasattr(self.source, "__getitem__") and hasattr(self.source, "__len__")
+        is_sequence = _is_sequence(self.source)
         if is_sequence:
             if hasattr(self.source, "on_epoch_begin"):
                 self.source.on_epoch_begin()
@@ -509,8 +530,12 @@ def _take(iterator, steps):
         count += 1
 
 
+def _is_sequence(source):
+    return hasattr(source, "__getitem__") and hasattr(source, "__len__")
+
+
 def _iterate_source(source, steps):
-    if hasattr(source, "__getitem__") and hasattr(source, "__len__"):
+    if _is_sequence(source):
         n = len(source) if steps is None else min(steps, len(source))
         return (source[i] for i in range(n))
     return _take(iter(source), steps)
