@@ -4,7 +4,7 @@ both for the native engine and, for user-defined pieces, as a Python callable.""
 import numpy as np
 
 from fastdense import losses as losses_module
-from fastdense import metrics as metrics_module
+from fastdense._keras_objects import unknown_name_error
 
 # Metric names (as Keras accepts them in compile) → native metric spec. Loss-named metrics
 # reuse the loss kernels; 'negate' turns the cosine loss back into a similarity.
@@ -31,6 +31,10 @@ _ACCURACY_METRICS = {
 }
 _MAXIMIZED = {"binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
               "sparse_top_k_categorical_accuracy", "cosine_similarity", "auc", "precision", "recall", "r2_score"}
+
+
+_METRIC_NAMES = sorted(set(_LOSS_METRICS) | set(_ACCURACY_METRICS) |
+                      {"accuracy", "acc", "crossentropy", "ce", "cosine_similarity", "root_mean_squared_error"})
 
 
 class CompiledMetric:
@@ -89,7 +93,7 @@ def resolve_metric(identifier, y_true_shape, y_pred_shape, weighted):
         elif identifier.lower() in ("crossentropy", "ce"):
             canonical = _crossentropy_variant(y_true_shape, y_pred_shape)
         elif native_metric_spec(identifier) is None:
-            metrics_module.get(identifier)  # raises the Keras-style unknown-name error
+            raise unknown_name_error("metric", identifier, _METRIC_NAMES)
     elif hasattr(identifier, "_native_metric_spec"):  # a Metric instance
         name = identifier.name
         spec = identifier._native_metric_spec(y_true_shape, y_pred_shape)
