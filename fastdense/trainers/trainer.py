@@ -241,6 +241,8 @@ class Trainer:
         from_source = data_utils.is_batch_source(x)
         if not from_source:
             batch_size = _resolve_batch_size(batch_size, steps_per_epoch, x)
+        if validation_batch_size is not None:
+            validation_batch_size = _resolve_batch_size(validation_batch_size, None, None)
         if from_source:
             if y is not None or sample_weight is not None:
                 raise ValueError("`y` and `sample_weight` cannot be passed with a generator or Sequence: "
