@@ -104,7 +104,7 @@ def _check_class_indices(labels, num_classes, name):
     bad = (labels < 0) | (labels >= num_classes) | (labels != np.floor(labels))
     if bad.any():
         row = int(np.argmax(bad.any(axis=1)))
-        raise ValueError(f"Target for output '{name}' holds class index {labels[row, 0]!r} at sample {row}; "
+        raise ValueError(f"Target for output '{name}' holds class index {float(labels[row, 0]):g} at sample {row}; "
                          f"sparse labels must be integers in [0, {num_classes})")
 
 
