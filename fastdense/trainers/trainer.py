@@ -72,7 +72,7 @@ class Trainer:
         self._invalidate_native()
 
     def _output_names_for_compile(self):
-        return self.output_names if self.outputs is not None else ["output"]
+        return self._output_keys if self.outputs is not None else ["output"]
 
     def _assert_compiled(self, method):
         if not self.compiled:
@@ -91,7 +91,7 @@ class Trainer:
 
     def _resolve_outputs(self, y_true_shapes):
         """Per-output loss and metrics, resolved against the shapes of the first targets seen."""
-        names = self.output_names
+        names = self._output_keys
         args = self._compile_args
         losses = compile_utils.per_output(args["loss"], names, "loss")
         weights = compile_utils.per_output(args["loss_weights"], names, "loss_weights")
@@ -153,7 +153,7 @@ class Trainer:
                     "sparse_categorical_crossentropy":
                 sparse = width
             target_cols = network.target_cols(o) if training else width
-            self._output_infos.append(OutputInfo(self.output_names[o], tensor.shape, target_cols, sparse))
+            self._output_infos.append(OutputInfo(self._output_keys[o], tensor.shape, target_cols, sparse))
         self._native = network
         self._native_for_training = training
         return network
@@ -183,7 +183,7 @@ class Trainer:
         return dict(sorted(logs.items()))
 
     def _target_list(self, y):
-        names = self.output_names
+        names = self._output_keys
         if isinstance(y, dict):
             return [y.get(name) for name in names]
         if isinstance(y, (list, tuple)) and len(names) > 1:
