@@ -128,10 +128,10 @@ def per_output(value, output_names, what):
         if unknown:
             raise ValueError(f"{what} has keys {unknown} that are not output names {output_names}")
         return [value.get(name) for name in output_names]
-    if isinstance(value, (list, tuple)) and count > 1 and len(value) == count:
+    if isinstance(value, (list, tuple)):  # one entry per output, also for a single output
+        if len(value) != count:
+            raise ValueError(f"{what} has {len(value)} entries but the model has {count} output(s)")
         return list(value)
-    if isinstance(value, (list, tuple)) and count > 1:
-        raise ValueError(f"{what} has {len(value)} entries but the model has {count} outputs")
     return [value] * count
 
 

@@ -597,7 +597,8 @@ def _metrics_per_output(metrics, names):
         return [[] for _ in names]
     if isinstance(metrics, dict):
         return [_as_list(metrics.get(name)) for name in names]
-    if len(names) > 1 and isinstance(metrics, (list, tuple)) and metrics and \
+    # A list of lists has one list per output (a single output too: metrics=[["mae"]]).
+    if isinstance(metrics, (list, tuple)) and metrics and (len(names) > 1 or len(metrics) == 1) and \
             all(isinstance(m, (list, tuple)) or m is None for m in metrics):
         return [_as_list(m) for m in metrics]
     return [_as_list(metrics) for _ in names]
