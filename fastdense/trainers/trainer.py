@@ -253,6 +253,8 @@ class Trainer:
             network, data = self._training_data(x, y, sample_weight, class_weight)
             if validation_split and validation_data is None:
                 data, val = _split(data, validation_split)
+                if class_weight is not None:  # class weights are for training only
+                    val = data_utils.ArrayData(val.inputs, val.targets, None)
             else:
                 val = None
             train = _ArrayEpochs(self, data, batch_size, shuffle, steps_per_epoch)
