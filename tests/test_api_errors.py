@@ -209,3 +209,13 @@ def test_per_output_lists_must_have_one_entry_per_output():
                   [Y, Y[:, :1]])
     two_outputs.compile(optimizer="sgd", loss="mse")
     fails_cleanly(two_outputs, "fit", ValueError, "2 outputs but 3 targets", X, [Y, Y, Y])
+
+
+def test_different_sample_weights_per_output_are_not_supported():
+    a = fastdense.Input((4,))
+    two_outputs = fastdense.Model(a, [layers.Dense(2)(a), layers.Dense(1)(a)])
+    two_outputs.compile(optimizer="sgd", loss="mse")
+    fails_cleanly(two_outputs, "fit", NotImplementedError, "one sample_weight vector", X, [Y, Y[:, :1]],
+                  sample_weight=[np.ones(16), np.arange(16.0)])
+    fails_cleanly(two_outputs, "fit", ValueError, "sample_weight has 3 entries but the model has 2 outputs", X,
+                  [Y, Y[:, :1]], sample_weight=[np.ones(16)] * 3)

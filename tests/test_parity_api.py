@@ -152,10 +152,14 @@ def two_branch_dag(k):
 
 
 def test_multi_input_multi_output_dag_with_every_merge():
+    """Also: loss_weights, per-output metrics, and one sample weight array per output (the
+    same one: fastdense weights all outputs with one vector)."""
+    weights = np.linspace(0.2, 1.0, 32)
     actual, _ = check(two_branch_dag,
                       lambda k: dict(optimizer="adam", loss=["mse", "sparse_categorical_crossentropy"],
                                      loss_weights=[0.5, 2.0], metrics=[["mae"], ["accuracy"]]),
-                      fit_arrays(x=[X, X_B], y=[Y_REG, LABELS], validation_split=0.25),
+                      fit_arrays(x=[X, X_B], y=[Y_REG, LABELS], validation_split=0.25,
+                                 sample_weight=[weights, weights]),
                       x=[X, X_B], y=[Y_REG, LABELS])
     assert list(actual.history.history) == [
         "cls_accuracy", "cls_loss", "loss", "reg_loss", "reg_mae",

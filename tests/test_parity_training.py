@@ -195,11 +195,12 @@ def test_sample_weight_weights_loss_and_weighted_metrics_only():
           Y_REG, sample_weight=SAMPLE_WEIGHTS)
 
 
-def test_class_weight_with_sparse_labels():
+def test_class_weight_with_sparse_labels_weights_training_data_only():
+    """The validation split gets no class weights (val_loss is unweighted)."""
     check(dense_net(3, output_activation="softmax"),
           lambda k: dict(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                          weighted_metrics=["accuracy"]),
-          LABELS, class_weight={0: 0.5, 1: 2.0, 2: 1.0})
+          LABELS, class_weight={0: 0.5, 1: 2.0, 2: 1.0}, validation_split=0.25)
 
 
 def test_class_weight_with_one_hot_and_binary_labels():
