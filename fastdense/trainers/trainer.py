@@ -237,7 +237,7 @@ class Trainer:
         """Trains the model for `epochs` epochs (Keras's arguments and semantics); returns History."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "fit")
         self._assert_compiled("fit")
-        verbose = _resolve_verbose(verbose)
+        verbose_param, verbose = verbose, _resolve_verbose(verbose)  # History.params keeps 'auto'
         from_source = data_utils.is_batch_source(x)
         if not from_source:
             batch_size = _resolve_batch_size(batch_size, steps_per_epoch, x)
@@ -266,7 +266,7 @@ class Trainer:
         from fastdense import callbacks as callbacks_module
 
         callback_list = callbacks_module.CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=epochs,
+            callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose_param, epochs=epochs,
             steps=train.steps_per_epoch)
         per_batch = callback_list.batch_hooks_needed("train")
         self.stop_training = False
@@ -330,7 +330,7 @@ class Trainer:
         """Loss and metrics on the given data: a float, a list [loss, metrics...], or a dict."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "evaluate")
         self._assert_compiled("evaluate")
-        verbose = _resolve_verbose(verbose)
+        verbose_param, verbose = verbose, _resolve_verbose(verbose)
         from fastdense import callbacks as callbacks_module
 
         if data_utils.is_batch_source(x):
@@ -341,8 +341,8 @@ class Trainer:
             _, data = self._training_data(x, y, sample_weight)
             source = ("arrays", data, batch_size)
             n_steps = math.ceil(data.rows / batch_size) if steps is None else steps
-        callback_list = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                                                      epochs=1, steps=n_steps)
+        callback_list = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                                      verbose=verbose_param, epochs=1, steps=n_steps)
         logs = self._run_evaluation(source, steps, callback_list)
         return self._format_results(logs, return_dict)
 
