@@ -154,7 +154,16 @@ def resolve_loss(identifier, y_true_shape=None, y_pred_shape=None):
 
 
 def native_loss_config(loss):
+    """The engine's config of a resolved loss, with a Loss object's reduction."""
     config = losses_module.native_config(loss)
     if config is None:
         raise NotImplementedError(f"Loss {loss!r} has no native implementation yet; custom losses need Python support")
+    config = dict(config)
+    reduction = getattr(loss, "reduction", "sum_over_batch_size")
+    if reduction in (None, "none"):
+        # Keras would report the per-sample mean but differentiate the per-sample sum.
+        raise NotImplementedError(f"Loss {loss!r} with reduction={reduction!r} cannot be trained by fastdense; "
+                                  "use 'sum_over_batch_size', 'sum' or 'mean_with_sample_weight'")
+    if reduction != "sum_over_batch_size":
+        config["reduction"] = reduction
     return config
