@@ -219,3 +219,11 @@ def test_different_sample_weights_per_output_are_not_supported():
                   sample_weight=[np.ones(16), np.arange(16.0)])
     fails_cleanly(two_outputs, "fit", ValueError, "sample_weight has 3 entries but the model has 2 outputs", X,
                   [Y, Y[:, :1]], sample_weight=[np.ones(16)] * 3)
+
+
+@pytest.mark.parametrize("reduction", [None, "none"])
+def test_unreduced_losses_cannot_train(reduction):
+    """Keras reports the mean of an unreduced loss but differentiates its sum; fastdense
+    refuses it instead (a deliberate difference)."""
+    net = model(optimizer="sgd", loss=losses.MeanSquaredError(reduction=reduction))
+    fails_cleanly(net, "fit", NotImplementedError, "cannot be trained", X, Y)

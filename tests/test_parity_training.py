@@ -131,6 +131,13 @@ def test_loss(units, activation, y, loss, rate):
           lambda k: dict(optimizer=k.optimizers.SGD(rate), loss=loss(k)), y)
 
 
+@pytest.mark.parametrize("reduction", ["sum", "mean_with_sample_weight"])
+def test_loss_reduction(reduction):
+    """A Loss object's reduction, with sample weights and a partial last batch."""
+    check(dense_net(2), lambda k: dict(optimizer=k.optimizers.SGD(0.02), loss=k.losses.MeanSquaredError(
+        reduction=reduction)), Y_REG, batch_size=10, sample_weight=np.linspace(0.1, 2.0, 32))
+
+
 # ------------------------------------------------------------------------------------------ optimizers
 OPTIMIZER_CASES = [
     ("sgd_momentum", lambda k: k.optimizers.SGD(0.05, momentum=0.9)),
