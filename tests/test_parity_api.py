@@ -358,15 +358,15 @@ def test_early_stopping_on_a_metric_with_min_delta_and_start_epoch():
     """This run never stops; Keras 3 still restores the best weights at the end."""
     actual, _ = check(
         sequential(), lambda k: dict(optimizer=k.optimizers.SGD(0.3, momentum=0.9), loss="mse", metrics=["mae"]),
-        lambda k: dict(x=X, y=Y_REG, batch_size=16, epochs=10, validation_data=(X_VAL, Y_VAL),
+        lambda k: dict(x=X, y=Y_REG, batch_size=16, epochs=6, validation_data=(X_VAL, Y_VAL),
                        callbacks=[k.callbacks.EarlyStopping(monitor="val_mae", patience=20, min_delta=0.01,
                                                             restore_best_weights=True, start_from_epoch=1)]))
-    assert len(actual.history.epoch) == 10
+    assert len(actual.history.epoch) == 6
 
 
 def test_reduce_lr_on_plateau():
     actual, _ = check(sequential(), lambda k: dict(optimizer=k.optimizers.SGD(0.3, momentum=0.9), loss="mse"),
-                      lambda k: dict(x=X, y=Y_REG, batch_size=16, epochs=6, validation_data=(X_VAL, Y_VAL),
+                      lambda k: dict(x=X, y=Y_REG, batch_size=16, epochs=5, validation_data=(X_VAL, Y_VAL),
                                      callbacks=[k.callbacks.ReduceLROnPlateau(factor=0.5, patience=1, min_lr=0.05)]))
     assert len(set(actual.history.history["learning_rate"])) > 1, "the case should reduce the rate"
 
