@@ -21,6 +21,7 @@ import numpy as np
 
 from fastdense import backend, serialization
 from fastdense import losses as _losses
+from fastdense._keras_objects import unknown_name_error
 from fastdense.losses import (  # noqa: F401  (re-exported)
     MAE, MAPE, MSE, MSLE, binary_crossentropy, categorical_crossentropy, categorical_hinge, hinge,
     huber, kl_divergence, log_cosh, mae, mape, mean_absolute_error, mean_absolute_percentage_error,
@@ -1089,7 +1090,10 @@ def get(identifier):
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
     elif isinstance(identifier, str):
-        obj = _IDENTIFIERS.get(identifier)
+        if identifier not in _IDENTIFIERS:  # Keras's message, then the close matches
+            raise ValueError(f"Could not interpret metric identifier: {identifier}. "
+                             f"{unknown_name_error('metric', identifier, _IDENTIFIERS)}")
+        obj = _IDENTIFIERS[identifier]
     else:
         obj = identifier
     if callable(obj):

@@ -240,6 +240,31 @@ def test_gradient_matches_finite_differences(case_id, config, make, weighted):
         assert np.all(grad[1] == 0)
 
 
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "mean", "sum", "mean_with_sample_weight"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_native_reductions(reduction, weighted):
+    """sum_i w_i l_i divided by N (sum_over_batch_size, mean), 1 (sum) or sum_i w_i
+    (mean_with_sample_weight, N without weights); the gradient is that of the reduced value."""
+    rng = np.random.default_rng(3)
+    y, p = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    w = rng.uniform(0.1, 2.0, size=5) if weighted else None
+    config = {"name": "mean_squared_error", "reduction": reduction}
+    loss, per_sample, grad = _core.loss_evaluate(config, y, p, w)
+    weights = np.ones(5) if w is None else w
+    divisor = {"sum_over_batch_size": 5, "mean": 5, "sum": 1, "mean_with_sample_weight": weights.sum()}[reduction]
+    np.testing.assert_allclose(loss, np.sum(weights * np.mean((p - y) ** 2, axis=-1)) / divisor, rtol=1e-12)
+    np.testing.assert_allclose(per_sample, np.mean((p - y) ** 2, axis=-1), rtol=1e-12)
+    assert relative_error(grad, numeric_gradient(config, y, p, w)) < 1e-6
+
+
+def test_zero_weight_sum_reduces_to_zero_and_unknown_reductions_fail():
+    config = {"name": "mean_absolute_error", "reduction": "mean_with_sample_weight"}
+    loss, _, grad = _core.loss_evaluate(config, np.ones((2, 2)), np.zeros((2, 2)), np.zeros(2))
+    assert loss == 0.0 and not np.any(grad)
+    with pytest.raises(ValueError, match="unknown reduction 'none'"):
+        _core.loss_evaluate({"name": "mean_absolute_error", "reduction": "none"}, np.ones((2, 2)), np.zeros((2, 2)))
+
+
 def test_grad_scale_multiplies_the_gradient_only():
     rng = np.random.default_rng(1)
     y, p = categorical_logits_data(rng)

@@ -11,9 +11,10 @@ from fastdense.trainers.trainer import Trainer
 
 
 def flatten_structure(structure):
-    """Tensors of a single tensor, a list/tuple, or a dict (in insertion order)."""
+    """Tensors of a single tensor, a list/tuple, or a dict (in sorted key order, as Keras
+    flattens dicts: it fixes the order of model.outputs, model.layers and get_weights())."""
     if isinstance(structure, dict):
-        return list(structure.values())
+        return [structure[key] for key in sorted(structure)]
     if isinstance(structure, (list, tuple)):
         return list(structure)
     return [structure]
@@ -94,6 +95,14 @@ class Model(ModelSaving, Trainer, Layer):
     def output_names(self):
         return [t._keras_history[0].name for t in self.outputs]
 
+    @property
+    def _output_keys(self):
+        """What compile's dicts, dict targets and History prefixes name the outputs by: the keys
+        of a dict of outputs (sorted, in model.outputs order), else the output layers' names."""
+        if isinstance(self._output_struct, dict):
+            return sorted(self._output_struct)
+        return self.output_names
+
     # ----------------------------------------------------------------------------- weights
     def _unique_weights(self, select):
         seen, result = set(), []
@@ -170,10 +179,12 @@ class Model(ModelSaving, Trainer, Layer):
 
     def _input_list(self, inputs):
         if isinstance(inputs, dict):
-            missing = [n for n in self.input_names if n not in inputs]
+            # A dict of Inputs names them by its keys (sorted, in model.inputs order).
+            names = sorted(self._input_struct) if isinstance(self._input_struct, dict) else self.input_names
+            missing = [n for n in names if n not in inputs]
             if missing:
-                raise ValueError(f"Missing input(s) {missing}; the model's inputs are {self.input_names}")
-            return [inputs[n] for n in self.input_names]
+                raise ValueError(f"Missing input(s) {missing}; the model's inputs are {names}")
+            return [inputs[n] for n in names]
         if isinstance(inputs, (list, tuple)) and len(self.inputs) > 1:
             if len(inputs) != len(self.inputs):
                 raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} inputs, got {len(inputs)}")
@@ -182,7 +193,8 @@ class Model(ModelSaving, Trainer, Layer):
 
     def _output_structure(self, values):
         if isinstance(self._output_struct, dict):
-            return dict(zip(self._output_struct.keys(), values))
+            by_key = dict(zip(sorted(self._output_struct), values))
+            return {key: by_key[key] for key in self._output_struct}
         if isinstance(self._output_struct, (list, tuple)):
             return list(values)
         return values[0]

@@ -22,8 +22,9 @@ class CompiledMetric:
     the similarity); `python` is a Metric object updated from each batch's predictions.
     """
 
-    def __init__(self, name, native, direction, python=None, weighted=False):
+    def __init__(self, name, native, direction, python=None, weighted=False, own_name=None):
         self.name = name
+        self.own_name = name if own_name is None else own_name  # before output prefix and de-duplication
         self.native = native
         self.direction = direction  # 'min', 'max' (EarlyStopping's auto mode), or None: unknown
         self.python = python
@@ -112,16 +113,25 @@ def per_output(value, output_names, what):
         if unknown:
             raise ValueError(f"{what} has keys {unknown} that are not output names {output_names}")
         return [value.get(name) for name in output_names]
-    if isinstance(value, (list, tuple)) and count > 1 and len(value) == count:
+    if isinstance(value, (list, tuple)):  # one entry per output, also for a single output
+        if len(value) != count:
+            raise ValueError(f"{what} has {len(value)} entries but the model has {count} output(s)")
         return list(value)
-    if isinstance(value, (list, tuple)) and count > 1:
-        raise ValueError(f"{what} has {len(value)} entries but the model has {count} outputs")
     return [value] * count
 
 
-def resolve_loss(identifier):
+def resolve_loss(identifier, y_true_shape=None, y_pred_shape=None):
+    """The loss function or Loss object of one output.
+
+    'crossentropy' / 'ce' (any case) pick binary, sparse or categorical crossentropy from the
+    shapes, by the rule of 'accuracy'; without shapes (at compile time) they resolve to None.
+    """
     if identifier is None:
         return None
+    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
+        if y_true_shape is None or y_pred_shape is None:
+            return None
+        return losses_module.get(_crossentropy_variant(y_true_shape, y_pred_shape))
     loss = losses_module.get(identifier)
     if loss is None:
         raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
@@ -129,7 +139,16 @@ def resolve_loss(identifier):
 
 
 def native_loss_config(loss):
+    """The engine's config of a resolved loss, with a Loss object's reduction."""
     config = losses_module.native_config(loss)
     if config is None:
         raise NotImplementedError(f"Loss {loss!r} has no native implementation yet; custom losses need Python support")
+    config = dict(config)
+    reduction = getattr(loss, "reduction", "sum_over_batch_size")
+    if reduction in (None, "none"):
+        # Keras would report the per-sample mean but differentiate the per-sample sum.
+        raise NotImplementedError(f"Loss {loss!r} with reduction={reduction!r} cannot be trained by fastdense; "
+                                  "use 'sum_over_batch_size', 'sum' or 'mean_with_sample_weight'")
+    if reduction != "sum_over_batch_size":
+        config["reduction"] = reduction
     return config

@@ -104,7 +104,7 @@ def _check_class_indices(labels, num_classes, name):
     bad = (labels < 0) | (labels >= num_classes) | (labels != np.floor(labels))
     if bad.any():
         row = int(np.argmax(bad.any(axis=1)))
-        raise ValueError(f"Target for output '{name}' holds class index {labels[row, 0]!r} at sample {row}; "
+        raise ValueError(f"Target for output '{name}' holds class index {float(labels[row, 0]):g} at sample {row}; "
                          f"sparse labels must be integers in [0, {num_classes})")
 
 
@@ -118,6 +118,8 @@ def sample_weight_array(sample_weight, class_weight, targets, rows, dtype):
         return class_weights_to_samples(class_weight, targets[0], dtype)
     if sample_weight is None:
         return None
+    if len(targets) > 1 and isinstance(sample_weight, (list, tuple, dict)):
+        sample_weight = _weight_shared_by_outputs(sample_weight, len(targets))
     weights = np.asarray(sample_weight, dtype=dtype)
     if weights.ndim == 2 and weights.shape[1] == 1:
         weights = weights[:, 0]
@@ -125,6 +127,20 @@ def sample_weight_array(sample_weight, class_weight, targets, rows, dtype):
         raise ValueError(f"sample_weight must have shape ({rows},), got {np.shape(sample_weight)}")
     _check_finite(weights, "sample_weight")
     return np.ascontiguousarray(weights)
+
+
+def _weight_shared_by_outputs(per_output, count):
+    """One weight vector from per-output sample weights (a list, or a dict by output name).
+    The engine weights every output's loss with the same vector, so they must be equal."""
+    values = list(per_output.values()) if isinstance(per_output, dict) else list(per_output)
+    if len(values) != count:
+        raise ValueError(f"sample_weight has {len(values)} entries but the model has {count} outputs")
+    arrays = [None if v is None else np.asarray(v, dtype=np.float64) for v in values]
+    first = arrays[0]
+    if any(a is None for a in arrays) or any(a.shape != first.shape or not np.array_equal(a, first) for a in arrays):
+        raise NotImplementedError("fastdense weights all outputs with one sample_weight vector; different "
+                                  "weights per output are not supported yet")
+    return first
 
 
 def class_weights_to_samples(class_weight, targets, dtype):

@@ -8,6 +8,7 @@ Batches go to the engine one at a time only when a callback needs per-batch cont
 the data comes from a generator/Sequence.
 """
 
+import itertools
 import math
 import time
 import warnings
@@ -71,7 +72,7 @@ class Trainer:
         self._invalidate_native()
 
     def _output_names_for_compile(self):
-        return self.output_names if self.outputs is not None else ["output"]
+        return self._output_keys if self.outputs is not None else ["output"]
 
     def _assert_compiled(self, method):
         if not self.compiled:
@@ -90,7 +91,7 @@ class Trainer:
 
     def _resolve_outputs(self, y_true_shapes):
         """Per-output loss and metrics, resolved against the shapes of the first targets seen."""
-        names = self.output_names
+        names = self._output_keys
         args = self._compile_args
         losses = compile_utils.per_output(args["loss"], names, "loss")
         weights = compile_utils.per_output(args["loss_weights"], names, "loss_weights")
@@ -104,14 +105,15 @@ class Trainer:
             compiled = []
             for identifiers, weighted in ((metric_lists[o], False), (weighted_lists[o], True)):
                 for identifier in identifiers or []:
-                    metric_name, spec, direction, python = compile_utils.resolve_metric(
+                    own_name, spec, direction, python = compile_utils.resolve_metric(
                         identifier, y_true_shape, y_pred_shape, weighted)
-                    metric_name = prefix + metric_name
+                    metric_name = prefix + own_name
                     if weighted and metric_name in taken:
                         metric_name = prefix + "weighted_" + metric_name[len(prefix):]
                     metric_name = _unique(metric_name, taken)
-                    compiled.append(compile_utils.CompiledMetric(metric_name, spec, direction, python, weighted))
-            loss = compile_utils.resolve_loss(losses[o])
+                    compiled.append(compile_utils.CompiledMetric(metric_name, spec, direction, python, weighted,
+                                                                 own_name=own_name))
+            loss = compile_utils.resolve_loss(losses[o], y_true_shape, y_pred_shape)
             weight = 1.0 if weights[o] is None else float(weights[o])
             outputs.append(compile_utils.CompiledOutput(name, loss, weight, compiled))
         return outputs
@@ -152,7 +154,7 @@ class Trainer:
                     "sparse_categorical_crossentropy":
                 sparse = width
             target_cols = network.target_cols(o) if training else width
-            self._output_infos.append(OutputInfo(self.output_names[o], tensor.shape, target_cols, sparse))
+            self._output_infos.append(OutputInfo(self._output_keys[o], tensor.shape, target_cols, sparse))
         if training:  # metrics the engine lacks run in Python on each batch's predictions
             network = python_metrics.attach(network, self._compiled_outputs, [t.shape for t in self.outputs],
                                             y_true_shapes)
@@ -185,7 +187,7 @@ class Trainer:
         return dict(sorted(logs.items()))
 
     def _target_list(self, y):
-        names = self.output_names
+        names = self._output_keys
         if isinstance(y, dict):
             return [y.get(name) for name in names]
         if isinstance(y, (list, tuple)) and len(names) > 1:
@@ -208,6 +210,25 @@ class Trainer:
         weights = data_utils.sample_weight_array(sample_weight, class_weight, targets, inputs[0].shape[0], self._dtype)
         return network, data_utils.ArrayData(inputs, targets, weights)
 
+    def _build_from_first_batch(self, source, class_weight=None):
+        """Builds the training network from the first batch of a generator or Sequence, before
+        any callback runs (as Keras peeks at the data). Returns what to iterate: the Sequence,
+        or the generator with that first batch put back in front."""
+        if _is_sequence(source):
+            if len(source) == 0:
+                raise ValueError("The Sequence/PyDataset has no batches")
+            batch, remaining = source[0], source
+        else:
+            iterator = iter(source)
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                raise ValueError("The generator yielded no batches") from None
+            remaining = itertools.chain([batch], iterator)
+        bx, by, bw = data_utils.unpack(batch)
+        self._training_data(bx, by, bw, class_weight)
+        return remaining
+
     def _ensure_built_for_data(self, x):
         if self.inputs is None and hasattr(self, "_ensure_built_for"):
             first = x[0] if isinstance(x, (list, tuple)) else (next(iter(x.values())) if isinstance(x, dict) else x)
@@ -220,19 +241,24 @@ class Trainer:
         """Trains the model for `epochs` epochs (Keras's arguments and semantics); returns History."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "fit")
         self._assert_compiled("fit")
-        verbose = _resolve_verbose(verbose)
+        verbose_param, verbose = verbose, _resolve_verbose(verbose)  # History.params keeps 'auto'
         from_source = data_utils.is_batch_source(x)
         if not from_source:
             batch_size = _resolve_batch_size(batch_size, steps_per_epoch, x)
+        if validation_batch_size is not None:
+            validation_batch_size = _resolve_batch_size(validation_batch_size, None, None)
         if from_source:
             if y is not None or sample_weight is not None:
                 raise ValueError("`y` and `sample_weight` cannot be passed with a generator or Sequence: "
                                  "yield them from it instead")
+            x = self._build_from_first_batch(x, class_weight)
             train, val = _BatchSourceEpochs(self, x, steps_per_epoch, shuffle, class_weight), None
         else:
             network, data = self._training_data(x, y, sample_weight, class_weight)
             if validation_split and validation_data is None:
                 data, val = _split(data, validation_split)
+                if class_weight is not None:  # class weights are for training only
+                    val = data_utils.ArrayData(val.inputs, val.targets, None)
             else:
                 val = None
             train = _ArrayEpochs(self, data, batch_size, shuffle, steps_per_epoch)
@@ -244,7 +270,7 @@ class Trainer:
         from fastdense import callbacks as callbacks_module
 
         callback_list = callbacks_module.CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=epochs,
+            callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose_param, epochs=epochs,
             steps=train.steps_per_epoch)
         per_batch = callback_list.batch_hooks_needed("train")
         self.stop_training = False
@@ -309,28 +335,36 @@ class Trainer:
         """Loss and metrics on the given data: a float, a list [loss, metrics...], or a dict."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "evaluate")
         self._assert_compiled("evaluate")
-        verbose = _resolve_verbose(verbose)
+        verbose_param, verbose = verbose, _resolve_verbose(verbose)
         from fastdense import callbacks as callbacks_module
 
         if data_utils.is_batch_source(x):
-            source = ("source", x, None)
             n_steps = steps if steps is not None else _source_length(x)
+            source = ("source", self._build_from_first_batch(x), None)
         else:
             batch_size = _resolve_batch_size(batch_size, steps, x)
             _, data = self._training_data(x, y, sample_weight)
             source = ("arrays", data, batch_size)
             n_steps = math.ceil(data.rows / batch_size) if steps is None else steps
-        callback_list = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                                                      epochs=1, steps=n_steps)
+        callback_list = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                                      verbose=verbose_param, epochs=1, steps=n_steps)
         logs = self._run_evaluation(source, steps, callback_list)
         return self._format_results(logs, return_dict)
 
     def _format_results(self, logs, return_dict):
+        """The logs as a dict, or as Keras's list: the values found under the names of Keras's
+        `model.metrics` (loss, each compiled metric's own unprefixed name — unweighted ones
+        first, a name may repeat — then the per-output losses), then the other keys sorted;
+        a bare float when that list has one value."""
         if return_dict:
             return logs
-        names = ["loss"] + [f"{o.name}_loss" for o in self._compiled_outputs if len(self._compiled_outputs) > 1]
-        names += self._metric_names()
-        values = [logs[n] for n in names] + [v for k, v in logs.items() if k not in names]
+        outputs = self._compiled_outputs
+        names = ["loss"]
+        names += [m.own_name for weighted in (False, True) for o in outputs for m in o.metrics
+                  if m.weighted == weighted]
+        if len(outputs) > 1:
+            names += [f"{o.name}_loss" for o in outputs]
+        values = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
         return values[0] if len(values) == 1 else values
 
     # --------------------------------------------------------------------------- predict
@@ -462,7 +496,7 @@ class _BatchSourceEpochs:
         self._iterator = None
 
     def chunks(self, epoch, per_batch, live_progress):
-        is_sequence = hasattr(self.source, "__getitem__") and hasattr(self.source, "__len__")
+        is_sequence = _is_sequence(self.source)
         if is_sequence:
             if hasattr(self.source, "on_epoch_begin"):
                 self.source.on_epoch_begin()
@@ -505,8 +539,12 @@ def _take(iterator, steps):
         count += 1
 
 
+def _is_sequence(source):
+    return hasattr(source, "__getitem__") and hasattr(source, "__len__")
+
+
 def _iterate_source(source, steps):
-    if hasattr(source, "__getitem__") and hasattr(source, "__len__"):
+    if _is_sequence(source):
         n = len(source) if steps is None else min(steps, len(source))
         return (source[i] for i in range(n))
     return _take(iter(source), steps)
@@ -566,7 +604,8 @@ def _metrics_per_output(metrics, names):
         return [[] for _ in names]
     if isinstance(metrics, dict):
         return [_as_list(metrics.get(name)) for name in names]
-    if len(names) > 1 and isinstance(metrics, (list, tuple)) and metrics and \
+    # A list of lists has one list per output (a single output too: metrics=[["mae"]]).
+    if isinstance(metrics, (list, tuple)) and metrics and (len(names) > 1 or len(metrics) == 1) and \
             all(isinstance(m, (list, tuple)) or m is None for m in metrics):
         return [_as_list(m) for m in metrics]
     return [_as_list(metrics) for _ in names]

@@ -96,14 +96,24 @@ py::tuple evaluate(const LossSpec& spec, const py::handle& y_true_obj, const py:
   return py::make_tuple(loss, std::move(per_sample), grad_out);
 }
 
+// Keras's reduction names that reduce to one number ('none' keeps per-sample values, which
+// the engine cannot train on).
+LossReduction loss_reduction(const std::string& name) {
+  if (name == "sum_over_batch_size" || name == "mean") return LossReduction::SumOverBatchSize;
+  if (name == "sum") return LossReduction::Sum;
+  if (name == "mean_with_sample_weight") return LossReduction::MeanWithSampleWeight;
+  throw py::value_error("loss config: unknown reduction '" + name +
+                        "'; expected sum_over_batch_size, mean, sum or mean_with_sample_weight");
+}
+
 }  // namespace
 
 LossSpec loss_spec(const py::dict& config) {
   for (const auto& item : config) {
     const std::string key = py::str(item.first);
-    if (key != "name" && key != "from_logits" && key != "label_smoothing" && key != "delta")
+    if (key != "name" && key != "from_logits" && key != "label_smoothing" && key != "delta" && key != "reduction")
       throw py::value_error("loss config: unknown key '" + key +
-                            "'; expected name, from_logits, label_smoothing, delta");
+                            "'; expected name, from_logits, label_smoothing, delta, reduction");
   }
   if (!config.contains("name")) throw py::value_error("loss config: missing 'name'");
   const std::string name = config_value<std::string>(config, "name", "");
@@ -112,6 +122,7 @@ LossSpec loss_spec(const py::dict& config) {
   spec.from_logits = config_value(config, "from_logits", spec.from_logits);
   spec.label_smoothing = config_value(config, "label_smoothing", spec.label_smoothing);
   spec.delta = config_value(config, "delta", spec.delta);
+  spec.reduction = loss_reduction(config_value<std::string>(config, "reduction", "sum_over_batch_size"));
 
   require_neutral(!spec.from_logits || is_crossentropy(spec.kind), "from_logits", name);
   const bool smoothable = spec.kind == LossKind::BinaryCrossentropy || spec.kind == LossKind::CategoricalCrossentropy;

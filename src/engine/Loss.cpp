@@ -2,7 +2,7 @@
 //
 // Each loss is a row kernel: given one sample's y_true and y_pred rows it returns the per-sample
 // loss l_i and, when asked, writes scale * dl_i/dy_pred into the gradient row. loss_evaluate
-// runs the kernel over all rows and applies the weighted 'sum_over_batch_size' reduction.
+// runs the kernel over all rows and applies the weighted reduction (LossSpec::reduction).
 // Values are computed in double whatever T is; the clip bounds are T's own nearest values of
 // 1e-7 and 1 - 1e-7, as Keras clips in the loss dtype.
 //
@@ -371,21 +371,37 @@ double parallel_row_sum(Index rows, Index cols, RowValue&& row_value) {
 struct Batch {
   Index rows, cols, target_cols;
   double grad_scale;
+  double inv_divisor;  // 1 / what the reduction divides sum_i w_i l_i by (0 for a zero divisor)
 };
 
-// sum_i w_i l_i / rows, with scale * w_i / rows * dl_i/dp written to grad when kGrad.
+template <typename T>
+double reduction_divisor(LossReduction reduction, const T* sample_weight, Index rows) {
+  switch (reduction) {
+    case LossReduction::Sum: return 1.0;
+    case LossReduction::MeanWithSampleWeight: {
+      if (!sample_weight) return double(rows);
+      double total = 0.0;
+      for (Index i = 0; i < rows; ++i) total += double(sample_weight[i]);
+      return total;
+    }
+    case LossReduction::SumOverBatchSize: break;
+  }
+  return double(rows);
+}
+
+// sum_i w_i l_i / divisor, with scale * w_i / divisor * dl_i/dp written to grad when kGrad.
 template <typename T, bool kGrad, typename Row>
 double reduce_rows(const Row& row, const Batch& b, const T* y_true, const T* y_pred, const T* sample_weight,
                    T* per_sample, T* grad) {
-  const double inv_rows = 1.0 / double(b.rows);
   const double total = parallel_row_sum(b.rows, b.cols, [&](Index i) {
     const double w = sample_weight ? double(sample_weight[i]) : 1.0;
     T* g = kGrad ? grad + i * b.cols : nullptr;
-    const double l = row(y_true + i * b.target_cols, y_pred + i * b.cols, b.cols, g, b.grad_scale * w * inv_rows);
+    const double l = row(y_true + i * b.target_cols, y_pred + i * b.cols, b.cols, g,
+                         b.grad_scale * w * b.inv_divisor);
     if (per_sample) per_sample[i] = T(l);
     return w * l;
   });
-  return total * inv_rows;
+  return total * b.inv_divisor;
 }
 
 template <typename T, bool kGrad, typename Term>
@@ -440,7 +456,8 @@ double loss_evaluate(const LossSpec& spec, const T* y_true, const T* y_pred, con
     throw ShapeError("loss_evaluate: y_pred must have at least one column, got shape " + shape_str(rows, cols));
   if (rows == 0) return 0.0;  // Keras divides with divide_no_nan: an empty batch has loss 0.
   if (!y_true || !y_pred) throw ShapeError("loss_evaluate: y_true and y_pred must not be null");
-  const Batch batch{rows, cols, loss_target_cols(spec, cols), grad_scale};
+  const double divisor = reduction_divisor(spec.reduction, sample_weight, rows);
+  const Batch batch{rows, cols, loss_target_cols(spec, cols), grad_scale, divisor == 0.0 ? 0.0 : 1.0 / divisor};
   if (grad) return evaluate_kind<T, true>(spec, batch, y_true, y_pred, sample_weight, per_sample, grad);
   return evaluate_kind<T, false>(spec, batch, y_true, y_pred, sample_weight, per_sample, grad);
 }

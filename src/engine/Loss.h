@@ -1,4 +1,4 @@
-// Losses with Keras 3 formulas and the default 'sum_over_batch_size' reduction:
+// Losses with Keras 3 formulas and reductions; the default, 'sum_over_batch_size', is
 //   loss = sum_i w_i * l_i / N, with l_i the per-sample loss (a mean or sum over the feature axis).
 #pragma once
 
@@ -12,8 +12,13 @@ enum class LossKind {
   SquaredHinge, CategoricalHinge, KLDivergence, Poisson, LogCosh, CosineSimilarity
 };
 
+// Keras's Loss.reduction: what sum_i w_i * l_i is divided by. 'mean' is SumOverBatchSize;
+// MeanWithSampleWeight divides by sum_i w_i (by N without sample weights).
+enum class LossReduction { SumOverBatchSize, Sum, MeanWithSampleWeight };
+
 struct LossSpec {
   LossKind kind = LossKind::MeanSquaredError;
+  LossReduction reduction = LossReduction::SumOverBatchSize;
   // Crossentropies: y_pred holds logits. The network also sets this when the output layer's
   // sigmoid/softmax is skipped (Keras computes crossentropy from the pre-activation then).
   bool from_logits = false;
@@ -30,7 +35,8 @@ Index loss_target_cols(const LossSpec& spec, Index pred_cols);
 //   per_sample (optional, rows): the unweighted per-sample loss l_i.
 //   grad (optional, rows x cols): d(reduced loss)/d(y_pred) multiplied by `grad_scale`
 //     (the network passes its loss_weight here); may be nullptr when only the value is needed.
-// Returns the reduced, weighted loss (sum_i w_i l_i / rows).
+// Returns the reduced, weighted loss (sum_i w_i l_i / rows with the default reduction; a zero
+// divisor gives 0, as Keras's divide_no_nan).
 template <typename T>
 double loss_evaluate(const LossSpec& spec, const T* y_true, const T* y_pred, const T* sample_weight,
                      Index rows, Index cols, T* per_sample, T* grad, double grad_scale = 1.0);
