@@ -1,7 +1,7 @@
 """What `compile` resolves: one loss and a list of metrics per model output, each described
 both for the native engine and, for user-defined pieces, as a Python callable."""
 
-from fastdense import backend
+from fastdense import backend, python_nodes
 from fastdense import losses as losses_module
 from fastdense import metrics as metrics_module
 
@@ -129,7 +129,25 @@ def resolve_loss(identifier):
 
 
 def native_loss_config(loss):
+    """The engine's config of a compiled loss, or None when the loss runs in Python: a user's
+    loss, or a built-in Loss whose reduction the engine does not apply (it computes
+    sum_over_batch_size)."""
+    if loss is None:
+        return None
     config = losses_module.native_config(loss)
-    if config is None:
-        raise NotImplementedError(f"Loss {loss!r} has no native implementation yet; custom losses need Python support")
+    if config is not None and getattr(loss, "reduction", "mean") not in ("sum_over_batch_size", "mean"):
+        return None
     return config
+
+
+def network_loss(loss, y_pred_shape, y_true_shape, dtype):
+    """(loss, target_cols) for Network.add_output: a built-in's config (target columns as the
+    engine derives them), or a Python callback reading the targets' own width."""
+    config = native_loss_config(loss)
+    if config is not None or loss is None:
+        return config, -1
+    y_true_shape = y_pred_shape if y_true_shape is None else y_true_shape
+    target_cols = 1
+    for d in y_true_shape[1:]:
+        target_cols *= d
+    return python_nodes.LossCallback(loss, y_true_shape, y_pred_shape, dtype), target_cols
