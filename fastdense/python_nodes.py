@@ -78,7 +78,14 @@ def _call_of(layer, list_input):
 
     def call(inputs, training):
         kwargs = {"training": training} if takes_training else {}
-        return layer.call(inputs if list_input else inputs[0], **kwargs)
+        losses_before = len(layer._losses)
+        output = layer.call(inputs if list_input else inputs[0], **kwargs)
+        if len(layer._losses) != losses_before:
+            del layer._losses[losses_before:]  # a term per batch would pile up
+            if training:  # ignoring it would train on the wrong loss
+                raise NotImplementedError(f"Layer '{layer.name}' calls add_loss() in call(); fastdense does not add "
+                                          "such terms to the training loss yet (a custom regularizer can)")
+        return output
 
     return call
 

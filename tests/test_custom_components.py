@@ -2,8 +2,11 @@
 native network: only they run in Python (as engine callbacks, differentiated by fastdense.autodiff),
 built-in layers stay native, and models without custom parts have no callbacks at all."""
 
+import json
 import os
 import re
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -333,6 +336,28 @@ def test_loss_objects_and_reductions_the_engine_lacks():
         np.testing.assert_allclose(value, reduce(per_sample(error) * weights), rtol=1e-5)
 
 
+def test_fastdense_functions_inside_custom_code_are_differentiable():
+    """activations.* and losses.* called inside a custom loss and activation (native forward,
+    engine derivative) train, and give the value of an independent NumPy formula."""
+
+    def leaky(z):
+        return activations.relu(z, alpha=0.1)
+
+    def mse_plus_hinge(y_true, y_pred):
+        return losses.mean_squared_error(y_true, y_pred) + 0.5 * np.mean(activations.relu(y_pred - y_true), axis=-1)
+
+    x, y = regression_data(96)
+    model = models.Sequential([layers.Input((4,)), layers.Dense(8, activation=leaky), layers.Dense(1)])
+    model.compile(optimizers.Adam(0.01), loss=mse_plus_hinge)
+    history = model.fit(x, y, epochs=10, batch_size=16, verbose=0).history
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    error = model.predict(x, verbose=0) - y
+    expected = np.mean(np.mean(error ** 2, axis=-1) + 0.5 * np.mean(np.maximum(error, 0), axis=-1))
+    np.testing.assert_allclose(model.evaluate(x, y, batch_size=len(x), verbose=0), expected, rtol=1e-5)
+    z = np.random.default_rng(1).normal(size=(3, 5)).astype(np.float32)
+    np.testing.assert_allclose(leaky(z), np.where(z > 0, z, 0.1 * z), rtol=1e-6)  # plain arrays outside a model
+
+
 # ---------------------------------------------------------------------------------- errors
 class Failing(layers.Layer):
     armed = False
@@ -418,6 +443,20 @@ def test_wrong_results_from_custom_code_raise_value_errors_naming_it():
         model.fit(x, y, epochs=1, verbose=0)
 
 
+def test_add_loss_in_a_custom_layer_is_refused_while_training():
+    class Penalized(layers.Layer):
+        def call(self, x):
+            self.add_loss(np.sum(x ** 2))
+            return x
+
+    x, y = regression_data(16)
+    model = models.Sequential([layers.Input((4,)), layers.Dense(4), Penalized(), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    assert model.predict(x, verbose=0).shape == (16, 1)  # inference does not need the term
+    with pytest.raises(NotImplementedError, match="add_loss"):
+        model.fit(x, y, verbose=0)
+
+
 # ------------------------------------------------------------------------------- saving
 @saving.register_keras_serializable(package="custom_test")
 class RegisteredScale(layers.Layer):
@@ -498,6 +537,18 @@ def test_readme_custom_components_example_runs(capsys):
     assert re.match(r"loss \d+\.\d{3} -> \d+\.\d{3}", capsys.readouterr().out)
 
 
+def test_custom_activation_benchmark_runs():
+    """bench/custom_activation.py, tiny: both models train and the custom one has its two Python nodes."""
+    command = [sys.executable, os.path.join(ROOT, "bench", "custom_activation.py"), "--samples", "256", "--epochs",
+               "1", "--repeats", "1", "--json"]
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["custom_nodes"] == ["InputLayer", "Dense", "Callback", "Dense", "Callback", "Dense"]
+    assert report["tanh_s"] > 0 and report["scaled_tanh_s"] > 0 and report["ratio"] > 0
+
+
 # ------------------------------------------------------------------------ tf.keras parity
 @pytest.fixture(scope="module")
 def tf():
@@ -542,6 +593,8 @@ def parity_model(lib, pieces, kinds):
         dense["kernel_regularizer"] = pieces["regularizer"]
     if "constraint" in kinds:
         dense["kernel_constraint"] = pieces["constraint"]
+    if "orthogonal" in kinds:  # a built-in regularizer that runs as a Python penalty (its own gradient)
+        dense["kernel_regularizer"] = lib.regularizers.OrthogonalRegularizer(0.1, mode="columns")
     stack = [lib.Input((4,)), lib.layers.Dense(8, **dense)]
     if "layer" in kinds:
         stack.append(pieces["layer"]())
@@ -555,7 +608,7 @@ RTOL, ATOL = 2e-5, 2e-6
 
 
 @pytest.mark.parametrize("kinds", [("activation", "loss", "layer"), ("activation",), ("loss",), ("layer",),
-                                   ("regularizer", "constraint")])
+                                   ("regularizer", "constraint"), ("orthogonal",)])
 def test_training_matches_tf_keras(tf, kinds):
     """Custom pieces written with tf ops (tf.keras) and with NumPy (fastdense), the same initial
     weights, sample weights and no shuffling: History and final weights agree."""
