@@ -181,9 +181,10 @@ class Float64Scale(layers.Layer):
 
 
 def test_gradients_through_python_nodes_match_finite_differences():
-    """A float64 model mixing native Dense nodes with a custom activation, layer, loss (with
-    sample weights) and regularizer: one SGD(lr=1) step moves each weight by -dLoss/dw, which
-    must match central differences of the loss that evaluate reports."""
+    """A float64 model mixing native nodes with a custom activation, layer, loss (with sample
+    weights) and regularizers; the custom layer's input also feeds a native Dense, so both add
+    into its gradient. One SGD(lr=1) step moves each weight by -dLoss/dw, which must match
+    central differences of the loss that evaluate reports."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(10, 3))
     y = rng.normal(size=(10, 2))
@@ -195,13 +196,14 @@ def test_gradients_through_python_nodes_match_finite_differences():
     def weighted_loss(y_true, y_pred):
         return np.mean((y_true - y_pred) ** 2 * (1 + np.abs(y_true)), axis=-1)
 
-    model = models.Sequential([
-        layers.Input((3,), dtype="float64"),
-        layers.Dense(4, activation=softsign_like, kernel_regularizer=lambda w: 0.1 * np.sum(np.cos(w)),
-                     dtype="float64"),
-        Float64Scale(dtype="float64"),
-        layers.Dense(2, activation="tanh", bias_regularizer=lambda b: 0.05 * np.sum(b ** 4), dtype="float64"),
-    ])
+    inputs = layers.Input((3,), dtype="float64")
+    hidden = layers.Dense(4, activation=softsign_like, kernel_regularizer=lambda w: 0.1 * np.sum(np.cos(w)),
+                          dtype="float64")(inputs)
+    merged = layers.Add(dtype="float64")([Float64Scale(dtype="float64")(hidden),
+                                          layers.Dense(4, activation="tanh", dtype="float64")(hidden)])
+    outputs = layers.Dense(2, activation="tanh", bias_regularizer=lambda b: 0.05 * np.sum(b ** 4),
+                           dtype="float64")(merged)
+    model = models.Model(inputs, outputs)
     for w in model.trainable_weights:
         w.assign(rng.normal(size=w.shape) * 0.7)
     model.compile(optimizers.SGD(learning_rate=1.0), loss=weighted_loss)

@@ -378,7 +378,6 @@ void register_network(py::module_& m) {
                                   const py::object& activity_regularizer, const std::string& name) {
         if (width <= 0) throw ShapeError("add_python_layer: width must be positive, got " + std::to_string(width));
         if (inputs.empty()) throw ShapeError("add_python_layer: no inputs");
-        for (int id : inputs) width_of_input(self, id);  // checks the ids
         return self.visit([&](auto& net) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
           std::vector<Parameter<T>> parameters;
