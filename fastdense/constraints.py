@@ -122,6 +122,10 @@ _BY_NAME = {
 def serialize(constraint):
     if constraint is None:
         return None
+    if not hasattr(constraint, "get_config"):  # a user's function: by (registered) name, as Keras writes it
+        from fastdense.saving.serialization import serialize_function
+
+        return serialize_function(constraint)
     return {"module": "keras.constraints", "class_name": type(constraint).__name__,
             "config": constraint.get_config(), "registered_name": None}
 

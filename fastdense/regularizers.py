@@ -185,6 +185,10 @@ def _native_config_of(regularizer):
 def serialize(regularizer):
     if regularizer is None:
         return None
+    if not hasattr(regularizer, "get_config"):  # a user's function: by (registered) name, as Keras writes it
+        from fastdense.saving.serialization import serialize_function
+
+        return serialize_function(regularizer)
     return serialize_object(regularizer, "keras.regularizers")
 
 

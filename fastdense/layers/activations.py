@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from fastdense import activations, constraints, initializers, regularizers
-from fastdense.layers.core import native_constraint, native_regularizer
+from fastdense.layers.core import network_constraint, network_regularizer
 from fastdense.layers.layer import Layer
 
 
@@ -35,7 +35,7 @@ class _ElementwiseActivation(Layer):
 
     def _lower(self, network, input_ids):
         return network.add_activation(input_ids[0], self._native_config(),
-                                      activity_regularizer=native_regularizer(self.activity_regularizer))
+                                      activity_regularizer=network_regularizer(self.activity_regularizer))
 
 
 class ReLU(_ElementwiseActivation):
@@ -219,9 +219,9 @@ class PReLU(Layer):
             raise NotImplementedError(f"PReLU '{self.name}' runs natively only on (batch, features) inputs; got "
                                       f"input shape {tuple(self._build_shapes)}")
         return network.add_prelu(input_ids[0], self.alpha.value,
-                                 alpha_regularizer=native_regularizer(self.alpha_regularizer),
-                                 alpha_constraint=native_constraint(self.alpha_constraint),
-                                 activity_regularizer=native_regularizer(self.activity_regularizer),
+                                 alpha_regularizer=network_regularizer(self.alpha_regularizer),
+                                 alpha_constraint=network_constraint(self.alpha_constraint),
+                                 activity_regularizer=network_regularizer(self.activity_regularizer),
                                  trainable=self.trainable)
 
     def get_config(self):

@@ -2,33 +2,18 @@
 
 import numpy as np
 
-from fastdense import activations, constraints, initializers, regularizers
+from fastdense import activations, constraints, initializers, python_nodes, regularizers
 from fastdense.layers.layer import Layer
+# Built-in regularizers and constraints run natively; a user's runs as a Python callback.
+from fastdense.python_nodes import network_constraint, network_regularizer
+
+_LINEAR = {"name": "linear"}
 
 
-def native_regularizer(regularizer):
-    if regularizer is None:
-        return None
-    config = regularizer._native_config() if hasattr(regularizer, "_native_config") else None
-    if config is None:
-        raise NotImplementedError(f"A custom regularizer ({regularizer!r}) cannot run natively yet")
-    return config
-
-
-def native_constraint(constraint):
-    if constraint is None:
-        return None
-    config = constraint._native_config() if hasattr(constraint, "_native_config") else None
-    if config is None:
-        raise NotImplementedError(f"A custom constraint ({constraint!r}) cannot run natively yet")
-    return config
-
-
-def native_activation(activation):
-    config = activations.native_config(activation)
-    if config is None:
-        raise NotImplementedError(f"A custom activation ({activation!r}) cannot run natively yet")
-    return config
+def python_activation_name(activation, layer):
+    """How errors name a user's activation: "activation 'scaled_tanh' of layer 'dense_1'"."""
+    name = getattr(activation, "__name__", type(activation).__name__)
+    return f"activation {name!r} of layer '{layer.name}'"
 
 
 def flat_width(shape):
@@ -91,9 +76,10 @@ class Dense(Layer):
             )
 
     def call(self, inputs):
-        outputs = np.matmul(inputs, self.kernel.value)
+        # The variables themselves (not their .value): inside a custom layer's trace they are differentiated.
+        outputs = np.matmul(inputs, self.kernel)
         if self.use_bias:
-            outputs = outputs + self.bias.value
+            outputs = outputs + self.bias
         return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
@@ -102,15 +88,21 @@ class Dense(Layer):
     def _lower(self, network, input_ids):
         if len(self._build_shapes or ()) > 2:
             raise NotImplementedError(f"Dense '{self.name}' on inputs of rank > 2 cannot run natively yet")
-        return network.add_dense(
-            input_ids[0], self.kernel.value, self.bias.value if self.use_bias else None,
-            native_activation(self.activation),
-            kernel_regularizer=native_regularizer(self.kernel_regularizer),
-            bias_regularizer=native_regularizer(self.bias_regularizer),
-            activity_regularizer=native_regularizer(self.activity_regularizer),
-            kernel_constraint=native_constraint(self.kernel_constraint),
-            bias_constraint=native_constraint(self.bias_constraint),
+        native_activation = activations.native_config(self.activation)
+        dense = network.add_dense(
+            input_ids[0], self.kernel.value, self.bias.value if self.use_bias else None, native_activation or _LINEAR,
+            kernel_regularizer=network_regularizer(self.kernel_regularizer),
+            bias_regularizer=network_regularizer(self.bias_regularizer),
+            activity_regularizer=network_regularizer(self.activity_regularizer) if native_activation else None,
+            kernel_constraint=network_constraint(self.kernel_constraint),
+            bias_constraint=network_constraint(self.bias_constraint),
             trainable=self.trainable)
+        if native_activation is not None:
+            return dense
+        # A user's activation: the Dense runs natively as linear, the activation in Python after it.
+        return python_nodes.add_activation(network, self.activation, dense, (None, self.units),
+                                           network_regularizer(self.activity_regularizer),
+                                           python_activation_name(self.activation, self))
 
     def get_config(self):
         config = super().get_config()
@@ -146,8 +138,12 @@ class Activation(Layer):
         return tuple(input_shape)
 
     def _lower(self, network, input_ids):
-        return network.add_activation(input_ids[0], native_activation(self.activation),
-                                      activity_regularizer=native_regularizer(self.activity_regularizer))
+        config = activations.native_config(self.activation)
+        regularizer = network_regularizer(self.activity_regularizer)
+        if config is not None:
+            return network.add_activation(input_ids[0], config, activity_regularizer=regularizer)
+        return python_nodes.add_activation(network, self.activation, input_ids[0], self._inbound_nodes[0].inputs[0].shape,
+                                           regularizer, python_activation_name(self.activation, self))
 
     def get_config(self):
         config = super().get_config()

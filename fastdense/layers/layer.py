@@ -4,7 +4,7 @@ import inspect
 
 import numpy as np
 
-from fastdense import backend, initializers, regularizers, constraints as constraints_module
+from fastdense import autodiff, backend, initializers, regularizers, constraints as constraints_module
 from fastdense.variables import Variable
 
 
@@ -18,9 +18,10 @@ class Layer:
 
     Subclasses follow Keras: `__init__` validates and stores arguments, `build(input_shape)`
     creates weights with `add_weight`, `call(inputs)` computes outputs from NumPy arrays, and
-    `get_config()` returns the constructor arguments. Built-in layers also implement
-    `_lower(network, input_ids)`, which adds the layer to a native network; a model whose
-    layers all lower runs entirely in native code.
+    `get_config()` returns the constructor arguments. `_lower(network, input_ids)` adds the
+    layer to a native network: built-in layers as native nodes; any other layer (a user's
+    subclass) as a Python node whose `call` is differentiated by fastdense.autodiff, so models
+    mixing both train with only the custom parts in Python.
 
     Args:
         trainable: whether the layer's weights are updated by training.
@@ -229,8 +230,11 @@ class Layer:
             shape = config["input_shape"]
             self._maybe_build([tuple(s) for s in shape] if _is_shape_list(shape) else tuple(shape))
 
-    # The native lowering hook; built-in layers override it. None means "run in Python".
-    _lower = None
+    def _lower(self, network, input_ids):
+        """Adds the layer as a Python node running `call` (built-in layers override this with native nodes)."""
+        from fastdense import python_nodes
+
+        return python_nodes.add_layer(network, self, input_ids)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
@@ -254,6 +258,9 @@ def _accepts(fn, argument):
 
 
 def _as_float_array(value, dtype):
+    if autodiff.is_traced(value):  # a sublayer called inside a custom layer's trace stays differentiable
+        value = autodiff.asarray(value)
+        return value if value.dtype == dtype else value.astype(dtype)
     array = np.asarray(value)
     if array.dtype.kind not in "fiub":
         raise TypeError(f"Expected numeric input, got an array of dtype {array.dtype}")

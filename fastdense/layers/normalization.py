@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from fastdense import constraints, initializers, regularizers
-from fastdense.layers.core import native_constraint, native_regularizer
+from fastdense.layers.core import network_constraint, network_regularizer
 from fastdense.layers.layer import Layer
 
 
@@ -89,11 +89,11 @@ class _Normalization(Layer):
 
     def _native_gamma_beta_args(self):
         return dict(gamma=self.gamma.value if self.scale else None, beta=self.beta.value if self.center else None,
-                    gamma_regularizer=native_regularizer(self.gamma_regularizer),
-                    beta_regularizer=native_regularizer(self.beta_regularizer),
-                    gamma_constraint=native_constraint(self.gamma_constraint),
-                    beta_constraint=native_constraint(self.beta_constraint),
-                    activity_regularizer=native_regularizer(self.activity_regularizer))
+                    gamma_regularizer=network_regularizer(self.gamma_regularizer),
+                    beta_regularizer=network_regularizer(self.beta_regularizer),
+                    gamma_constraint=network_constraint(self.gamma_constraint),
+                    beta_constraint=network_constraint(self.beta_constraint),
+                    activity_regularizer=network_regularizer(self.activity_regularizer))
 
     def _lowerable_rank(self, axes):
         """Raises NotImplementedError unless the layer normalizes the features of 2-D inputs."""

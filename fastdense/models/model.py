@@ -30,7 +30,8 @@ class Model(ModelSaving, Trainer, Layer):
         input, output: the Keras 2 spellings of inputs and outputs.
 
     A subclass that defines `call` instead of passing inputs/outputs runs that `call` in
-    Python (prediction only, until custom components gain automatic gradients).
+    Python (prediction only). User-defined layers, activations, losses, regularizers and
+    constraints inside a functional or Sequential model train (see fastdense.python_nodes).
     """
 
     def __init__(self, *args, **kwargs):
@@ -223,8 +224,6 @@ class Model(ModelSaving, Trainer, Layer):
         for node in self._graph_nodes:
             if not node.inputs:
                 continue
-            if node.layer._lower is None:
-                raise NotImplementedError(f"Layer '{node.layer.name}' ({type(node.layer).__name__}) runs in Python")
             result = node.layer._lower(network, [ids[id(t)] for t in node.inputs])
             for tensor, native_id in zip(node.outputs, result if isinstance(result, list) else [result]):
                 ids[id(tensor)] = native_id

@@ -1,7 +1,7 @@
 """What `compile` resolves: one loss and a list of metrics per model output, each described
 both for the native engine and, for user-defined pieces, as a Python callable."""
 
-from fastdense import backend
+from fastdense import backend, python_nodes
 from fastdense import losses as losses_module
 from fastdense import metrics as metrics_module
 
@@ -139,10 +139,13 @@ def resolve_loss(identifier, y_true_shape=None, y_pred_shape=None):
 
 
 def native_loss_config(loss):
-    """The engine's config of a resolved loss, with a Loss object's reduction."""
+    """The engine's config of a compiled loss (with a Loss object's reduction), or None when the
+    loss runs in Python (a user's loss)."""
+    if loss is None:
+        return None
     config = losses_module.native_config(loss)
     if config is None:
-        raise NotImplementedError(f"Loss {loss!r} has no native implementation yet; custom losses need Python support")
+        return None
     config = dict(config)
     reduction = getattr(loss, "reduction", "sum_over_batch_size")
     if reduction in (None, "none"):
@@ -152,3 +155,16 @@ def native_loss_config(loss):
     if reduction != "sum_over_batch_size":
         config["reduction"] = reduction
     return config
+
+
+def network_loss(loss, y_pred_shape, y_true_shape, dtype):
+    """(loss, target_cols) for Network.add_output: a built-in's config (target columns as the
+    engine derives them), or a Python callback reading the targets' own width."""
+    config = native_loss_config(loss)
+    if config is not None or loss is None:
+        return config, -1
+    y_true_shape = y_pred_shape if y_true_shape is None else y_true_shape
+    target_cols = 1
+    for d in y_true_shape[1:]:
+        target_cols *= d
+    return python_nodes.LossCallback(loss, y_true_shape, y_pred_shape, dtype), target_cols

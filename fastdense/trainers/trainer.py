@@ -137,8 +137,9 @@ class Trainer:
                 self._compiled_outputs = self._resolve_outputs(y_true_shapes)
             for o, native_id in enumerate(output_ids):
                 compiled = self._compiled_outputs[o]
-                config = compile_utils.native_loss_config(compiled.loss)
-                network.add_output(native_id, config, compiled.loss_weight)
+                loss, target_cols = compile_utils.network_loss(compiled.loss, self.outputs[o].shape, y_true_shapes[o],
+                                                               self._dtype)
+                network.add_output(native_id, loss, compiled.loss_weight, target_cols)
                 for metric in compiled.metrics:
                     if metric.native is not None:
                         network.add_metric(o, metric.native)
@@ -150,7 +151,7 @@ class Trainer:
         for o, tensor in enumerate(self.outputs):
             width = int(np.prod(tensor.shape[1:]))
             sparse = None
-            if training and compile_utils.native_loss_config(self._compiled_outputs[o].loss)["name"] == \
+            if training and (compile_utils.native_loss_config(self._compiled_outputs[o].loss) or {}).get("name") == \
                     "sparse_categorical_crossentropy":
                 sparse = width
             target_cols = network.target_cols(o) if training else width

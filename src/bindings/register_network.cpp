@@ -11,9 +11,11 @@
 
 #include "arrays.h"
 #include "optimizer_object.h"
+#include "python_callbacks.h"
 #include "engine/Network.h"
 #include "engine/layer/ActivationLayer.h"
 #include "engine/layer/BatchNormalization.h"
+#include "engine/layer/CallbackLayer.h"
 #include "engine/layer/Dense.h"
 #include "engine/layer/Dropout.h"
 #include "engine/layer/LayerNormalization.h"
@@ -68,11 +70,12 @@ MetricSpec metric_spec(const py::dict& d) {
   return spec;
 }
 
+// A weight stored as (rows, cols), from a checked array; the regularizer and the constraint are
+// each None, a built-in's config dict, or a Python callable (run through python_callbacks.h).
 template <typename T>
-Parameter<T> parameter(const py::handle& array, const char* what, Index rows, Index cols, bool one_dimensional,
-                       const py::handle& regularizer, const py::handle& constraint, bool trainable,
-                       std::vector<py::object>& keep_alive) {
-  auto a = one_dimensional ? vector<T>(array, what, cols) : matrix<T>(array, what, rows, cols);
+Parameter<T> parameter_of(Array<T> a, const char* what, Index rows, Index cols, bool one_dimensional,
+                          const py::handle& regularizer, const py::handle& constraint, bool trainable,
+                          std::vector<py::object>& keep_alive) {
   if (!a.writeable()) throw ShapeError(std::string(what) + ": array must be writeable");
   keep_alive.push_back(a);
   Parameter<T> p;
@@ -81,9 +84,57 @@ Parameter<T> parameter(const py::handle& array, const char* what, Index rows, In
   p.cols = cols;
   p.one_dimensional = one_dimensional;
   p.trainable = trainable;
-  p.regularizer = regularizer_spec(regularizer);
-  p.constraint = constraint_spec(constraint);
+  const Shape shape(a.shape(), a.shape() + a.ndim());
+  if (is_callback(regularizer))
+    p.custom_regularizer = python_penalty<T>(py::reinterpret_borrow<py::object>(regularizer), shape,
+                                             std::string(what) + " regularizer");
+  else
+    p.regularizer = regularizer_spec(regularizer);
+  if (is_callback(constraint))
+    p.custom_constraint = python_constraint<T>(py::reinterpret_borrow<py::object>(constraint), shape,
+                                               std::string(what) + " constraint");
+  else
+    p.constraint = constraint_spec(constraint);
   return p;
+}
+
+template <typename T>
+Parameter<T> parameter(const py::handle& array, const char* what, Index rows, Index cols, bool one_dimensional,
+                       const py::handle& regularizer, const py::handle& constraint, bool trainable,
+                       std::vector<py::object>& keep_alive) {
+  auto a = one_dimensional ? vector<T>(array, what, cols) : matrix<T>(array, what, rows, cols);
+  return parameter_of<T>(a, what, rows, cols, one_dimensional, regularizer, constraint, trainable, keep_alive);
+}
+
+// A weight of any rank (a custom layer's): kept as (shape[0], the rest) from rank 2 on, else as one row.
+template <typename T>
+Parameter<T> any_rank_parameter(const py::handle& array, const py::handle& regularizer, const py::handle& constraint,
+                                std::vector<py::object>& keep_alive) {
+  auto a = exact<T>(array, "weight");
+  const bool one_dimensional = a.ndim() < 2;
+  const Index rows = one_dimensional ? 1 : a.shape(0);
+  const Index cols = rows == 0 ? 0 : Index(a.size()) / rows;
+  return parameter_of<T>(a, "weight", rows, cols, one_dimensional, regularizer, constraint, true, keep_alive);
+}
+
+// The activity regularizer of a layer: None, a built-in's config dict, or a Python callable.
+template <typename T>
+void set_activity_regularizer(Layer<T>& layer, const py::handle& regularizer) {
+  if (is_callback(regularizer))
+    layer.custom_activity_regularizer =
+        python_penalty<T>(py::reinterpret_borrow<py::object>(regularizer), Shape{}, "activity regularizer");
+  else
+    layer.activity_regularizer = regularizer_spec(regularizer);
+}
+
+// Entry j of an optional per-weight list (None: no list).
+py::object item_or_none(const py::object& list, size_t j, size_t count, const char* what) {
+  if (list.is_none()) return py::none();
+  auto items = py::cast<py::sequence>(list);
+  if (py::len(items) != count)
+    throw ShapeError(std::string(what) + ": expected one entry per weight (" + std::to_string(count) + "), got " +
+                     std::to_string(py::len(items)));
+  return items[j];
 }
 
 // A per-feature weight that a layer may go without (BatchNormalization's gamma when scale=False).
@@ -197,7 +248,7 @@ void register_network(py::module_& m) {
           if (!bias.is_none())
             b = parameter<T>(bias, "bias", 1, cols, true, bias_regularizer, bias_constraint, trainable, self.keep_alive);
           auto layer = std::make_unique<Dense<T>>(std::move(k), std::move(b), activation_spec(activation));
-          layer->activity_regularizer = regularizer_spec(activity_regularizer);
+          set_activity_regularizer(*layer, activity_regularizer);
           return net.add_layer(std::move(layer), {input});
         });
       }, py::arg("input"), py::arg("kernel"), py::arg("bias"), py::arg("activation"),
@@ -209,7 +260,7 @@ void register_network(py::module_& m) {
         return self.visit([&](auto& net) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
           auto layer = std::make_unique<ActivationLayer<T>>(width, activation_spec(activation));
-          layer->activity_regularizer = regularizer_spec(activity_regularizer);
+          set_activity_regularizer(*layer, activity_regularizer);
           return net.add_layer(std::move(layer), {input});
         });
       }, py::arg("input"), py::arg("activation"), py::arg("activity_regularizer") = py::none())
@@ -233,7 +284,7 @@ void register_network(py::module_& m) {
           // A frozen BatchNormalization normalizes with its moving statistics even while training.
           auto layer = std::make_unique<BatchNormalization<T>>(width, std::move(g), std::move(b), std::move(mean),
                                                                std::move(variance), momentum, epsilon, !trainable);
-          layer->activity_regularizer = regularizer_spec(activity_regularizer);
+          set_activity_regularizer(*layer, activity_regularizer);
           return net.add_layer(std::move(layer), {input});
         });
       }, py::arg("input"), py::arg("gamma"), py::arg("beta"), py::arg("moving_mean"), py::arg("moving_variance"),
@@ -257,7 +308,7 @@ void register_network(py::module_& m) {
           auto b = optional_feature_parameter<T>(beta, "beta", width, beta_regularizer, beta_constraint, trainable,
                                                  self.keep_alive);
           auto layer = std::make_unique<LayerNormalization<T>>(width, std::move(g), std::move(b), epsilon);
-          layer->activity_regularizer = regularizer_spec(activity_regularizer);
+          set_activity_regularizer(*layer, activity_regularizer);
           return net.add_layer(std::move(layer), {input});
         });
       }, py::arg("input"), py::arg("gamma"), py::arg("beta"), py::arg("epsilon") = 1e-3,
@@ -274,7 +325,7 @@ void register_network(py::module_& m) {
           auto a = parameter<T>(alpha, "alpha", 1, size, true, alpha_regularizer, alpha_constraint, trainable,
                                 self.keep_alive);
           auto layer = std::make_unique<PReLU<T>>(width, std::move(a));
-          layer->activity_regularizer = regularizer_spec(activity_regularizer);
+          set_activity_regularizer(*layer, activity_regularizer);
           return net.add_layer(std::move(layer), {input});
         });
       }, py::arg("input"), py::arg("alpha"), py::arg("alpha_regularizer") = py::none(),
@@ -305,11 +356,50 @@ void register_network(py::module_& m) {
           throw ShapeError("add_merge: unknown merge '" + kind + "'");
         });
       }, py::arg("kind"), py::arg("inputs"))
-      .def("add_output", [](PyNetwork& self, int layer, const py::object& loss, double loss_weight) {
+      .def("add_output", [](PyNetwork& self, int layer, const py::object& loss, double loss_weight, Index target_cols) {
+        if (is_callback(loss)) {
+          self.visit([&](auto& net) {
+            using T = ScalarOf<std::decay_t<decltype(net)>>;
+            const Index cols = target_cols > 0 ? target_cols : net.layer_width(layer);
+            net.add_output(layer, python_loss<T>(loss), cols, loss_weight);
+          });
+          return;
+        }
         std::optional<LossSpec> spec;
         if (!loss.is_none()) spec = loss_spec(loss.cast<py::dict>());
         self.visit([&](auto& net) { net.add_output(layer, spec, loss_weight); });
-      }, py::arg("layer"), py::arg("loss") = py::none(), py::arg("loss_weight") = 1.0)
+      }, py::arg("layer"), py::arg("loss") = py::none(), py::arg("loss_weight") = 1.0, py::arg("target_cols") = -1,
+         "Marks a layer as an output. loss: None (predicted only), a built-in's config dict, or a Python callable "
+         "loss(y_true, y_pred, sample_weight or None, with_grad) -> (reduced loss, dLoss/dy_pred or None), which "
+         "reads target_cols target columns (default: the layer's width).")
+      .def("add_python_layer", [](PyNetwork& self, const std::vector<int>& inputs, Index width,
+                                  const py::object& forward, const py::object& backward, const py::list& weights,
+                                  const py::object& regularizers, const py::object& constraints,
+                                  const py::object& activity_regularizer, const std::string& name) {
+        if (width <= 0) throw ShapeError("add_python_layer: width must be positive, got " + std::to_string(width));
+        if (inputs.empty()) throw ShapeError("add_python_layer: no inputs");
+        return self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          std::vector<Parameter<T>> parameters;
+          for (size_t j = 0; j < weights.size(); ++j)
+            parameters.push_back(any_rank_parameter<T>(
+                weights[j], item_or_none(regularizers, j, weights.size(), "add_python_layer: regularizers"),
+                item_or_none(constraints, j, weights.size(), "add_python_layer: constraints"), self.keep_alive));
+          auto layer = std::make_unique<CallbackLayer<T>>(width, python_forward<T>(forward, name),
+                                                          python_backward<T>(backward, name), std::move(parameters));
+          set_activity_regularizer(*layer, activity_regularizer);
+          return net.add_layer(std::move(layer), inputs);
+        });
+      }, py::arg("inputs"), py::arg("width"), py::arg("forward"), py::arg("backward"), py::arg("weights") = py::list(),
+         py::arg("regularizers") = py::none(), py::arg("constraints") = py::none(),
+         py::arg("activity_regularizer") = py::none(), py::arg("name") = "python layer",
+         "A layer computed by Python callbacks, once per batch with the GIL taken only for them. "
+         "forward(inputs, training, differentiate) -> output (batch, width): inputs are read-only (batch, width_k) "
+         "views of this batch; differentiate is None when no backward follows, else one bool per input telling "
+         "whether backward must return its gradient. backward(output_grad) -> (input gradients (None where not "
+         "needed), weight gradients). weights: the trainable arrays (updated in place by the optimizer, in the "
+         "order of set_optimizer's list); regularizers/constraints: one entry per weight (None, a config dict or a "
+         "callable).")
       .def("add_metric", [](PyNetwork& self, int output, const py::dict& metric) {
         self.visit([&](auto& net) { net.add_metric(output, metric_spec(metric)); });
       }, py::arg("output"), py::arg("metric"))
@@ -421,6 +511,16 @@ void register_network(py::module_& m) {
           return py::make_tuple(net.loss(), net.output_losses(), net.metric_results());
         });
       }, "(loss, per-output losses, metric results) averaged since the last reset_metrics()")
+      .def_property_readonly("layer_kinds", [](PyNetwork& self) {
+        return self.visit([](auto& net) {
+          std::vector<std::string> kinds;
+          for (size_t id = 0; id < net.num_layers(); ++id) kinds.push_back(net.layer_kind(int(id)));
+          return kinds;
+        });
+      }, "The kind of each node in order ('InputLayer', 'Dense', ..., 'Callback' for a Python layer)")
+      .def_property_readonly("custom_callbacks", [](PyNetwork& self) {
+        return self.visit([](auto& net) { return net.custom_callbacks(); });
+      }, "How many pieces call back into Python: layers, losses, regularizers and constraints")
       .def_property_readonly("num_inputs", [](PyNetwork& self) { return self.visit([](auto& net) { return net.num_inputs(); }); })
       .def_property_readonly("num_outputs", [](PyNetwork& self) { return self.visit([](auto& net) { return net.num_outputs(); }); })
       .def("target_cols", [](PyNetwork& self, size_t o) {

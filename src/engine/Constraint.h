@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "Tensor.h"
 
@@ -55,5 +56,10 @@ void apply_constraint(const ConstraintSpec& spec, T* data, Index rows, Index col
     }
   }
 }
+
+// A projection computed outside the engine (a user's constraint): replaces the (rows, cols)
+// values in place. Empty when there is none.
+template <typename T>
+using CustomConstraint = std::function<void(T* values, Index rows, Index cols)>;
 
 }  // namespace fd

@@ -2,6 +2,8 @@
 //   loss = sum_i w_i * l_i / N, with l_i the per-sample loss (a mean or sum over the feature axis).
 #pragma once
 
+#include <functional>
+
 #include "Tensor.h"
 
 namespace fd {
@@ -40,5 +42,13 @@ Index loss_target_cols(const LossSpec& spec, Index pred_cols);
 template <typename T>
 double loss_evaluate(const LossSpec& spec, const T* y_true, const T* y_pred, const T* sample_weight,
                      Index rows, Index cols, T* per_sample, T* grad, double grad_scale = 1.0);
+
+// A loss computed outside the engine (a user's function), reduced like the built-in ones:
+// loss(y_true, target_cols, y_pred, cols, sample_weight, rows, grad, grad_scale) returns the
+// reduced loss of the batch and, when grad is not null, writes grad_scale * d(loss)/d(y_pred)
+// there, as loss_evaluate does.
+template <typename T>
+using CustomLoss = std::function<double(const T* y_true, Index target_cols, const T* y_pred, Index cols,
+                                        const T* sample_weight, Index rows, T* grad, double grad_scale)>;
 
 }  // namespace fd

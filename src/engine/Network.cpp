@@ -18,6 +18,25 @@ bool use_logits(const LossSpec& loss, ActivationKind final_activation) {
   return crossentropy && squashed;
 }
 
+// The weight penalty of p: the built-in part plus a user's, adding the gradient when grad is set.
+template <typename T>
+double weight_penalty(Parameter<T>& p, T* grad) {
+  double penalty = regularize(p.regularizer, p.value, grad, p.size());
+  if (p.custom_regularizer) penalty += p.custom_regularizer(p.value, p.rows, p.cols, grad, 1.0);
+  return penalty;
+}
+
+// A layer's activity penalty over a batch of n rows (Keras divides it by the batch size).
+template <typename T>
+double activity_penalty(Layer<T>& layer, T* grad, Index n) {
+  auto y = layer.value();
+  const double scale = 1.0 / double(n);
+  double penalty = regularize(layer.activity_regularizer, y.data(), grad, y.size(), scale);
+  if (layer.custom_activity_regularizer)
+    penalty += layer.custom_activity_regularizer(y.data(), y.rows(), y.cols(), grad, scale);
+  return penalty;
+}
+
 template <typename T>
 void copy_rows(T* dst, const T* src, Index width, const int64_t* index, Index first, Index n) {
   if (!index) {
@@ -62,11 +81,35 @@ void Network<T>::add_output(int layer, std::optional<LossSpec> loss, double loss
 }
 
 template <typename T>
+void Network<T>::add_output(int layer, CustomLoss<T> loss, Index target_cols, double loss_weight) {
+  if (layer < 0 || layer >= int(layers_.size()))
+    throw ShapeError("add_output: " + std::to_string(layer) + " does not name a layer");
+  if (!loss) throw ShapeError("add_output: the custom loss is empty");
+  if (target_cols <= 0) throw ShapeError("add_output: target_cols must be positive, got " + std::to_string(target_cols));
+  Output out{layer, std::nullopt, loss_weight, false, Mean{}};
+  out.custom_loss = std::move(loss);
+  out.custom_target_cols = target_cols;
+  outputs_.push_back(std::move(out));
+}
+
+template <typename T>
+size_t Network<T>::custom_callbacks() const {
+  size_t count = 0;
+  for (const auto& layer : layers_) {
+    count += layer->kind() == "Callback";
+    count += bool(layer->custom_activity_regularizer);
+    for (Parameter<T>* p : layer->parameters()) count += bool(p->custom_regularizer) + bool(p->custom_constraint);
+  }
+  for (const auto& out : outputs_) count += bool(out.custom_loss);
+  return count;
+}
+
+template <typename T>
 void Network<T>::add_metric(int output, const MetricSpec& spec) {
   if (output < 0 || output >= int(outputs_.size()))
     throw ShapeError("add_metric: " + std::to_string(output) + " does not name an output");
   const Index width = output_width(output);
-  if (outputs_[output].loss && metric_target_cols(spec, width) != target_cols(output))
+  if (outputs_[output].has_loss() && metric_target_cols(spec, width) != target_cols(output))
     throw ShapeError("add_metric: the metric reads " + std::to_string(metric_target_cols(spec, width)) +
                      " target column(s) but the loss of output " + std::to_string(output) + " reads " +
                      std::to_string(target_cols(output)));
@@ -80,6 +123,7 @@ void Network<T>::add_metric(int output, const MetricSpec& spec) {
 template <typename T>
 Index Network<T>::target_cols(size_t o) const {
   const Index width = output_width(o);
+  if (outputs_[o].custom_loss) return outputs_[o].custom_target_cols;
   if (outputs_[o].loss) return loss_target_cols(*outputs_[o].loss, width);
   for (const auto& m : metrics_)
     if (m.output == o) return metric_target_cols(m.accumulator.spec(), width);
@@ -172,7 +216,7 @@ void Network<T>::train(const Dataset<T>& data, const int64_t* index, Index count
                        const double* learning_rates) {
   if (!optimizer_) throw ShapeError("train: the network has no optimizer (compile the model first)");
   for (size_t o = 0; o < outputs_.size(); ++o)
-    if (!outputs_[o].loss) throw ShapeError("train: output " + std::to_string(o) + " has no loss");
+    if (!outputs_[o].has_loss()) throw ShapeError("train: output " + std::to_string(o) + " has no loss");
   for (Index step = 0, first = 0; first < count; ++step, first += batch_size) {
     const Index n = std::min(batch_size, count - first);
     prepare(n);
@@ -227,7 +271,7 @@ double Network<T>::losses_and_metrics(Index n, bool training) {
   double total = 0.0;
   for (size_t o = 0; o < outputs_.size(); ++o) {
     Output& out = outputs_[o];
-    if (!out.loss) continue;
+    if (!out.has_loss()) continue;
     Layer<T>& layer = *layers_[out.layer];
     const T* prediction = out.loss_from_logits ? layer.logits().data() : layer.value().data();
     T* grad = nullptr;
@@ -241,8 +285,12 @@ double Network<T>::losses_and_metrics(Index n, bool training) {
         grad = scratch_.data();
       }
     }
-    const double value = loss_evaluate(*out.loss, target_buffers_[o].data(), prediction, sample_weight, n,
-                                       layer.width(), static_cast<T*>(nullptr), grad, out.weight);
+    const double value =
+        out.custom_loss
+            ? out.custom_loss(target_buffers_[o].data(), target_cols(o), prediction, layer.width(), sample_weight, n,
+                              grad, out.weight)
+            : loss_evaluate(*out.loss, target_buffers_[o].data(), prediction, sample_weight, n, layer.width(),
+                            static_cast<T*>(nullptr), grad, out.weight);
     if (add_afterwards) {
       auto dst = out.loss_from_logits ? layer.logits_grad() : layer.grad();
       dst += scratch_.topRows(n);
@@ -264,11 +312,8 @@ double Network<T>::backward(Index n) {
   double penalty = 0.0;
   for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) {
     Layer<T>& layer = **it;
-    if (layer.activity_regularizer.active()) {
-      auto y = layer.value();
-      T* grad = layer.needs_grad ? layer.writable_grad().data() : nullptr;
-      penalty += regularize(layer.activity_regularizer, y.data(), grad, y.size(), 1.0 / double(n));
-    }
+    if (layer.has_activity_penalty())
+      penalty += activity_penalty(layer, layer.needs_grad ? layer.writable_grad().data() : nullptr, n);
     if (!layer.needs_grad) continue;
     if (!layer.grad_written()) {  // this layer does not reach the loss on this step
       for (Parameter<T>* p : layer.parameters()) p->grad.setZero();
@@ -277,8 +322,7 @@ double Network<T>::backward(Index n) {
     layer.backward();
   }
   for (auto& [duplicate, primary] : shared_) primary->grad += duplicate->grad;
-  for (Parameter<T>* p : trainable_)
-    if (p->regularizer.active()) penalty += regularize(p->regularizer, p->value, p->grad.data(), p->size());
+  for (Parameter<T>* p : trainable_) penalty += weight_penalty(*p, p->grad.data());
   return penalty;
 }
 
@@ -286,19 +330,18 @@ template <typename T>
 double Network<T>::regularization_without_gradients(Index n) {
   double penalty = 0.0;
   for (auto& layer : layers_)
-    if (layer->activity_regularizer.active()) {
-      auto y = layer->value();
-      penalty += regularize(layer->activity_regularizer, y.data(), static_cast<T*>(nullptr), y.size(), 1.0 / double(n));
-    }
-  for (Parameter<T>* p : trainable_)
-    if (p->regularizer.active()) penalty += regularize(p->regularizer, p->value, static_cast<T*>(nullptr), p->size());
+    if (layer->has_activity_penalty()) penalty += activity_penalty(*layer, static_cast<T*>(nullptr), n);
+  for (Parameter<T>* p : trainable_) penalty += weight_penalty(*p, static_cast<T*>(nullptr));
   return penalty;
 }
 
 template <typename T>
 void Network<T>::update_parameters(double learning_rate) {
   optimizer_->apply(trainable_values_, trainable_grads_, trainable_sizes_, learning_rate);
-  for (Parameter<T>* p : trainable_) apply_constraint(p->constraint, p->value, p->rows, p->cols, p->one_dimensional);
+  for (Parameter<T>* p : trainable_) {
+    apply_constraint(p->constraint, p->value, p->rows, p->cols, p->one_dimensional);
+    if (p->custom_constraint) p->custom_constraint(p->value, p->rows, p->cols);
+  }
 }
 
 template <typename T>

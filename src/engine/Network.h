@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "Loss.h"
@@ -44,6 +45,8 @@ class Network {
   int add_layer(std::unique_ptr<Layer<T>> layer, const std::vector<int>& inputs);
   // Marks a layer as a model output; without a loss it is only predicted.
   void add_output(int layer, std::optional<LossSpec> loss, double loss_weight);
+  // An output whose loss is computed outside the engine, reading target_cols target columns.
+  void add_output(int layer, CustomLoss<T> loss, Index target_cols, double loss_weight);
   void add_metric(int output, const MetricSpec& spec);
   // Trains with `optimizer` (not owned), whose parameter i is the weight array order[i]; the
   // order must list every trainable weight of the network once (Keras's trainable_weights).
@@ -82,7 +85,11 @@ class Network {
   Index input_width(size_t k) const { return layers_[inputs_[k]]->width(); }
   Index output_width(size_t o) const { return layers_[outputs_[o].layer]->width(); }
   Index target_cols(size_t o) const;
-  bool has_loss(size_t o) const { return outputs_[o].loss.has_value(); }
+  bool has_loss(size_t o) const { return outputs_[o].has_loss(); }
+  std::string layer_kind(int id) const { return layers_.at(size_t(id))->kind(); }
+  size_t num_layers() const { return layers_.size(); }
+  // How many pieces run outside the engine: callback layers, custom losses, penalties and constraints.
+  size_t custom_callbacks() const;
   Optimizer<T>* optimizer() { return optimizer_; }
   const std::vector<Parameter<T>*>& trainable_parameters() const { return trainable_; }
 
@@ -93,6 +100,9 @@ class Network {
     double weight;
     bool loss_from_logits;  // the crossentropy shortcut applies (see use_logits)
     Mean loss_mean;
+    CustomLoss<T> custom_loss;  // set instead of `loss` for a user's loss
+    Index custom_target_cols = 0;
+    bool has_loss() const { return loss.has_value() || bool(custom_loss); }
   };
   struct OutputMetric {
     size_t output;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <functional>
 
 #include "Tensor.h"
 
@@ -28,5 +29,11 @@ double regularize(const RegularizerSpec& spec, const T* w, T* grad, Index n, dou
   }
   return scale * (spec.l1 * abs_sum + spec.l2 * sq_sum);
 }
+
+// A penalty computed outside the engine (a user's function), called with the same contract as
+// regularize: penalty(values, rows, cols, grad, scale) returns scale * penalty(values) and, when
+// grad is not null, adds scale * d(penalty)/d(values) into grad. Empty when there is none.
+template <typename T>
+using CustomPenalty = std::function<double(const T* values, Index rows, Index cols, T* grad, double scale)>;
 
 }  // namespace fd

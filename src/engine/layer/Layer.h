@@ -28,6 +28,8 @@ struct Parameter {
   bool trainable = true;
   RegularizerSpec regularizer;
   ConstraintSpec constraint;
+  CustomPenalty<T> custom_regularizer;   // a user's penalty, added to the built-in one
+  CustomConstraint<T> custom_constraint;  // a user's projection, applied after the built-in one
   Matrix<T> grad;
 
   Index size() const { return rows * cols; }
@@ -116,6 +118,8 @@ class Layer {
   // gradient is needed. Set by the Network.
   bool needs_grad = false;
   RegularizerSpec activity_regularizer;
+  CustomPenalty<T> custom_activity_regularizer;  // a user's penalty on the output, like the built-in one
+  bool has_activity_penalty() const { return activity_regularizer.active() || bool(custom_activity_regularizer); }
 
  protected:
   virtual void check_inputs() const {}
