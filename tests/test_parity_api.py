@@ -138,14 +138,14 @@ MERGES = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Conca
 
 def two_branch_dag(k):
     """Inputs a (4) and b (3) → a Dense branch each → every merge layer of the pair → one
-    concatenation → two heads: 'reg' (linear, 2 units) and 'cls' (softmax, 3 units) fed also
-    by branch a directly."""
+    concatenation → a Dense without bias → two heads: 'reg' (linear, 2 units) and 'cls'
+    (softmax, 3 units), which also sees branch a through an add."""
     a, b = k.Input((4,), name="a"), k.Input((3,), name="b")
     branch_a = k.layers.Dense(4, activation="tanh", name="branch_a")(a)
     branch_b = k.layers.Dense(4, activation="relu", name="branch_b")(b)
     merged = k.layers.Concatenate(name="merged")(
         [getattr(k.layers, merge)()([branch_a, branch_b]) for merge in MERGES])
-    hidden = k.layers.Dense(5, activation="elu", name="hidden")(merged)
+    hidden = k.layers.Dense(5, activation="elu", use_bias=False, name="hidden")(merged)
     reg = k.layers.Dense(2, name="reg")(hidden)
     cls = k.layers.Dense(3, activation="softmax", name="cls")(k.layers.add([hidden, k.layers.Dense(5)(branch_a)]))
     return k.Model([a, b], [reg, cls])

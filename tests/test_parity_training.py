@@ -3,6 +3,8 @@
 Every case builds one model in both libraries, copies tf's initial weights into fastdense,
 trains both on the same batches (shuffle=False) and compares the final weights, every History
 series, `evaluate` and `predict` within 1e-5 relative (see tests/parity.py for why 1e-5).
+The activation and loss grids train on whole-data batches (one step per epoch: tf.keras's
+eager steps are what these tests spend their time on); the other cases use several batches.
 """
 
 import numpy as np
@@ -74,7 +76,7 @@ def test_activation_under_two_losses(activation):
         return k.Model(inputs, heads)
 
     check(build, lambda k: dict(optimizer=k.optimizers.SGD(0.05), loss={"sq": "mse", "abs": "mae"},
-                                metrics={"sq": ["mae"]}), [Y_REG, Y_REG * 0.5])
+                                metrics={"sq": ["mae"]}), [Y_REG, Y_REG * 0.5], batch_size=32)
 
 
 def test_graph_mode_matches_eager():
@@ -128,7 +130,7 @@ LOSS_CASES = [
                          ids=[case[0] for case in LOSS_CASES])
 def test_loss(units, activation, y, loss, rate):
     check(dense_net(units, output_activation=activation),
-          lambda k: dict(optimizer=k.optimizers.SGD(rate), loss=loss(k)), y)
+          lambda k: dict(optimizer=k.optimizers.SGD(rate), loss=loss(k)), y, batch_size=32)
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean_with_sample_weight"])
