@@ -232,7 +232,7 @@ class Trainer:
 
     def _ensure_built_for_data(self, x):
         if self.inputs is None and hasattr(self, "_ensure_built_for"):
-            first = x[0] if isinstance(x, (list, tuple)) else (next(iter(x.values())) if isinstance(x, dict) else x)
+            first = _first_array(x)
             self._ensure_built_for(np.asarray(first))
 
     # ------------------------------------------------------------------------------- fit
@@ -370,15 +370,34 @@ class Trainer:
 
     # --------------------------------------------------------------------------- predict
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
-        """Model outputs for the inputs x, as NumPy arrays."""
+        """Model outputs for the inputs x, as NumPy arrays (with Keras's progress bar by default)."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "predict")
-        if data_utils.is_batch_source(x):
+        verbose = _resolve_verbose(verbose)
+        from_source = data_utils.is_batch_source(x)
+        if not from_source:
+            batch_size = _resolve_batch_size(batch_size, steps, x)
+        if verbose == 0 and callbacks is None and not from_source:
+            return self._predict_arrays(x, batch_size=batch_size)  # the latency-critical path
+
+        from fastdense import callbacks as callbacks_module
+
+        n_steps = _source_length(x) if from_source else math.ceil(len(_first_array(x)) / batch_size)
+        callback_list = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                                      verbose=verbose, epochs=1, steps=steps or n_steps)
+        callback_list.on_predict_begin()
+        if from_source:
             results = []
-            for batch in _iterate_source(x, steps):
+            for step, batch in enumerate(_iterate_source(x, steps)):
+                callback_list.on_predict_batch_begin(step)
                 inputs = batch[0] if isinstance(batch, tuple) else batch  # (x,), (x, y) or x
                 results.append(self._predict_arrays(inputs, batch_size=None))
-            return _concatenate_structures(results)
-        return self._predict_arrays(x, batch_size=_resolve_batch_size(batch_size, steps, x))
+                callback_list.on_predict_batch_end(step, {"outputs": results[-1]})
+            outputs = _concatenate_structures(results)
+        else:
+            outputs = self._predict_arrays(x, batch_size=batch_size)
+            callback_list.on_predict_batch_end(n_steps - 1, {"outputs": outputs})
+        callback_list.on_predict_end()
+        return outputs
 
     def _predict_arrays(self, x, batch_size=None, training=False):
         self._ensure_built_for_data(x)
@@ -579,10 +598,16 @@ def _resolve_verbose(verbose):
     return 1 if verbose == "auto" else int(verbose)
 
 
+def _first_array(x):
+    if isinstance(x, dict):
+        return next(iter(x.values()))
+    return x[0] if isinstance(x, (list, tuple)) else x
+
+
 def _resolve_batch_size(batch_size, steps, x):
     if batch_size is None:
         if steps is not None and x is not None:
-            first = x[0] if isinstance(x, (list, tuple)) else (next(iter(x.values())) if isinstance(x, dict) else x)
+            first = _first_array(x)
             return max(1, math.ceil(len(first) / steps))
         return 32
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:

@@ -13,15 +13,10 @@ void register_runtime(py::module_& m) {
 #ifdef _OPENMP
     omp_set_num_threads(n);
 #endif
+    engine_threads() = n;
     Eigen::setNbThreads(n);
   }, py::arg("n"), "Sets the number of threads used by the native engine.");
-  m.def("get_num_threads", []() {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-  });
+  m.def("get_num_threads", []() { return engine_threads(); });
   m.def("build_info", []() {
     py::dict info;
 #ifdef _OPENMP

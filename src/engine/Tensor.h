@@ -30,6 +30,26 @@ using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
 
 // Below this many elements an OpenMP fork costs more than the loop it would split.
 constexpr Index kParallelThreshold = 1 << 15;
+// Eigen splits a matrix product across threads from ~50k multiply-adds on; below about a
+// million the fork/join costs more than it saves, and far more when another process holds a core.
+constexpr double kParallelProductWork = double(1 << 20);
+
+// The thread count the engine may use (fastdense.set_num_threads); one per core by default.
+inline int& engine_threads() {
+#ifdef _OPENMP
+  static int threads = omp_get_max_threads();
+#else
+  static int threads = 1;
+#endif
+  return threads;
+}
+
+// Lets Eigen's next matrix product of rows × depth × cols multiply-adds use every engine
+// thread only when it is large enough to gain from them.
+inline void choose_product_threads(Index rows, Index depth, Index cols) {
+  const double work = double(rows) * double(depth) * double(cols);
+  Eigen::setNbThreads(work >= kParallelProductWork ? engine_threads() : 1);
+}
 
 // Raised for bad arguments; the bindings translate it into a Python ValueError.
 struct ShapeError : std::invalid_argument {

@@ -32,6 +32,7 @@ class Dense : public Layer<T> {
   void forward(bool, Random&) override {
     auto x = this->inputs_[0]->value();
     auto z = linear() ? this->value() : preactivation();
+    choose_product_threads(x.rows(), kernel_.rows, kernel_.cols);
     z.noalias() = x * kernel_.values();
     if (bias_) z.rowwise() += bias_->values().row(0);
     if (!linear()) activation_forward(activation_, z.data(), this->value().data(), this->batch_, this->width_);
@@ -40,6 +41,7 @@ class Dense : public Layer<T> {
   void backward() override {
     auto x = this->inputs_[0]->value();
     auto dz = linear() ? this->grad() : this->preactivation_grad(activation_, preactivation().data());
+    choose_product_threads(x.rows(), kernel_.rows, kernel_.cols);  // both products below have this size
     if (kernel_.trainable) kernel_.grad.noalias() = x.transpose() * dz;
     if (bias_ && bias_->trainable) bias_->grad.row(0).noalias() = dz.colwise().sum();
     if (this->inputs_[0]->needs_grad) this->inputs_[0]->add_to_grad(dz * kernel_.values().transpose());
