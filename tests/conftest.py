@@ -1,3 +1,4 @@
+import glob
 import os
 import sys
 
@@ -5,5 +6,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-# Run from a source checkout built with tools/dev_build.sh, or from an installed package.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Test the source tree when it holds a developer build (tools/dev_build.sh puts _core there);
+# otherwise the installed package, which an unbuilt source tree on sys.path would shadow.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if glob.glob(os.path.join(_ROOT, "fastdense", "_core*")):
+    sys.path.insert(0, _ROOT)

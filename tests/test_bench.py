@@ -5,13 +5,17 @@ import os
 import subprocess
 import sys
 
+import fastdense
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The benchmark's subprocesses import the same fastdense as this test (source build or installed).
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(fastdense.__file__))
 
 
 def test_benchmark_quick_run_writes_a_report(tmp_path):
     command = [sys.executable, os.path.join(ROOT, "bench", "run.py"), "--quick", "--repeats", "1",
                "--libraries", "fastdense", "--output", str(tmp_path)]
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr
     medians = json.loads((tmp_path / "latest.json").read_text())["medians"]["fastdense"]

@@ -16,6 +16,7 @@ import fastdense
 from fastdense import activations, constraints, layers, losses, models, ops, optimizers, regularizers, saving
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(fastdense.__file__))  # for subprocesses
 
 
 # ------------------------------------------------------------------ the issue's pieces, twice
@@ -543,7 +544,7 @@ def test_custom_activation_benchmark_runs():
     """bench/custom_activation.py, tiny: both models train and the custom one has its two Python nodes."""
     command = [sys.executable, os.path.join(ROOT, "bench", "custom_activation.py"), "--samples", "256", "--epochs",
                "1", "--repeats", "1", "--json"]
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
