@@ -413,47 +413,43 @@ class LossFunctionWrapper(Loss):
         return f"<{type(self).__name__}({getattr(self.fn, '__name__', self.fn)}, kwargs={self._fn_kwargs})>"
 
 
-class MeanSquaredError(LossFunctionWrapper):
+class _BuiltinLoss(LossFunctionWrapper):
+    """A built-in loss class: its config is Keras's (name, reduction, dtype plus the class's own
+    arguments), without the wrapped function."""
+
+    def get_config(self):
+        return Loss.get_config(self)
+
+
+class MeanSquaredError(_BuiltinLoss):
     """mean((y_true - y_pred)^2) per sample, reduced over the batch."""
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
         super().__init__(mean_squared_error, name=name, reduction=reduction, dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
 
-
-class MeanAbsoluteError(LossFunctionWrapper):
+class MeanAbsoluteError(_BuiltinLoss):
     """mean(|y_true - y_pred|) per sample, reduced over the batch."""
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
         super().__init__(mean_absolute_error, name=name, reduction=reduction, dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
 
-
-class MeanAbsolutePercentageError(LossFunctionWrapper):
+class MeanAbsolutePercentageError(_BuiltinLoss):
     """100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7)) per sample."""
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None):
         super().__init__(mean_absolute_percentage_error, name=name, reduction=reduction, dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
 
-
-class MeanSquaredLogarithmicError(LossFunctionWrapper):
+class MeanSquaredLogarithmicError(_BuiltinLoss):
     """mean((log(y_pred + 1) - log(y_true + 1))^2) per sample, inputs floored at 1e-7."""
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None):
         super().__init__(mean_squared_logarithmic_error, name=name, reduction=reduction, dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
 
-
-class BinaryCrossentropy(LossFunctionWrapper):
+class BinaryCrossentropy(_BuiltinLoss):
     """Binary crossentropy averaged over the last axis; see :func:`binary_crossentropy`."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
@@ -465,11 +461,11 @@ class BinaryCrossentropy(LossFunctionWrapper):
         self.axis = axis
 
     def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits,
+        return {**super().get_config(), "from_logits": self.from_logits,
                 "label_smoothing": self.label_smoothing, "axis": self.axis}
 
 
-class CategoricalCrossentropy(LossFunctionWrapper):
+class CategoricalCrossentropy(_BuiltinLoss):
     """Crossentropy with one-hot (or soft) labels; see :func:`categorical_crossentropy`."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
@@ -481,11 +477,11 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         self.axis = axis
 
     def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits,
+        return {**super().get_config(), "from_logits": self.from_logits,
                 "label_smoothing": self.label_smoothing, "axis": self.axis}
 
 
-class SparseCategoricalCrossentropy(LossFunctionWrapper):
+class SparseCategoricalCrossentropy(_BuiltinLoss):
     """Crossentropy with integer class labels; see :func:`sparse_categorical_crossentropy`."""
 
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size", axis=-1,
@@ -498,10 +494,10 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         self.ignore_class = ignore_class
 
     def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
+        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
 
 
-class Huber(LossFunctionWrapper):
+class Huber(_BuiltinLoss):
     """Quadratic for |error| <= delta, linear beyond; see :func:`huber`. Default name 'huber_loss'."""
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
@@ -510,70 +506,52 @@ class Huber(LossFunctionWrapper):
 
     def get_config(self):
         # Keras 3 leaves delta out (so its round trip resets it to 1.0); fastdense keeps it.
-        return {**Loss.get_config(self), "delta": self.delta}
+        return {**super().get_config(), "delta": self.delta}
 
 
-class Hinge(LossFunctionWrapper):
+class Hinge(_BuiltinLoss):
     """mean(max(1 - y_true * y_pred, 0)); 0/1 labels become -1/1."""
 
     def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
         super().__init__(hinge, name=name, reduction=reduction, dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
 
-
-class SquaredHinge(LossFunctionWrapper):
+class SquaredHinge(_BuiltinLoss):
     """mean(max(1 - y_true * y_pred, 0)^2); 0/1 labels become -1/1."""
 
     def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
         super().__init__(squared_hinge, name=name, reduction=reduction, dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
 
-
-class CategoricalHinge(LossFunctionWrapper):
+class CategoricalHinge(_BuiltinLoss):
     """max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)."""
 
     def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
         super().__init__(categorical_hinge, name=name, reduction=reduction, dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
 
-
-class KLDivergence(LossFunctionWrapper):
+class KLDivergence(_BuiltinLoss):
     """sum(y_true * log(y_true / y_pred)), both clipped to [1e-7, 1]."""
 
     def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
         super().__init__(kl_divergence, name=name, reduction=reduction, dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
 
-
-class Poisson(LossFunctionWrapper):
+class Poisson(_BuiltinLoss):
     """mean(y_pred - y_true * log(y_pred + 1e-7))."""
 
     def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
         super().__init__(poisson, name=name, reduction=reduction, dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
 
-
-class LogCosh(LossFunctionWrapper):
+class LogCosh(_BuiltinLoss):
     """mean(log(cosh(y_pred - y_true)))."""
 
     def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
         super().__init__(log_cosh, name=name, reduction=reduction, dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
 
-
-class CosineSimilarity(LossFunctionWrapper):
+class CosineSimilarity(_BuiltinLoss):
     """Negative cosine similarity along ``axis`` (-1 is a perfect match)."""
 
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
@@ -582,7 +560,7 @@ class CosineSimilarity(LossFunctionWrapper):
 
     def get_config(self):
         # Keras 3 leaves axis out (so its round trip resets it to -1); fastdense keeps it.
-        return {**Loss.get_config(self), "axis": self.axis}
+        return {**super().get_config(), "axis": self.axis}
 
 
 # ---------------------------------------------------------------------------------------------
