@@ -1,5 +1,6 @@
 """The native Network: gradients through a whole graph, training, and its input checks."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -270,5 +271,9 @@ def test_crash_prone_misuse_never_kills_the_process():
                 cases.append(type(e).__name__)
         print(len(cases))
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    # Run from the imported package's parent: `python -c` puts the working directory first on
+    # sys.path, and an unbuilt source tree there would shadow the installed package.
+    package_parent = os.path.dirname(os.path.dirname(_core.__file__))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            cwd=package_parent)
     assert result.returncode == 0, result.stderr

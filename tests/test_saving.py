@@ -683,8 +683,9 @@ def test_fuzzed_files_never_crash(tmp_path):
     model.save(sources[1])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [os.path.dirname(os.path.dirname(fastdense.__file__)), os.environ.get("PYTHONPATH", "")]))
+    # cwd: `python -c` puts the working directory first on sys.path (an unbuilt source tree would shadow).
     result = subprocess.run([sys.executable, "-c", FUZZ_SCRIPT, *sources], capture_output=True, text=True,
-                            timeout=30, env=env)
+                            timeout=30, env=env, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     outcomes = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcomes["refused"] > 100 and sum(outcomes.values()) == 240
