@@ -1,7 +1,5 @@
 """Model: a graph of layers (the functional API) that trains through the native engine."""
 
-import numpy as np
-
 from fastdense import backend
 from fastdense.layers.input_layer import InputLayer, KerasTensor, symbolic_call
 from fastdense.layers.layer import Layer
