@@ -50,12 +50,12 @@ class LearningRateSchedule:
     _is_vectorized = False
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """lr0 * decay_rate ** (step / decay_steps); the exponent is floored with staircase."""
+class _StepRatioDecay(LearningRateSchedule):
+    """Base of the schedules driven by step / decay_steps (floored with staircase)."""
 
     _is_vectorized = True
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
         _check_positive("decay_steps", decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -63,11 +63,9 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
-    def __call__(self, step):
+    def _decay_periods(self, step):
         p = _as_steps(step) / _f32(self.decay_steps)
-        if self.staircase:
-            p = np.floor(p)
-        return _result(_f32(self.initial_learning_rate) * np.power(_f32(self.decay_rate), p), step)
+        return np.floor(p) if self.staircase else p
 
     def get_config(self):
         return {
@@ -77,6 +75,17 @@ class ExponentialDecay(LearningRateSchedule):
             "staircase": self.staircase,
             "name": self.name,
         }
+
+
+class ExponentialDecay(_StepRatioDecay):
+    """lr0 * decay_rate ** (step / decay_steps); the exponent is floored with staircase."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        p = self._decay_periods(step)
+        return _result(_f32(self.initial_learning_rate) * np.power(_f32(self.decay_rate), p), step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -161,33 +170,15 @@ class PolynomialDecay(LearningRateSchedule):
         }
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepRatioDecay):
     """lr0 / (1 + decay_rate * step / decay_steps); the ratio is floored with staircase."""
 
-    _is_vectorized = True
-
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        _check_positive("decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = _as_steps(step) / _f32(self.decay_steps)
-        if self.staircase:
-            p = np.floor(p)
+        p = self._decay_periods(step)
         return _result(_f32(self.initial_learning_rate) / (_f32(1) + _f32(self.decay_rate) * p), step)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 def _cosine_decay(steps, decay_steps, start_lr, alpha):
