@@ -11,6 +11,21 @@ import os
 # before the native module loads the OpenMP runtime; a value the user chose is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+
+def _load_openblas():
+    """Loads the scipy-openblas32 library _core was linked against, wherever pip put it."""
+    import ctypes
+
+    try:
+        import scipy_openblas32
+    except ImportError:  # a build without it uses Eigen's product
+        return
+    ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True)),
+                mode=ctypes.RTLD_GLOBAL)
+
+
+_load_openblas()
+
 from fastdense import _core  # noqa: E402
 from fastdense import (activations, autodiff, backend, callbacks, constraints, initializers,  # noqa: E402
                        layers, losses, metrics, models, ops, optimizers, random, regularizers, saving, utils)

@@ -1,11 +1,31 @@
-// Threading and build information.
+// Threading, build information, and the finiteness check the Python data path runs on inputs.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include "engine/MatrixProduct.h"
 #include "engine/Tensor.h"
 
 namespace fd::bind {
 
 namespace py = pybind11;
+
+namespace {
+
+// True when no value is NaN or infinite: x * 0 is 0 for every finite x and NaN otherwise, and the
+// sum of those products vectorizes (omp simd allows the reordered float sum).
+template <typename T>
+bool all_finite(py::array_t<T, py::array::c_style> array) {
+  const T* p = array.data();
+  const py::ssize_t n = array.size();
+  T sum = 0;
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : sum)
+#endif
+  for (py::ssize_t i = 0; i < n; ++i) sum += p[i] * T(0);
+  return sum == T(0);
+}
+
+}  // namespace
 
 void register_runtime(py::module_& m) {
   m.def("set_num_threads", [](int n) {
@@ -17,6 +37,9 @@ void register_runtime(py::module_& m) {
     Eigen::setNbThreads(n);
   }, py::arg("n"), "Sets the number of threads used by the native engine.");
   m.def("get_num_threads", []() { return engine_threads(); });
+  m.def("all_finite", &all_finite<float>, py::arg("array"));
+  m.def("all_finite", &all_finite<double>, py::arg("array"),
+        "True when a float32/float64 array holds no NaN or infinity (C-contiguous, any shape).");
   m.def("build_info", []() {
     py::dict info;
 #ifdef _OPENMP
@@ -27,6 +50,7 @@ void register_runtime(py::module_& m) {
     info["eigen_version"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
                             "." + std::to_string(EIGEN_MINOR_VERSION);
     info["simd"] = Eigen::SimdInstructionSetsInUse();
+    info["matrix_product"] = matrix_product_library();
     return info;
   });
 }

@@ -30,8 +30,8 @@ using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
 
 // Below this many elements an OpenMP fork costs more than the loop it would split.
 constexpr Index kParallelThreshold = 1 << 15;
-// Eigen splits a matrix product across threads from ~50k multiply-adds on; below about a
-// million the fork/join costs more than it saves, and far more when another process holds a core.
+// Below about a million multiply-adds a matrix product runs faster on one thread than split
+// (the fork/join costs more than it saves, and far more when another process holds a core).
 constexpr double kParallelProductWork = double(1 << 20);
 
 // The thread count the engine may use (fastdense.set_num_threads); one per core by default.
@@ -42,13 +42,6 @@ inline int& engine_threads() {
   static int threads = 1;
 #endif
   return threads;
-}
-
-// Lets Eigen's next matrix product of rows × depth × cols multiply-adds use every engine
-// thread only when it is large enough to gain from them.
-inline void choose_product_threads(Index rows, Index depth, Index cols) {
-  const double work = double(rows) * double(depth) * double(cols);
-  Eigen::setNbThreads(work >= kParallelProductWork ? engine_threads() : 1);
 }
 
 // Raised for bad arguments; the bindings translate it into a Python ValueError.
@@ -68,6 +61,35 @@ inline void parallel_for(Index n, Body&& body) {
 #pragma omp parallel for if (n >= kParallelThreshold) schedule(static)
 #endif
   for (Index i = 0; i < n; ++i) body(i);
+}
+
+// Runs body(i) for i in [begin, end), vectorized: `omp simd` promises the compiler that the
+// iterations are independent, which it cannot prove for arrays that might overlap.
+template <typename Body>
+inline void simd_range(Index begin, Index end, const Body& body) {
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+  for (Index i = begin; i < end; ++i) body(i);
+}
+
+// parallel_for for a body whose iterations each touch only their own elements (the optimizer
+// rules), split into one contiguous range per thread and vectorized within it. A plain
+// `omp parallel for simd` leaves the body scalar: inside the outlined loop GCC reloads the
+// captured pointers on every iteration (Adam's sqrt and division ran one float at a time).
+template <typename Body>
+inline void elementwise_for(Index n, const Body& body) {
+#ifdef _OPENMP
+  if (n >= kParallelThreshold && engine_threads() > 1) {
+#pragma omp parallel
+    {
+      const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
+      simd_range(n * part / parts, n * (part + 1) / parts, body);
+    }
+    return;
+  }
+#endif
+  simd_range(0, n, body);
 }
 
 // Runs body(i) for each row i of a (rows, cols) block; forks only when the block has enough

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "../MatrixProduct.h"
 #include "Layer.h"
 
 namespace fd {
@@ -32,8 +33,7 @@ class Dense : public Layer<T> {
   void forward(bool, Random&) override {
     auto x = this->inputs_[0]->value();
     auto z = linear() ? this->value() : preactivation();
-    choose_product_threads(x.rows(), kernel_.rows, kernel_.cols);
-    z.noalias() = x * kernel_.values();
+    multiply(z, x, Transpose::No, kernel_.values(), Transpose::No);
     if (bias_) z.rowwise() += bias_->values().row(0);
     if (!linear()) activation_forward(activation_, z.data(), this->value().data(), this->batch_, this->width_);
   }
@@ -41,10 +41,12 @@ class Dense : public Layer<T> {
   void backward() override {
     auto x = this->inputs_[0]->value();
     auto dz = linear() ? this->grad() : this->preactivation_grad(activation_, preactivation().data());
-    choose_product_threads(x.rows(), kernel_.rows, kernel_.cols);  // both products below have this size
-    if (kernel_.trainable) kernel_.grad.noalias() = x.transpose() * dz;
+    if (kernel_.trainable) multiply(kernel_.grad, x, Transpose::Yes, dz, Transpose::No);
     if (bias_ && bias_->trainable) bias_->grad.row(0).noalias() = dz.colwise().sum();
-    if (this->inputs_[0]->needs_grad) this->inputs_[0]->add_to_grad(dz * kernel_.values().transpose());
+    if (this->inputs_[0]->needs_grad) {
+      auto [dx, accumulate] = this->inputs_[0]->grad_destination();
+      multiply(dx, dz, Transpose::No, kernel_.values(), Transpose::Yes, accumulate);
+    }
   }
 
   std::vector<Parameter<T>*> parameters() override {

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../Activation.h"
@@ -82,6 +83,13 @@ class Layer {
       grad().noalias() = contribution;
       grad_written_ = true;
     }
+  }
+  // Where a product writes its contribution to dLoss/dOutput: the gradient, and whether to add
+  // to it (false for the first contribution of this step, which is assigned).
+  std::pair<MatrixMap<T>, bool> grad_destination() {
+    const bool accumulate = grad_written_;
+    grad_written_ = true;
+    return {grad(), accumulate};
   }
   // dLoss/dOutput with any unwritten gradient made zero, for callers that add in place.
   MatrixMap<T> writable_grad() {

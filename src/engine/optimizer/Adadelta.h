@@ -25,7 +25,7 @@ class Adadelta : public Optimizer<T> {
     const T eps = static_cast<T>(this->config_.epsilon);
     T* grad_avg = slots[0].data();
     T* delta_avg = slots[1].data();
-    parallel_for(n, [&](Index i) {
+    elementwise_for(n, [&](Index i) {
       grad_avg[i] = rho * grad_avg[i] + one_minus_rho * (g[i] * g[i]);
       const T delta = -((std::sqrt(delta_avg[i] + eps) * g[i]) / std::sqrt(grad_avg[i] + eps));
       delta_avg[i] = rho * delta_avg[i] + one_minus_rho * (delta * delta);

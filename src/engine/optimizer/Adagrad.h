@@ -22,7 +22,7 @@ class Adagrad : public Optimizer<T> {
   void update(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t) override {
     const T eps = static_cast<T>(this->config_.epsilon);
     T* acc = slots[0].data();
-    parallel_for(n, [&](Index i) {
+    elementwise_for(n, [&](Index i) {
       acc[i] += g[i] * g[i];
       w[i] -= (lr * g[i]) / std::sqrt(acc[i] + eps);
     });

@@ -34,7 +34,7 @@ class Adam : public Optimizer<T> {
     T* m = slots[0].data();
     T* v = slots[1].data();
     T* v_hat = c.amsgrad ? slots[2].data() : nullptr;
-    parallel_for(n, [&](Index i) {
+    elementwise_for(n, [&](Index i) {
       m[i] += (g[i] - m[i]) * one_minus_b1;
       v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
       T second_moment = v[i];

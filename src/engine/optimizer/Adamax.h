@@ -25,7 +25,7 @@ class Adamax : public Optimizer<T> {
     const T eps = static_cast<T>(c.epsilon);
     T* m = slots[0].data();
     T* u = slots[1].data();
-    parallel_for(n, [&](Index i) {
+    elementwise_for(n, [&](Index i) {
       m[i] += (g[i] - m[i]) * one_minus_b1;
       u[i] = std::max(beta_2 * u[i], std::abs(g[i]));
       w[i] -= (lr * m[i]) / (bias_correction * (u[i] + eps));

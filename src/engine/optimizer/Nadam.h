@@ -40,7 +40,7 @@ class Nadam : public Optimizer<T> {
     const T eps = static_cast<T>(this->config_.epsilon);
     T* m = slots[0].data();
     T* v = slots[1].data();
-    parallel_for(n, [&](Index i) {
+    elementwise_for(n, [&](Index i) {
       m[i] += (g[i] - m[i]) * one_minus_b1;
       v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
       const T m_hat = (mu_next * m[i]) / (T(1) - product_next) + ((T(1) - mu_t) * g[i]) / (T(1) - product);

@@ -25,7 +25,7 @@ double squared_norm(const T* g, Index n) {
 
 template <typename T>
 void scale_in_place(T* g, Index n, T factor) {
-  parallel_for(n, [&](Index i) { g[i] *= factor; });
+  elementwise_for(n, [&](Index i) { g[i] *= factor; });
 }
 
 }  // namespace
@@ -105,7 +105,7 @@ void Optimizer<T>::clip(const std::vector<Index>& which, const std::vector<T*>& 
       const Index n = sizes_[which[i]];
       const T norm = std::sqrt(static_cast<T>(squared_norm(g, n)));
       const T denom = std::max(norm, c);
-      parallel_for(n, [&](Index j) { g[j] = (g[j] * c) / denom; });
+      elementwise_for(n, [&](Index j) { g[j] = (g[j] * c) / denom; });
     }
   } else if (config_.global_clipnorm > 0) {
     // Keras's scale c * min(1/norm, 1/c) (not exactly 1 in float when norm < c), made NaN by
@@ -120,7 +120,7 @@ void Optimizer<T>::clip(const std::vector<Index>& which, const std::vector<T*>& 
     const T v = static_cast<T>(config_.clipvalue);
     for (size_t i = 0; i < which.size(); ++i) {
       T* g = grads[i];
-      parallel_for(sizes_[which[i]], [&](Index j) { g[j] = std::min(std::max(g[j], -v), v); });
+      elementwise_for(sizes_[which[i]], [&](Index j) { g[j] = std::min(std::max(g[j], -v), v); });
     }
   }
 }
@@ -130,7 +130,7 @@ void Optimizer<T>::decay_weights(const std::vector<Index>& which, const std::vec
   const T wd = static_cast<T>(config_.weight_decay);
   for (size_t i = 0; i < which.size(); ++i) {
     T* w = params[i];
-    parallel_for(sizes_[which[i]], [&](Index j) { w[j] -= (w[j] * wd) * lr; });
+    elementwise_for(sizes_[which[i]], [&](Index j) { w[j] -= (w[j] * wd) * lr; });
   }
 }
 

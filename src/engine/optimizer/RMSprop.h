@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 
 #include "Optimizer.h"
 
@@ -31,23 +32,36 @@ class RMSprop : public Optimizer<T> {
     T* v = slots[0].data();
     T* mom = has_momentum() ? slots[1].data() : nullptr;
     T* avg = c.centered ? slots[has_momentum() ? 2 : 1].data() : nullptr;
-    parallel_for(n, [&](Index i) {
-      v[i] = rho * v[i] + one_minus_rho * (g[i] * g[i]);
-      T den;
-      if (avg) {
-        avg[i] = rho * avg[i] + one_minus_rho * g[i];
-        den = v[i] - avg[i] * avg[i] + eps;
-      } else {
-        den = v[i] + eps;
-      }
-      const T inc = (lr * g[i]) / std::sqrt(den);
-      if (mom) {
-        mom[i] = momentum * mom[i] + inc;
-        w[i] -= mom[i];
-      } else {
-        w[i] -= inc;
-      }
-    });
+    // One loop per variant: with the optional slots tested inside it, the loop stayed scalar.
+    const auto rule = [&](auto centered, auto with_momentum) {
+      elementwise_for(n, [&](Index i) {
+        v[i] = rho * v[i] + one_minus_rho * (g[i] * g[i]);
+        T den;
+        if constexpr (decltype(centered)::value) {
+          avg[i] = rho * avg[i] + one_minus_rho * g[i];
+          den = v[i] - avg[i] * avg[i] + eps;
+        } else {
+          den = v[i] + eps;
+        }
+        const T inc = (lr * g[i]) / std::sqrt(den);
+        if constexpr (decltype(with_momentum)::value) {
+          mom[i] = momentum * mom[i] + inc;
+          w[i] -= mom[i];
+        } else {
+          w[i] -= inc;
+        }
+      });
+    };
+    using Yes = std::true_type;
+    using No = std::false_type;
+    if (avg && mom)
+      rule(Yes{}, Yes{});
+    else if (avg)
+      rule(Yes{}, No{});
+    else if (mom)
+      rule(No{}, Yes{});
+    else
+      rule(No{}, No{});
   }
 
  private:

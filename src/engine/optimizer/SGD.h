@@ -21,18 +21,18 @@ class SGD : public Optimizer<T> {
  protected:
   void update(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t) override {
     if (slots.empty()) {
-      parallel_for(n, [&](Index i) { w[i] -= g[i] * lr; });
+      elementwise_for(n, [&](Index i) { w[i] -= g[i] * lr; });
       return;
     }
     T* m = slots[0].data();
     const T mu = static_cast<T>(this->config_.momentum);
     if (this->config_.nesterov) {
-      parallel_for(n, [&](Index i) {
+      elementwise_for(n, [&](Index i) {
         m[i] = m[i] * mu - g[i] * lr;
         w[i] += m[i] * mu - g[i] * lr;
       });
     } else {
-      parallel_for(n, [&](Index i) {
+      elementwise_for(n, [&](Index i) {
         m[i] = m[i] * mu - g[i] * lr;
         w[i] += m[i];
       });
