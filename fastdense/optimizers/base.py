@@ -180,8 +180,10 @@ class Optimizer:
     def _learning_rates(self, first_step, n_steps):
         """The learning rate of each of the next n_steps steps (float64 array of float32 values):
         the schedule evaluated at iterations first_step + i, then the Keras 2 legacy decay."""
-        steps = np.arange(first_step, first_step + n_steps, dtype=np.int64)
         rate = self._learning_rate
+        if isinstance(rate, float) and not self.decay:  # a constant, already rounded to float32
+            return np.full(n_steps, rate)
+        steps = np.arange(first_step, first_step + n_steps, dtype=np.int64)
         if isinstance(rate, LearningRateSchedule):
             rates = rate._values(steps)
         elif callable(rate):

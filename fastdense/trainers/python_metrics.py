@@ -64,7 +64,7 @@ class NetworkWithPythonMetrics:
     # -------------------------------------------------------------------------- steps
     def train(self, inputs, targets, sample_weight, index, batch_size, learning_rates):
         """The native train, one batch per call, each followed by the Python metrics' update."""
-        index = np.asarray(index, dtype=np.int64)
+        index = np.arange(len(inputs[0]), dtype=np.int64) if index is None else np.asarray(index, dtype=np.int64)
         learning_rates = np.asarray(learning_rates, dtype=np.float64)
         for step, start in enumerate(range(0, len(index), batch_size)):
             self._network.train(inputs, targets, sample_weight, index[start:start + batch_size], batch_size,

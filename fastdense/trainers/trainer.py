@@ -184,7 +184,8 @@ class Trainer:
             for output, value in zip(self._compiled_outputs, output_losses):
                 logs[f"{output.name}_loss"] = float(value)
         for name, value in zip(self._metric_names(), metric_values):
-            logs[name] = float(value) if np.size(value) == 1 else np.asarray(value)  # e.g. Precision at 2 thresholds
+            scalar = isinstance(value, float) or np.size(value) == 1
+            logs[name] = float(value) if scalar else np.asarray(value)  # e.g. Precision at 2 thresholds
         return dict(sorted(logs.items()))
 
     def _target_list(self, y):
@@ -418,8 +419,7 @@ class Trainer:
         network, data = self._training_data(x, y, sample_weight, class_weight)
         network.reset_metrics()
         rates = self.optimizer._learning_rates(self.optimizer.iterations, 1)
-        network.train(data.inputs, data.targets, data.sample_weight, np.arange(data.rows, dtype=np.int64),
-                      data.rows, rates)
+        network.train(data.inputs, data.targets, data.sample_weight, None, data.rows, rates)  # None: rows in order
         return self._format_results(self._logs(), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -543,8 +543,7 @@ class _BatchSourceEpochs:
             bx, by, bw = data_utils.unpack(batch)
             network, data = model._training_data(bx, by, bw, self.class_weight)
             rates = model.optimizer._learning_rates(model.optimizer.iterations, 1)
-            network.train(data.inputs, data.targets, data.sample_weight, np.arange(data.rows, dtype=np.int64),
-                          data.rows, rates)
+            network.train(data.inputs, data.targets, data.sample_weight, None, data.rows, rates)
 
         return run
 

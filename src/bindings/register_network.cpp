@@ -189,6 +189,23 @@ Array<int64_t> checked_index(const py::handle& index, Index rows) {
   return idx;
 }
 
+// The sample order for train/evaluate: the rows of `index`, checked, or every row in order for None.
+struct SampleOrder {
+  Array<int64_t> storage;
+  const int64_t* order = nullptr;  // nullptr: rows 0, 1, ..., count - 1
+  Index count = 0;
+};
+SampleOrder sample_order(const py::object& index, Index rows) {
+  SampleOrder result;
+  result.count = rows;
+  if (!index.is_none()) {
+    result.storage = checked_index(index, rows);
+    result.order = result.storage.data();
+    result.count = result.storage.shape(0);
+  }
+  return result;
+}
+
 void check_batch_size(Index batch_size) {
   if (batch_size <= 0) throw ShapeError("batch_size must be positive, got " + std::to_string(batch_size));
 }
@@ -426,13 +443,12 @@ void register_network(py::module_& m) {
           std::vector<py::object> refs;
           Dataset<T> data = dataset<T>(net, inputs, targets, sample_weight, refs);
           if (data.targets.size() != net.num_outputs()) throw ShapeError("train: targets are required");
-          auto idx = checked_index(index, data.rows);
-          const Index count = idx.shape(0);
-          if (count == 0) throw ShapeError("train: no samples to train on");
-          const Index steps = (count + batch_size - 1) / batch_size;
+          const SampleOrder samples = sample_order(index, data.rows);
+          if (samples.count == 0) throw ShapeError("train: no samples to train on");
+          const Index steps = (samples.count + batch_size - 1) / batch_size;
           auto lrs = vector<double>(learning_rates, "learning_rates", steps);
           py::gil_scoped_release release;
-          net.train(data, idx.data(), count, batch_size, lrs.data());
+          net.train(data, samples.order, samples.count, batch_size, lrs.data());
         });
       }, py::arg("inputs"), py::arg("targets"), py::arg("sample_weight"), py::arg("index"), py::arg("batch_size"),
          py::arg("learning_rates"))
@@ -444,17 +460,10 @@ void register_network(py::module_& m) {
           std::vector<py::object> refs;
           Dataset<T> data = dataset<T>(net, inputs, targets, sample_weight, refs);
           if (data.targets.size() != net.num_outputs()) throw ShapeError("evaluate: targets are required");
-          Array<int64_t> idx;
-          const int64_t* order = nullptr;
-          Index count = data.rows;
-          if (!index.is_none()) {
-            idx = checked_index(index, data.rows);
-            order = idx.data();
-            count = idx.shape(0);
-          }
-          if (count == 0) throw ShapeError("evaluate: no samples to evaluate");
+          const SampleOrder samples = sample_order(index, data.rows);
+          if (samples.count == 0) throw ShapeError("evaluate: no samples to evaluate");
           py::gil_scoped_release release;
-          net.evaluate(data, order, count, batch_size);
+          net.evaluate(data, samples.order, samples.count, batch_size);
         });
       }, py::arg("inputs"), py::arg("targets"), py::arg("sample_weight"), py::arg("batch_size"),
          py::arg("index") = py::none())
