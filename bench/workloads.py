@@ -61,7 +61,8 @@ def torch_model(sizes, activation):
 
 # ---------------------------------------------------------------------------------- workloads
 def mlp_training(lib, options):
-    """Workload 3 (and 6): relu MLP, Adam, sparse CE from logits; samples/s of training and predict."""
+    """Workloads 3, 4 and 6: relu MLP, Adam, sparse CE from logits; samples/s of training and
+    predict. Options: sizes, batch, samples, epochs, warmup_batches, predict (False skips it)."""
     sizes = options.get("sizes", [784, 256, 256, 10])
     batch, samples, epochs = options.get("batch", 128), options.get("samples", 60000), options.get("epochs", 1)
     x, y = mlp_data(samples, sizes[0], sizes[-1])
@@ -97,24 +98,53 @@ def mlp_training(lib, options):
         def predict(xs):
             return model.predict(xs, batch_size=batch, verbose=0)
 
-    warm = min(samples, 20 * batch)  # tracing and first allocations happen here, untimed
+    with_predict = options.get("predict", True)
+    warm = min(samples, options.get("warmup_batches", 20) * batch)  # tracing, first allocations: untimed
     train(x[:warm], y[:warm], 1)
-    predict(x[:warm])
+    if with_predict:
+        predict(x[:warm])
     started = time.perf_counter()
     train(x, y, epochs)
     train_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    predict(x)
-    predict_seconds = time.perf_counter() - started
     steps = -(-samples // batch) * epochs
     flops_per_sample = 6 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))  # forward 2·, backward 4·
-    return {
+    results = {
         "train_samples_per_s": samples * epochs / train_seconds,
         "step_us": train_seconds / steps * 1e6,
-        "predict_samples_per_s": samples / predict_seconds,
         "train_gflops": flops_per_sample * samples * epochs / train_seconds / 1e9,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+    if with_predict:
+        started = time.perf_counter()
+        predict(x)
+        results["predict_samples_per_s"] = samples / (time.perf_counter() - started)
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return results
+
+
+def sgemm_peak(lib, options):
+    """The machine's float32 matrix-product peak, to judge the wide MLP by: the best GFLOP/s of
+    NumPy's (OpenBLAS) and, when installed, PyTorch's n×n products on all cores (`lib` is unused)."""
+    n, seconds = options.get("n", 4096), options.get("seconds", 3.0)
+    a, b = (np.random.default_rng(0).standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    products = {"numpy": lambda: a @ b}
+    try:
+        import torch
+
+        torch.set_num_threads(os.cpu_count())
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        products["torch"] = lambda: torch.mm(ta, tb)
+    except ImportError:
+        pass
+    best = {}
+    for name, product in products.items():
+        product()
+        started, times = time.perf_counter(), []
+        while time.perf_counter() - started < seconds / len(products) or len(times) < 3:
+            t = time.perf_counter()
+            product()
+            times.append(time.perf_counter() - t)
+        best[name] = 2 * n**3 / min(times) / 1e9
+    return {"sgemm_gflops": max(best.values()), **{f"{name}_sgemm_gflops": v for name, v in best.items()}}
 
 
 def seed_example(lib, options):
@@ -207,7 +237,7 @@ def predict_latency(lib, options):
     return results
 
 
-WORKLOADS = {"mlp": mlp_training, "seed": seed_example, "latency": predict_latency}
+WORKLOADS = {"mlp": mlp_training, "seed": seed_example, "latency": predict_latency, "sgemm": sgemm_peak}
 
 
 def main():

@@ -18,8 +18,12 @@ def test_benchmark_quick_run_writes_a_report(tmp_path):
     env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr
-    medians = json.loads((tmp_path / "latest.json").read_text())["medians"]["fastdense"]
-    assert set(medians) == {"seed", "latency", "mlp"}
+    results = json.loads((tmp_path / "latest.json").read_text())
+    medians = results["medians"]["fastdense"]
+    assert set(medians) == {"seed", "latency", "mnist", "wide"}
     assert all(value > 0 for workload in medians.values() for value in workload.values())
+    assert results["sgemm_gflops"] > 0
     table = (tmp_path / "latest.md").read_text()
-    assert "| mlp | train_samples_per_s |" in table
+    assert "| 3 · 784-256-256-10, Adam, batch 128, 60k samples: training | samples/s |" in table
+    assert "share of the sgemm peak" in table
+    assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
