@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 
 from fastdense import random as fd_random
-from fastdense._keras_objects import serialize_object, split_serialized, to_snake_case, unknown_name_error
+from fastdense.serialization import serialize_object, split_serialized, to_snake_case, unknown_name_error
 
 # Standard deviation of a unit normal truncated to [-2, 2]: dividing by it keeps the variance
 # of a truncated draw equal to the requested one.

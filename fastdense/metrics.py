@@ -21,7 +21,7 @@ import numpy as np
 
 from fastdense import backend, serialization
 from fastdense import losses as _losses
-from fastdense._keras_objects import unknown_name_error
+from fastdense.serialization import unknown_name_error
 from fastdense.losses import (  # noqa: F401  (re-exported)
     MAE, MAPE, MSE, MSLE, binary_crossentropy, categorical_crossentropy, categorical_hinge, hinge,
     huber, kl_divergence, log_cosh, mae, mape, mean_absolute_error, mean_absolute_percentage_error,

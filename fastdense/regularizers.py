@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from fastdense._keras_objects import serialize_object, split_serialized, to_snake_case, unknown_name_error
+from fastdense.serialization import serialize_object, split_serialized, to_snake_case, unknown_name_error
 
 
 def _factor(name, value):

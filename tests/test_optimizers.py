@@ -557,9 +557,9 @@ def test_constructor_validation():
 
 
 def test_default_names_follow_keras_3_15():
-    from fastdense import _keras_objects
+    from fastdense import serialization
 
-    _keras_objects.reset_names()
+    serialization.reset_names()
     assert [optimizers.RMSprop().name, optimizers.RMSprop().name, optimizers.AdamW().name, optimizers.SGD().name] == [
         "rm_sprop", "rm_sprop_1", "adam_w", "sgd"
     ]
