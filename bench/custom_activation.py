@@ -4,7 +4,7 @@ Python node) against the built-in tanh (native), in a 784-256-256-10 model.
 Both models have the same weights and data (batch 128, softmax + categorical crossentropy, Adam).
 Prints seconds per epoch (best of alternating repeats) and the ratio custom / built-in.
 
-    python bench/custom_activation.py [--samples 4096] [--epochs 2] [--repeats 5] [--threads N]
+    [OMP_NUM_THREADS=N] python bench/custom_activation.py [--samples 4096] [--epochs 2] [--repeats 5] [--json]
 """
 
 import argparse
