@@ -32,7 +32,9 @@ from fastdense import _core, autodiff
 __all__ = [
     "linear", "relu", "sigmoid", "softmax", "log_softmax", "tanh", "elu", "selu", "softplus",
     "softsign", "silu", "swish", "gelu", "exponential", "hard_sigmoid", "hard_silu", "hard_swish",
-    "leaky_relu", "relu6", "mish", "get", "serialize", "deserialize", "native_config",
+    "leaky_relu", "relu6", "mish", "celu", "hard_tanh", "log_sigmoid", "soft_shrink", "hard_shrink",
+    "tanh_shrink", "squareplus", "sparse_plus", "sparse_sigmoid", "get", "serialize", "deserialize",
+    "native_config",
 ]
 
 # Keras name -> function, filled by @_builtin; the aliases are added after the definitions.
@@ -216,6 +218,61 @@ def relu6(x):
 def mish(x):
     """``x * tanh(softplus(x))``."""
     return _elementwise(x, {"name": "mish"})
+
+
+# Added in Keras 3.7-3.9 (Keras's TensorFlow backend formulas and gradients).
+@_builtin
+def celu(x, alpha=1.0):
+    """``max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1)``."""
+    return _elementwise(x, {"name": "celu", "alpha": alpha})
+
+
+@_builtin
+def hard_tanh(x):
+    """``clip(x, -1, 1)``."""
+    return _elementwise(x, {"name": "hard_tanh"})
+
+
+@_builtin
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -softplus(-x)``, computed without overflow."""
+    return _elementwise(x, {"name": "log_sigmoid"})
+
+
+@_builtin
+def soft_shrink(x, threshold=0.5):
+    """``x - threshold`` above threshold, ``x + threshold`` below -threshold, 0 between."""
+    return _elementwise(x, {"name": "soft_shrink", "threshold": threshold})
+
+
+@_builtin
+def hard_shrink(x, threshold=0.5):
+    """``x`` where ``|x| > threshold``, 0 elsewhere."""
+    return _elementwise(x, {"name": "hard_shrink", "threshold": threshold})
+
+
+@_builtin
+def tanh_shrink(x):
+    """``x - tanh(x)``."""
+    return _elementwise(x, {"name": "tanh_shrink"})
+
+
+@_builtin
+def squareplus(x, b=4):
+    """``(x + sqrt(x^2 + b)) / 2``, a smooth relu."""
+    return _elementwise(x, {"name": "squareplus", "b": b})
+
+
+@_builtin
+def sparse_plus(x):
+    """0 for x <= -1, ``(x + 1)^2 / 4`` for -1 < x < 1, x from 1 on."""
+    return _elementwise(x, {"name": "sparse_plus"})
+
+
+@_builtin
+def sparse_sigmoid(x):
+    """0 for x <= -1, ``(x + 1) / 2`` for -1 < x < 1, 1 from 1 on."""
+    return _elementwise(x, {"name": "sparse_sigmoid"})
 
 
 swish = silu

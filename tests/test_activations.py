@@ -90,6 +90,29 @@ CASES = {
                            lambda K, z: K.leaky_relu(z, negative_slope=0.1), (0.0,)),
     "relu6": Case({"name": "relu6"}, lambda z: np.clip(z, 0, 6), lambda K, z: K.relu6(z), (0.0, 6.0)),
     "mish": Case({"name": "mish"}, lambda z: z * np.tanh(np_softplus(z)), lambda K, z: K.mish(z), ()),
+    # Keras 3.7-3.9 additions; celu is smooth, but TF's gradient at exactly 0 is 2 (see Activation.cpp).
+    "celu": Case({"name": "celu"}, lambda z: np.where(z > 0, z, np.expm1(z)), lambda K, z: K.celu(z), (0.0,)),
+    "celu_0.5": Case({"name": "celu", "alpha": 0.5}, lambda z: np.where(z > 0, z, 0.5 * np.expm1(z / 0.5)),
+                     lambda K, z: K.celu(z, alpha=0.5), (0.0,)),
+    "hard_tanh": Case({"name": "hard_tanh"}, lambda z: np.clip(z, -1, 1), lambda K, z: K.hard_tanh(z), (-1.0, 1.0)),
+    "log_sigmoid": Case({"name": "log_sigmoid"}, lambda z: -np_softplus(-z), lambda K, z: K.log_sigmoid(z), ()),
+    "soft_shrink": Case({"name": "soft_shrink"}, lambda z: np.sign(z) * np.maximum(np.abs(z) - 0.5, 0),
+                        lambda K, z: K.soft_shrink(z), (-0.5, 0.5)),
+    "soft_shrink_2": Case({"name": "soft_shrink", "threshold": 2.0},
+                          lambda z: np.sign(z) * np.maximum(np.abs(z) - 2, 0),
+                          lambda K, z: K.soft_shrink(z, threshold=2.0), (-2.0, 2.0)),
+    "hard_shrink": Case({"name": "hard_shrink"}, lambda z: np.where(np.abs(z) > 0.5, z, 0.0),
+                        lambda K, z: K.hard_shrink(z), (-0.5, 0.5)),
+    "tanh_shrink": Case({"name": "tanh_shrink"}, lambda z: z - np.tanh(z), lambda K, z: K.tanh_shrink(z), ()),
+    "squareplus": Case({"name": "squareplus"}, lambda z: (z + np.sqrt(z * z + 4)) / 2,
+                       lambda K, z: K.squareplus(z), ()),
+    "squareplus_1": Case({"name": "squareplus", "b": 1.0}, lambda z: (z + np.sqrt(z * z + 1)) / 2,
+                         lambda K, z: K.squareplus(z, b=1.0), ()),
+    "sparse_plus": Case({"name": "sparse_plus"},
+                        lambda z: np.where(z <= -1, 0.0, np.where(z < 1, (z + 1) ** 2 / 4, z)),
+                        lambda K, z: K.sparse_plus(z), (-1.0, 1.0)),
+    "sparse_sigmoid": Case({"name": "sparse_sigmoid"}, lambda z: np.clip((z + 1) / 2, 0, 1),
+                           lambda K, z: K.sparse_sigmoid(z), (-1.0, 1.0)),
 }
 ALL_NAMES = sorted({case.config["name"] for case in CASES.values()})
 
@@ -421,6 +444,10 @@ def test_backward_checks_shapes_and_dtypes():
     ({"name": "tanh", "approximate": True}, "'tanh' does not take 'approximate'"),
     ({"name": "leaky_relu", "max_value": 6.0}, "'leaky_relu' does not take 'max_value'"),
     ({"name": "gelu", "approximate": "yes"}, "'approximate' must be a bool"),
+    ({"name": "celu", "alpha": 0.0}, "'celu' needs a nonzero alpha"),
+    ({"name": "squareplus", "b": -1.0}, "'squareplus' needs b >= 0"),
+    ({"name": "relu", "b": 4.0}, "'relu' does not take 'b'"),
+    ({"name": "tanh_shrink", "threshold": 0.5}, "'tanh_shrink' does not take 'threshold'"),
 ])
 def test_bad_configs_are_value_errors(config, message):
     z = np.ones((2, 2))
@@ -434,7 +461,9 @@ def test_full_config_dicts_with_neutral_values_are_accepted():
     z = np.linspace(-3, 3, 12).reshape(3, 4)
     full = {"alpha": None, "max_value": None, "threshold": 0.0, "approximate": False}
     for name in ALL_NAMES:
-        np.testing.assert_allclose(forward({"name": name, **full}, z), forward({"name": name}, z), rtol=ULP_RTOL)
+        # For the shrinks, threshold 0.0 is a real band width (their default is 0.5), not a neutral value.
+        config = {k: v for k, v in full.items() if not (k == "threshold" and name in ("soft_shrink", "hard_shrink"))}
+        np.testing.assert_allclose(forward({"name": name, **config}, z), forward({"name": name}, z), rtol=ULP_RTOL)
 
 
 @pytest.mark.parametrize("shape", [(0, 5), (3, 0), (0, 0)])

@@ -42,9 +42,18 @@ constexpr NamedKind kActivationNames[] = {
     {"leaky_relu", ActivationKind::LeakyRelu},
     {"relu6", ActivationKind::Relu6},
     {"mish", ActivationKind::Mish},
+    {"celu", ActivationKind::Celu},
+    {"hard_tanh", ActivationKind::HardTanh},
+    {"log_sigmoid", ActivationKind::LogSigmoid},
+    {"soft_shrink", ActivationKind::SoftShrink},
+    {"hard_shrink", ActivationKind::HardShrink},
+    {"tanh_shrink", ActivationKind::TanhShrink},
+    {"squareplus", ActivationKind::Squareplus},
+    {"sparse_plus", ActivationKind::SparsePlus},
+    {"sparse_sigmoid", ActivationKind::SparseSigmoid},
 };
 
-constexpr const char* kConfigKeys = "name, alpha, negative_slope, max_value, threshold, approximate";
+constexpr const char* kConfigKeys = "name, alpha, negative_slope, max_value, threshold, approximate, b";
 
 ActivationKind kind_named(const std::string& name) {
   for (const auto& entry : kActivationNames)
@@ -60,6 +69,7 @@ struct ActivationParams {
   std::optional<double> max_value;
   std::optional<double> threshold;
   std::optional<bool> approximate;
+  std::optional<double> b;
 };
 
 double number(const py::handle& value, const std::string& key) {
@@ -99,7 +109,7 @@ ActivationParams read_params(const py::dict& config) {
     const std::string key = py::str(key_obj);
     if (key == "name") continue;
     if (key != "alpha" && key != "negative_slope" && key != "max_value" && key != "threshold" &&
-        key != "approximate")
+        key != "approximate" && key != "b")
       throw py::value_error("activation config: unknown key '" + key + "'; expected " + kConfigKeys);
     if (value.is_none()) continue;
     if (key == "alpha" || key == "negative_slope") {
@@ -115,6 +125,8 @@ ActivationParams read_params(const py::dict& config) {
         throw py::value_error("activation config: 'max_value' must not be -inf");
     } else if (key == "threshold") {
       params.threshold = finite_number(value, key);
+    } else if (key == "b") {
+      params.b = finite_number(value, key);
     } else {
       params.approximate = boolean(value, key);
     }
@@ -122,19 +134,22 @@ ActivationParams read_params(const py::dict& config) {
   return params;
 }
 
-// A parameter the activation does not take may still be present with its neutral value, so a
-// full {"name", "alpha", "max_value", "threshold", "approximate"} dict works for every activation.
-void reject_unused(const std::string& name, const ActivationParams& params, bool takes_slope,
-                   bool takes_relu_caps, bool takes_approximate) {
+// What an activation reads from its config. A parameter it does not take may still be present
+// with its neutral value, so a full {"name", "alpha", "max_value", "threshold", "approximate"}
+// dict works for every activation.
+enum Takes : unsigned { kNone = 0, kSlope = 1, kMaxValue = 2, kThreshold = 4, kApproximate = 8, kB = 16 };
+
+void reject_unused(const std::string& name, const ActivationParams& params, unsigned takes) {
   auto reject = [&](const char* key, const std::string& value) {
     throw py::value_error("activation config: '" + name + "' does not take '" + key + "' (got " + value + ")");
   };
-  if (!takes_slope && params.slope && *params.slope != 0.0) reject("alpha", std::to_string(*params.slope));
-  if (!takes_relu_caps && params.max_value && std::isfinite(*params.max_value))
+  if (!(takes & kSlope) && params.slope && *params.slope != 0.0) reject("alpha", std::to_string(*params.slope));
+  if (!(takes & kMaxValue) && params.max_value && std::isfinite(*params.max_value))
     reject("max_value", std::to_string(*params.max_value));
-  if (!takes_relu_caps && params.threshold && *params.threshold != 0.0)
+  if (!(takes & kThreshold) && params.threshold && *params.threshold != 0.0)
     reject("threshold", std::to_string(*params.threshold));
-  if (!takes_approximate && params.approximate && *params.approximate) reject("approximate", "True");
+  if (!(takes & kApproximate) && params.approximate && *params.approximate) reject("approximate", "True");
+  if (!(takes & kB) && params.b) reject("b", std::to_string(*params.b));
 }
 
 }  // namespace
@@ -152,25 +167,38 @@ ActivationSpec activation_spec(const py::dict& config) {
   const ActivationParams params = read_params(config);
   switch (spec.kind) {
     case ActivationKind::Relu:
-      reject_unused(name, params, true, true, false);
+      reject_unused(name, params, kSlope | kMaxValue | kThreshold);
       spec.alpha = params.slope.value_or(0.0);
       spec.max_value = params.max_value.value_or(std::numeric_limits<double>::infinity());
       spec.threshold = params.threshold.value_or(0.0);
       break;
     case ActivationKind::LeakyRelu:
-      reject_unused(name, params, true, false, false);
+      reject_unused(name, params, kSlope);
       spec.alpha = params.slope.value_or(0.2);  // keras.activations.leaky_relu's default
       break;
     case ActivationKind::Elu:
-      reject_unused(name, params, true, false, false);
+    case ActivationKind::Celu:
+      reject_unused(name, params, kSlope);
       spec.alpha = params.slope.value_or(1.0);
+      if (spec.kind == ActivationKind::Celu && spec.alpha == 0.0)
+        throw py::value_error("activation config: 'celu' needs a nonzero alpha (it divides by it)");
       break;
     case ActivationKind::Gelu:
-      reject_unused(name, params, false, false, true);
+      reject_unused(name, params, kApproximate);
       spec.approximate = params.approximate.value_or(false);  // Keras's activation default: exact erf
       break;
+    case ActivationKind::SoftShrink:
+    case ActivationKind::HardShrink:
+      reject_unused(name, params, kThreshold);
+      spec.threshold = params.threshold.value_or(0.5);
+      break;
+    case ActivationKind::Squareplus:
+      reject_unused(name, params, kB);
+      spec.b = params.b.value_or(4.0);
+      if (spec.b < 0.0) throw py::value_error("activation config: 'squareplus' needs b >= 0, got " + std::to_string(spec.b));
+      break;
     default:
-      reject_unused(name, params, false, false, false);
+      reject_unused(name, params, kNone);
       break;
   }
   return spec;

@@ -281,6 +281,109 @@ struct Mish {
   }
 };
 
+// max(z, 0) + alpha expm1(min(z, 0) / alpha) (Keras's TF form). f' = [z >= 0] + [z <= 0] exp(z / alpha):
+// TF's Maximum and Minimum gradients both pass at the tie, so at z = 0 it is 2, not 1.
+struct Celu {
+  double alpha;
+  template <typename T>
+  void forward(In<T> z, Out<T> y) const {
+    const T a(alpha);
+    y = z.max(T(0)) + a * (z.min(T(0)) / a).expm1();
+  }
+  template <typename T>
+  void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const {
+    const T a(alpha);
+    dz = dy * ((z >= T(0)).template cast<T>() + (z <= T(0)).select((z.min(T(0)) / a).exp(), T(0)));
+  }
+};
+
+// clip(z, -1, 1) (TF's clip_by_value); f' = [-1 <= z <= 1] (clip_by_value passes its bounds).
+struct HardTanh {
+  template <typename T>
+  void forward(In<T> z, Out<T> y) const { y = z.max(T(-1)).min(T(1)); }
+  template <typename T>
+  void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const {
+    dz = (z >= T(-1) && z <= T(1)).select(dy, T(0));
+  }
+};
+
+// log(sigmoid(z)) = -softplus(-z); f' = sigmoid(-z).
+struct LogSigmoid {
+  template <typename T>
+  void forward(In<T> z, Out<T> y) const { y = z.min(T(0)) - (-z.abs()).exp().log1p(); }
+  template <typename T>
+  void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const { dz = dy * sigmoid(-z); }
+};
+
+// z - t for z > t, z + t for z < -t, 0 between; f' = [|z| > t] (0 at the band's edges, as TF's where).
+struct SoftShrink {
+  double threshold;
+  template <typename T>
+  void forward(In<T> z, Out<T> y) const {
+    const T t(threshold);
+    y = (z > t).select(z - t, (z < -t).select(z + t, T(0)));
+  }
+  template <typename T>
+  void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const {
+    const T t(threshold);
+    dz = (z > t || z < -t).select(dy, T(0));
+  }
+};
+
+// z where |z| > t, else 0; f' = [|z| > t].
+struct HardShrink {
+  double threshold;
+  template <typename T>
+  void forward(In<T> z, Out<T> y) const { y = (z.abs() > T(threshold)).select(z, T(0)); }
+  template <typename T>
+  void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const {
+    dz = (z.abs() > T(threshold)).select(dy, T(0));
+  }
+};
+
+// z - tanh(z); f' = tanh(z)².
+struct TanhShrink {
+  template <typename T>
+  void forward(In<T> z, Out<T> y) const { y = z - z.tanh(); }
+  template <typename T>
+  void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const { dz = dy * z.tanh().square(); }
+};
+
+// (z + sqrt(z² + b)) / 2; f' = (1 + z / sqrt(z² + b)) / 2.
+struct Squareplus {
+  double b;
+  template <typename T>
+  void forward(In<T> z, Out<T> y) const { y = (z + (z.square() + T(b)).sqrt()) / T(2); }
+  template <typename T>
+  void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const {
+    dz = dy * ((T(1) + z / (z.square() + T(b)).sqrt()) / T(2));
+  }
+};
+
+// 0 for z <= -1, (z + 1)² / 4 for -1 < z < 1, z from 1 on; f' = 0, (z + 1) / 2, 1 on those pieces.
+struct SparsePlus {
+  template <typename T>
+  void forward(In<T> z, Out<T> y) const {
+    y = (z <= T(-1)).select(T(0), (z < T(1)).select(T(0.25) * (z + T(1)).square(), z));
+  }
+  template <typename T>
+  void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const {
+    dz = (z <= T(-1)).select(T(0), (z < T(1)).select(dy * ((z + T(1)) / T(2)), dy));
+  }
+};
+
+// 0 for z <= -1, (z + 1) / 2 for -1 < z < 1, 1 from 1 on; f' = 1/2 strictly inside, else 0.
+struct SparseSigmoid {
+  template <typename T>
+  void forward(In<T> z, Out<T> y) const {
+    y = (z <= T(-1)).select(T(0), (z >= T(1)).select(T(1), T(0.5) * (z + T(1))));
+  }
+  template <typename T>
+  void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const {
+    dz = (z > T(-1) && z < T(1)).select(dy * T(0.5), T(0));
+  }
+};
+
 // ---------------------------------------------------------------------------------------------
 // Row-wise activations: each row is normalised along cols.
 
@@ -382,6 +485,15 @@ void visit_activation(const ActivationSpec& spec, Visit&& visit) {
     case ActivationKind::LeakyRelu: return visit(LeakyRelu{spec.alpha});
     case ActivationKind::Relu6: return visit(Relu6{});
     case ActivationKind::Mish: return visit(Mish{});
+    case ActivationKind::Celu: return visit(Celu{spec.alpha});
+    case ActivationKind::HardTanh: return visit(HardTanh{});
+    case ActivationKind::LogSigmoid: return visit(LogSigmoid{});
+    case ActivationKind::SoftShrink: return visit(SoftShrink{spec.threshold});
+    case ActivationKind::HardShrink: return visit(HardShrink{spec.threshold});
+    case ActivationKind::TanhShrink: return visit(TanhShrink{});
+    case ActivationKind::Squareplus: return visit(Squareplus{spec.b});
+    case ActivationKind::SparsePlus: return visit(SparsePlus{});
+    case ActivationKind::SparseSigmoid: return visit(SparseSigmoid{});
   }
   throw std::invalid_argument("activation: unknown ActivationKind " +
                               std::to_string(static_cast<int>(spec.kind)));

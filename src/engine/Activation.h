@@ -10,16 +10,21 @@ namespace fd {
 
 enum class ActivationKind {
   Linear, Relu, Sigmoid, Softmax, LogSoftmax, Tanh, Elu, Selu, Softplus, Softsign,
-  Silu, Gelu, Exponential, HardSigmoid, HardSilu, LeakyRelu, Relu6, Mish
+  Silu, Gelu, Exponential, HardSigmoid, HardSilu, LeakyRelu, Relu6, Mish,
+  // Added in Keras 3.7-3.9:
+  Celu, HardTanh, LogSigmoid, SoftShrink, HardShrink, TanhShrink, Squareplus, SparsePlus, SparseSigmoid
 };
 
 struct ActivationSpec {
   ActivationKind kind = ActivationKind::Linear;
-  // relu: negative_slope; leaky_relu: negative_slope (Keras default 0.2); elu: alpha (default 1).
+  // relu: negative_slope; leaky_relu: negative_slope (Keras default 0.2); elu, celu: alpha (default 1).
   double alpha = 0.0;
-  // relu only: upper cap (infinity = none) and the threshold below which it leaks.
+  // relu: upper cap (infinity = none) and the threshold below which it leaks.
   double max_value = std::numeric_limits<double>::infinity();
+  // relu: see above; soft_shrink, hard_shrink: the half-width of the zeroed band (default 0.5).
   double threshold = 0.0;
+  // squareplus only: b in (z + sqrt(z² + b)) / 2.
+  double b = 4.0;
   // gelu only: tanh approximation instead of the exact erf form.
   bool approximate = false;
 
