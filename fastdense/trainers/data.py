@@ -91,9 +91,9 @@ def input_arrays(model, x, dtype):
     return converted
 
 
-def target_arrays(model, y, rows, outputs, dtype):
-    """One (samples, columns) target per output; columns as the output's loss reads them."""
-    values = model._target_list(y)
+def target_arrays(values, rows, outputs, dtype):
+    """One (samples, columns) target per output (values: one per output, as model._target_list
+    splits y); columns as the output's loss reads them."""
     converted = []
     for value, output in zip(values, outputs):
         if value is None:

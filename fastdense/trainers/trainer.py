@@ -206,9 +206,12 @@ class Trainer:
         self._ensure_built_for_data(x)
         inputs = data_utils.input_arrays(self, x, self._dtype)
         raw_targets = self._target_list(y)
-        y_shapes = [(None,) + tuple(np.shape(t)[1:]) if t is not None else None for t in raw_targets]
-        network = self._native_network(y_shapes)
-        targets = data_utils.target_arrays(self, y, inputs[0].shape[0], self._output_infos, self._dtype)
+        if self._native is not None and self._native_for_training:
+            network = self._native  # the target shapes matter only when the network is built
+        else:
+            network = self._native_network([(None,) + tuple(np.shape(t)[1:]) if t is not None else None
+                                            for t in raw_targets])
+        targets = data_utils.target_arrays(raw_targets, inputs[0].shape[0], self._output_infos, self._dtype)
         weights = data_utils.sample_weight_array(sample_weight, class_weight, targets, inputs[0].shape[0], self._dtype)
         return network, data_utils.ArrayData(inputs, targets, weights)
 
