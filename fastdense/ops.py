@@ -410,8 +410,7 @@ hard_swish = hard_silu
 
 
 def log_sigmoid(x):
-    """log(sigmoid(x)) = -softplus(-x), without overflow."""
-    return np.negative(activations.softplus(np.negative(_real(x))))
+    return activations.log_sigmoid(_operand(x))
 
 
 def softmax(x, axis=-1):

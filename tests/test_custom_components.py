@@ -110,7 +110,7 @@ def model_using(kind, pieces):
 
 
 def python_node_count(model, y_shape=(None, 1)):
-    return model._native_network([y_shape]).custom_callbacks
+    return model._native_network([np.zeros((1,) + tuple(y_shape[1:]))]).custom_callbacks
 
 
 # ----------------------------------------------------------------------------- training
@@ -242,7 +242,7 @@ def test_mixed_model_keeps_built_in_layers_native():
     outputs = layers.Dense(1)(layers.Dense(8, activation="relu")(scaled))
     model = models.Model(inputs, outputs)
     model.compile("adam", loss=pieces["loss"])
-    network = model._native_network([(None, 1)])
+    network = model._native_network([np.zeros((1, 1))])
     # The custom activation follows its Dense (computed as linear natively); Scale is the other callback.
     assert network.layer_kinds == ["InputLayer", "Dense", "Callback", "Callback", "Dense", "Dense"]
     assert network.custom_callbacks == 3  # two layers and the loss
@@ -255,7 +255,7 @@ def test_model_without_custom_parts_has_no_python_callbacks():
                      kernel_constraint=constraints.MaxNorm(2.0), activity_regularizer="l1"),
         layers.Dropout(0.1), layers.Dense(3, activation="softmax")])
     model.compile("adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    network = model._native_network([(None, 3)])
+    network = model._native_network([np.zeros((1, 3))])
     assert network.custom_callbacks == 0
     assert "Callback" not in network.layer_kinds
     assert type(network).__name__ == "Network"  # not even the per-batch Python-metrics wrapper

@@ -118,13 +118,16 @@ class Trainer:
             outputs.append(compile_utils.CompiledOutput(name, loss, weight, compiled))
         return outputs
 
-    def _native_network(self, y_true_shapes=None):
-        """The native Network: for training when target shapes are given, else inference."""
+    def _native_network(self, targets=None):
+        """The native Network: for training when the targets (one per output) are given, else
+        inference. Their shapes resolve losses and metrics when the network is built."""
         if self.inputs is None:
             raise ValueError(f"Model '{self.name}' is not built: give it an Input or call it on data first")
-        training = y_true_shapes is not None
+        training = targets is not None
         if self._native is not None and (self._native_for_training or not training):
             return self._native
+        y_true_shapes = [(None,) + tuple(np.shape(t)[1:]) if t is not None else None
+                         for t in targets] if training else None
         network = _core.Network(self._dtype)
         from fastdense import random as fd_random
 
@@ -206,11 +209,7 @@ class Trainer:
         self._ensure_built_for_data(x)
         inputs = data_utils.input_arrays(self, x, self._dtype)
         raw_targets = self._target_list(y)
-        if self._native is not None and self._native_for_training:
-            network = self._native  # the target shapes matter only when the network is built
-        else:
-            network = self._native_network([(None,) + tuple(np.shape(t)[1:]) if t is not None else None
-                                            for t in raw_targets])
+        network = self._native_network(raw_targets)
         targets = data_utils.target_arrays(raw_targets, inputs[0].shape[0], self._output_infos, self._dtype)
         weights = data_utils.sample_weight_array(sample_weight, class_weight, targets, inputs[0].shape[0], self._dtype)
         return network, data_utils.ArrayData(inputs, targets, weights)
