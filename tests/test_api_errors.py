@@ -195,6 +195,17 @@ def test_non_numeric_and_non_finite_data():
     fails_cleanly(model(), "fit", ValueError, "contains NaN or infinite", X, np.where(Y > 1, np.inf, Y))
 
 
+def test_predict_passes_nan_through_like_keras():
+    """predict is not training: as in tf.keras, a sample with a NaN gets NaN outputs and the
+    other samples their values."""
+    m = model()
+    x = X.copy()
+    x[3, 1] = np.nan
+    predicted = m.predict(x, verbose=0)
+    assert np.isnan(predicted[3]).all()
+    np.testing.assert_array_equal(np.delete(predicted, 3, axis=0), np.delete(m.predict(X, verbose=0), 3, axis=0))
+
+
 def test_empty_generator():
     fails_cleanly(model(), "fit", ValueError, "yielded no batches", iter([]))
 

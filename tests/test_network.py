@@ -175,6 +175,45 @@ def test_predict_matches_numpy_forward_pass():
     np.testing.assert_allclose(out, expected, rtol=1e-12)
 
 
+def test_predict_splits_rows_across_threads_with_the_values_of_one_thread():
+    """Large predictions give each thread its own rows through the whole network (every layer
+    kind that infers row by row); the values equal a NumPy forward pass and a one-thread run."""
+    rng = np.random.default_rng(5)
+    k1, b1 = rng.normal(size=(64, 256)) * 0.1, rng.normal(size=256)
+    k2, b2 = rng.normal(size=(256, 128)) * 0.1, rng.normal(size=128)
+    k3, b3 = rng.normal(size=(128, 10)) * 0.1, rng.normal(size=10)
+    shared_alpha, alpha = np.array([0.2]), rng.uniform(0, 0.5, 128)
+    gamma, beta = rng.normal(size=128), rng.normal(size=128)
+    net = _core.Network("float64")
+    h = net.add_dense(net.add_input(64), k1, b1, {"name": "relu"})
+    h = net.add_prelu(net.add_dropout(h, 0.5), shared_alpha)
+    h = net.add_prelu(net.add_dense(h, k2, b2, {"name": "linear"}), alpha)
+    h = net.add_activation(net.add_layer_normalization(h, gamma, beta), {"name": "tanh"})
+    net.add_output(net.add_dense(net.add_gaussian_noise(h, 0.3), k3, b3, {"name": "softmax"}))
+
+    def prelu(z, a):
+        return np.where(z > 0, z, a * z)
+
+    x = rng.normal(size=(1003, 64))
+    h = prelu(prelu(np.maximum(x @ k1 + b1, 0), shared_alpha) @ k2 + b2, alpha)
+    h = (h - h.mean(1, keepdims=True)) / np.sqrt(h.var(1, keepdims=True) + 1e-3) * gamma + beta
+    z = np.tanh(h) @ k3 + b3
+    expected = np.exp(z - z.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    threads = _core.get_num_threads()
+    try:
+        _core.set_num_threads(2)
+        split = [net.predict([x], 32)[0], net.predict([x[:301]], 1000)[0]]  # batches; one batch halved
+        _core.set_num_threads(1)
+        alone = [net.predict([x], 32)[0], net.predict([x[:301]], 1000)[0]]
+    finally:
+        _core.set_num_threads(threads)
+    np.testing.assert_allclose(split[0], expected, rtol=1e-12)
+    np.testing.assert_allclose(split[1], expected[:301], rtol=1e-12)
+    np.testing.assert_allclose(split[0], alone[0], rtol=1e-14)
+    np.testing.assert_allclose(split[1], alone[1], rtol=1e-14)
+
+
 def test_dropout_is_identity_at_inference_and_drops_while_training():
     n, width, rate = 2000, 50, 0.3
     net = _core.Network("float64")

@@ -57,12 +57,15 @@ def _ready(value, dtype, width):
             and value.shape[0] > 0 and value.flags.c_contiguous)
 
 
-def input_arrays(model, x, dtype):
-    """The model's inputs as (samples, features) arrays, checked against the Input shapes."""
+def input_arrays(model, x, dtype, finite=True):
+    """The model's inputs as (samples, features) arrays, checked against the Input shapes.
+    finite: reject NaN and infinity, as for training; predict lets them through as Keras does
+    (a NaN in a sample gives NaN outputs for that sample)."""
     if len(model.inputs) == 1 and type(x) is np.ndarray and x.dtype.kind in "fiub" and len(model.inputs[0].shape) == 2:
         array = np.ascontiguousarray(x, dtype=dtype)  # the latency-critical case: one (samples, features) array
         if _ready(array, dtype, model.inputs[0].shape[1]):
-            _check_finite(array, "Input 0")
+            if finite:
+                _check_finite(array, "Input 0")
             return [array]
     arrays = model._input_list(x)
     if len(arrays) != len(model.inputs):
@@ -83,7 +86,8 @@ def input_arrays(model, x, dtype):
         if array.shape[0] == 0:
             raise ValueError(f"Input {k} of model '{model.name}' has no samples")
         array = np.ascontiguousarray(array.reshape(array.shape[0], -1), dtype=dtype)
-        _check_finite(array, f"Input {k}")
+        if finite:
+            _check_finite(array, f"Input {k}")
         converted.append(array)
     rows = {a.shape[0] for a in converted}
     if len(rows) > 1:

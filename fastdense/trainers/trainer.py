@@ -404,7 +404,7 @@ class Trainer:
 
     def _predict_arrays(self, x, batch_size=None, training=False):
         self._ensure_built_for_data(x)
-        inputs = data_utils.input_arrays(self, x, self._dtype)
+        inputs = data_utils.input_arrays(self, x, self._dtype, finite=False)
         rows = inputs[0].shape[0]
         try:
             network = self._native_network()

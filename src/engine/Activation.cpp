@@ -433,7 +433,7 @@ struct is_rowwise<Act, std::void_t<decltype(Act::kRowwise)>> : std::bool_constan
 template <typename Body>
 void parallel_items(Index items, Index elements, Body&& body) {
 #ifdef _OPENMP
-#pragma omp parallel for if (elements >= kParallelThreshold) schedule(static)
+#pragma omp parallel for if (fork_pays(double(elements))) schedule(static)
 #endif
   for (Index item = 0; item < items; ++item) body(item);
 }

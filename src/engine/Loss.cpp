@@ -352,7 +352,7 @@ double parallel_row_sum(Index rows, Index cols, RowValue&& row_value) {
   constexpr Index kChunks = 64;
   double partial[kChunks] = {};
   const Index chunks = std::min(rows, kChunks);
-  const bool split = rows * cols >= kParallelThreshold;
+  const bool split = fork_pays(double(rows) * double(cols));
   (void)split;
 #ifdef _OPENMP
 #pragma omp parallel for if (split) schedule(static)

@@ -22,7 +22,7 @@ namespace detail {
 
 // Every engine thread only for a product large enough to gain from them (kParallelProductWork).
 inline int product_threads(Index rows, Index depth, Index cols) {
-  return double(rows) * double(depth) * double(cols) >= kParallelProductWork ? engine_threads() : 1;
+  return fork_pays(double(rows) * double(depth) * double(cols), kParallelProductWork) ? engine_threads() : 1;
 }
 
 #ifdef FASTDENSE_OPENBLAS

@@ -238,16 +238,57 @@ void Network<T>::evaluate(const Dataset<T>& data, const int64_t* index, Index co
 template <typename T>
 void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::vector<T*>& outputs) {
   last_batch_rows_ = 0;  // predict overwrites the layers' values
-  for (Index first = 0; first < data.rows; first += batch_size) {
-    const Index n = std::min(batch_size, data.rows - first);
-    prepare(n);
-    gather(Dataset<T>{data.inputs, {}, nullptr, data.rows}, nullptr, first, n);
-    for (auto& layer : layers_) layer->forward(false, rng_);
+  const Index rows = data.rows;
+  const int threads = prediction_threads(rows);
+  // Each thread takes `chunk` rows of every span of threads·chunk rows, and runs them through the
+  // whole network in its own rows of the layers' buffers, with single-threaded products: one fork
+  // per call. A chunk is one batch (a product per layer of batch_size rows, as batch by batch),
+  // or an equal share of fewer rows.
+  const Index chunk = std::min(batch_size, (rows + threads - 1) / threads);
+  const Index span = chunk * threads;
+  prepare(std::min(span, rows));
+  const auto run_chunk = [&](Index first, Index offset) {  // rows first.. of the data, at `offset` in the buffers
+    const Index n = std::min(chunk, rows - first);
+    for (size_t k = 0; k < inputs_.size(); ++k) {
+      Layer<T>& input = *layers_[inputs_[k]];
+      copy_rows(input.value_rows(offset, n).data(), data.inputs[k], input.width(), nullptr, first, n);
+    }
+    if (threads > 1) {
+      for (auto& layer : layers_) layer->infer_rows(offset, n);
+    } else {
+      prepare(n);  // batch-wide forward on the first n rows
+      for (auto& layer : layers_) layer->forward(false, rng_);
+    }
     for (size_t o = 0; o < outputs_.size(); ++o) {
       Layer<T>& out = *layers_[outputs_[o].layer];
-      std::memcpy(outputs[o] + first * out.width(), out.value().data(), sizeof(T) * size_t(n * out.width()));
+      std::memcpy(outputs[o] + first * out.width(), out.value_rows(offset, n).data(),
+                  sizeof(T) * size_t(n * out.width()));
     }
+  };
+#ifdef _OPENMP
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    {
+      const Index offset = chunk * omp_get_thread_num(), team = omp_get_num_threads();  // the team may be smaller
+      for (Index first = offset; first < rows; first += chunk * team) run_chunk(first, offset);
+    }
+    return;
   }
+#endif
+  for (Index first = 0; first < rows; first += chunk) run_chunk(first, 0);
+}
+
+// Threads for predict's row split: every engine thread when all layers infer by rows and the
+// call holds enough work (about a multiply-add per weight and per output value per row).
+template <typename T>
+int Network<T>::prediction_threads(Index rows) {
+  double work_per_row = 0.0;
+  for (const auto& layer : layers_) {
+    if (!layer->infers_by_rows()) return 1;
+    work_per_row += double(layer->width());
+    for (Parameter<T>* p : layer->parameters()) work_per_row += double(p->size());
+  }
+  return fork_pays(work_per_row * double(rows), kParallelProductWork) && rows > 1 ? engine_threads() : 1;
 }
 
 template <typename T>

@@ -111,6 +111,7 @@ class Network {
   };
 
   void prepare(Index batch);
+  int prediction_threads(Index rows);
   void gather(const Dataset<T>& data, const int64_t* index, Index first, Index n);
   // One batch already gathered: forward, losses, metrics and (when training) backward + update.
   void run_batch(Index n, bool training, double learning_rate);

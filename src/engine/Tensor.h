@@ -44,6 +44,18 @@ inline int& engine_threads() {
   return threads;
 }
 
+// Whether a loop or product of `work` elements (multiply-adds for a product) should fork: only
+// when it is large enough to pay for the fork, and never on a thread that already runs inside an
+// engine-wide parallel region (predict's row split gives each thread a whole slice to itself).
+inline bool fork_pays(double work, double threshold = double(kParallelThreshold)) {
+#ifdef _OPENMP
+  return work >= threshold && engine_threads() > 1 && !omp_in_parallel();
+#else
+  (void)work, (void)threshold;
+  return false;
+#endif
+}
+
 // Raised for bad arguments; the bindings translate it into a Python ValueError.
 struct ShapeError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
@@ -58,7 +70,7 @@ inline std::string shape_str(Index rows, Index cols) {
 template <typename Body>
 inline void parallel_for(Index n, Body&& body) {
 #ifdef _OPENMP
-#pragma omp parallel for if (n >= kParallelThreshold) schedule(static)
+#pragma omp parallel for if (fork_pays(double(n))) schedule(static)
 #endif
   for (Index i = 0; i < n; ++i) body(i);
 }
@@ -80,7 +92,7 @@ inline void simd_range(Index begin, Index end, const Body& body) {
 template <typename Body>
 inline void elementwise_for(Index n, const Body& body) {
 #ifdef _OPENMP
-  if (n >= kParallelThreshold && engine_threads() > 1) {
+  if (fork_pays(double(n))) {
 #pragma omp parallel
     {
       const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
@@ -97,7 +109,7 @@ inline void elementwise_for(Index n, const Body& body) {
 template <typename Body>
 inline void parallel_rows(Index rows, Index cols, Body&& body) {
 #ifdef _OPENMP
-#pragma omp parallel for if (rows * cols >= kParallelThreshold) schedule(static)
+#pragma omp parallel for if (fork_pays(double(rows) * double(cols))) schedule(static)
 #endif
   for (Index i = 0; i < rows; ++i) body(i);
 }

@@ -14,9 +14,11 @@ class ActivationLayer : public Layer<T> {
   ActivationKind final_activation() const override { return activation_.kind; }
   MatrixMap<T> logits() override { return this->inputs_[0]->value(); }
 
-  void forward(bool, Random&) override {
-    activation_forward(activation_, this->inputs_[0]->value().data(), this->value().data(), this->batch_,
-                       this->width_);
+  void forward(bool, Random&) override { infer_rows(0, this->batch_); }
+  bool infers_by_rows() const override { return true; }
+  void infer_rows(Index first, Index count) override {
+    activation_forward(activation_, this->inputs_[0]->value_rows(first, count).data(),
+                       this->value_rows(first, count).data(), count, this->width_);
   }
 
   void backward() override {

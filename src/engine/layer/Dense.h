@@ -30,12 +30,16 @@ class Dense : public Layer<T> {
 
   MatrixMap<T> logits() override { return linear() ? this->value() : preactivation(); }
 
-  void forward(bool, Random&) override {
-    auto x = this->inputs_[0]->value();
-    auto z = linear() ? this->value() : preactivation();
+  // Training and inference compute the same rows.
+  void forward(bool, Random&) override { infer_rows(0, this->batch_); }
+  bool infers_by_rows() const override { return true; }
+  void infer_rows(Index first, Index count) override {
+    auto x = this->inputs_[0]->value_rows(first, count);
+    auto y = this->value_rows(first, count);
+    MatrixMap<T> z = linear() ? y : MatrixMap<T>(z_.data() + first * this->width_, count, this->width_);
     multiply(z, x, Transpose::No, kernel_.values(), Transpose::No);
     if (bias_) z.rowwise() += bias_->values().row(0);
-    if (!linear()) activation_forward(activation_, z.data(), this->value().data(), this->batch_, this->width_);
+    if (!linear()) activation_forward(activation_, z.data(), y.data(), count, this->width_);
   }
 
   void backward() override {

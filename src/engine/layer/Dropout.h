@@ -21,17 +21,19 @@ class Dropout : public Layer<T> {
   }
 
   void forward(bool training, Random& rng) override {
-    auto x = this->inputs_[0]->value();
     active_ = training && rate_ > 0.0;
-    if (!active_) {
-      this->value() = x;
-      return;
-    }
+    if (!active_) return infer_rows(0, this->batch_);
+    auto x = this->inputs_[0]->value();
     auto mask = current_mask();
     const T scale = T(1.0 / (1.0 - rate_));
     T* m = mask.data();
     for (Index i = 0, n = mask.size(); i < n; ++i) m[i] = rng.uniform() >= rate_ ? scale : T(0);
     this->value() = x.cwiseProduct(mask);
+  }
+
+  bool infers_by_rows() const override { return true; }
+  void infer_rows(Index first, Index count) override {
+    this->value_rows(first, count) = this->inputs_[0]->value_rows(first, count);
   }
 
   void backward() override {
@@ -66,11 +68,15 @@ class GaussianNoise : public Layer<T> {
   std::string kind() const override { return "GaussianNoise"; }
 
   void forward(bool training, Random& rng) override {
-    auto y = this->value();
-    y = this->inputs_[0]->value();
+    infer_rows(0, this->batch_);
     if (!training || stddev_ == 0.0) return;
-    T* v = y.data();
-    for (Index i = 0, n = y.size(); i < n; ++i) v[i] += T(stddev_ * rng.normal());
+    T* v = this->value().data();
+    for (Index i = 0, n = this->value().size(); i < n; ++i) v[i] += T(stddev_ * rng.normal());
+  }
+
+  bool infers_by_rows() const override { return true; }
+  void infer_rows(Index first, Index count) override {
+    this->value_rows(first, count) = this->inputs_[0]->value_rows(first, count);
   }
 
   void backward() override {

@@ -66,12 +66,19 @@ class Layer {
   }
 
   virtual void forward(bool training, Random& rng) = 0;
+  // Inference on rows [first, first + count) of the batch buffers alone. Layers whose inference
+  // output row i depends only on input row i say so with infers_by_rows(); then predict gives each
+  // thread its own rows through the whole network, one fork per call instead of several per layer
+  // and batch. The others keep infers_by_rows() false and predict runs them batch-wide.
+  virtual bool infers_by_rows() const { return false; }
+  virtual void infer_rows(Index /*first*/, Index /*count*/) {}
   // Turns this layer's output gradient into parameter gradients and input gradients
   // (the latter only for inputs with needs_grad).
   virtual void backward() = 0;
   virtual std::vector<Parameter<T>*> parameters() { return {}; }
 
   MatrixMap<T> value() { return {value_.data(), batch_, width_}; }
+  MatrixMap<T> value_rows(Index first, Index count) { return {value_.data() + first * width_, count, width_}; }
   MatrixMap<T> grad() { return {grad_.data(), batch_, width_}; }
 
   // Adds a contribution to dLoss/dOutput (assigns it if it is the first of this step).
@@ -172,6 +179,7 @@ class InputLayer : public Layer<T> {
   using Layer<T>::Layer;
   std::string kind() const override { return "InputLayer"; }
   void forward(bool, Random&) override {}
+  bool infers_by_rows() const override { return true; }
   void backward() override {}
 };
 

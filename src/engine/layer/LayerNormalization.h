@@ -45,18 +45,20 @@ class LayerNormalization : public Layer<T> {
     }
   }
 
-  void forward(bool, Random&) override {
-    auto x = this->inputs_[0]->value();
-    auto y = this->value();
+  void forward(bool, Random&) override { infer_rows(0, this->batch_); }
+  bool infers_by_rows() const override { return true; }
+  void infer_rows(Index first, Index count) override {
+    auto x = this->inputs_[0]->value_rows(first, count);
+    auto y = this->value_rows(first, count);
     const T eps = T(epsilon_);
     const ConstRow gamma = this->gamma(), beta = this->beta();
-    parallel_rows(x.rows(), x.cols(), [&](Index i) {
+    parallel_rows(count, this->width_, [&](Index i) {
       // Two passes, as tf.nn.moments: the mean, then the mean squared deviation from it.
       const T mean = x.row(i).mean();
       const T variance = (x.row(i).array() - mean).square().mean();
       const T inv_std = T(1) / std::sqrt(variance + eps);
-      mean_[i] = mean;
-      inv_std_[i] = inv_std;
+      mean_[first + i] = mean;
+      inv_std_[first + i] = inv_std;
       auto s = gamma.array() * inv_std;
       y.row(i).array() = x.row(i).array() * s + (beta.array() - mean * s);
     });

@@ -25,14 +25,22 @@ class PReLU : public Layer<T> {
 
   std::string kind() const override { return "PReLU"; }
 
-  void forward(bool, Random&) override {
-    auto x = this->inputs_[0]->value();
-    auto y = this->value();
-    const ConstRow alpha = per_feature_alpha();
-    parallel_rows(x.rows(), x.cols(), [&](Index i) {
-      auto xi = x.row(i).array();
-      y.row(i).array() = (xi > T(0)).select(xi, alpha.array() * xi);
-    });
+  void forward(bool, Random&) override { infer_rows(0, this->batch_); }
+  bool infers_by_rows() const override { return true; }
+  // Writes no member (a shared α is applied as a scalar), so threads may run disjoint rows.
+  void infer_rows(Index first, Index count) override {
+    auto x = this->inputs_[0]->value_rows(first, count);
+    auto y = this->value_rows(first, count);
+    const auto apply = [&](const auto& alpha) {
+      parallel_rows(count, this->width_, [&](Index i) {
+        auto xi = x.row(i).array();
+        y.row(i).array() = (xi > T(0)).select(xi, alpha * xi);
+      });
+    };
+    if (shared())
+      apply(alpha_.value[0]);
+    else
+      apply(ConstRow(alpha_.value, this->width_).array());
   }
 
   void backward() override {
