@@ -59,6 +59,21 @@ def torch_model(sizes, activation):
     return torch.nn.Sequential(*layers)
 
 
+def per_call_us(fn, calls, chunks=5):
+    """Microseconds per call of fn: after a warm-up, the median over `chunks` runs of calls/chunks
+    calls each, so that one burst of machine noise (a preempted core) moves one chunk, not the result."""
+    for _ in range(max(5, calls // 10)):
+        fn()
+    per_chunk = max(1, calls // chunks)
+    times = []
+    for _ in range(chunks):
+        started = time.perf_counter()
+        for _ in range(per_chunk):
+            fn()
+        times.append((time.perf_counter() - started) / per_chunk * 1e6)
+    return float(np.median(times))
+
+
 # ---------------------------------------------------------------------------------- workloads
 def mlp_training(lib, options):
     """Workloads 3, 4 and 6: relu MLP, Adam, sparse CE from logits; samples/s of training and
@@ -189,12 +204,7 @@ def seed_example(lib, options):
     started = time.perf_counter()
     fit(epochs)
     fit_seconds = time.perf_counter() - started
-    calls = options.get("calls", 200)
-    train_on_batch()
-    started = time.perf_counter()
-    for _ in range(calls):
-        train_on_batch()
-    return {"fit_s": fit_seconds, "train_on_batch_us": (time.perf_counter() - started) / calls * 1e6}
+    return {"fit_s": fit_seconds, "train_on_batch_us": per_call_us(train_on_batch, options.get("calls", 500))}
 
 
 def predict_latency(lib, options):
@@ -226,15 +236,7 @@ def predict_latency(lib, options):
         def call_small():
             return model(small)
 
-    results = {}
-    for name, fn in (("predict_one_us", predict_one), ("call_batch8_us", call_small)):
-        for _ in range(5):
-            fn()
-        started = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        results[name] = (time.perf_counter() - started) / calls * 1e6
-    return results
+    return {name: per_call_us(fn, calls) for name, fn in (("predict_one_us", predict_one), ("call_batch8_us", call_small))}
 
 
 WORKLOADS = {"mlp": mlp_training, "seed": seed_example, "latency": predict_latency, "sgemm": sgemm_peak}

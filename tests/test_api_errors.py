@@ -195,6 +195,28 @@ def test_non_numeric_and_non_finite_data():
     fails_cleanly(model(), "fit", ValueError, "contains NaN or infinite", X, np.where(Y > 1, np.inf, Y))
 
 
+def test_on_batch_arrays_in_the_engine_layout_are_checked_as_others():
+    """Once the network exists, float32 C-contiguous (samples, features) batches skip the general
+    conversion; they are still checked, and train exactly as converted ones do."""
+    labels = LABELS.astype(np.float32).reshape(-1, 1)
+    short, general = (model(units=3, optimizer="sgd", loss="sparse_categorical_crossentropy") for _ in range(2))
+    general.set_weights(short.get_weights())
+    for _ in range(3):
+        assert short.train_on_batch(X, labels) == general.train_on_batch(X.astype(np.float64).tolist(), LABELS)
+    for a, b in zip(short.get_weights(), general.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    bad_label = labels.copy()
+    bad_label[5] = 3
+    for x, y, match in [(np.where(X > 1, np.nan, X), labels, "Input 0 contains NaN"),
+                        (X, np.where(labels > 1, np.inf, labels), "contains NaN or infinite"),
+                        (X, bad_label, "class index 3 at sample 5")]:
+        with pytest.raises(ValueError, match=match):
+            short.train_on_batch(x, y)
+    for a, b in zip(short.get_weights(), general.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert short.optimizer.iterations == 3
+
+
 def test_predict_passes_nan_through_like_keras():
     """predict is not training: as in tf.keras, a sample with a NaN gets NaN outputs and the
     other samples their values."""

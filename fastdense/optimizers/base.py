@@ -179,10 +179,13 @@ class Optimizer:
 
     def _learning_rates(self, first_step, n_steps):
         """The learning rate of each of the next n_steps steps (float64 array of float32 values):
-        the schedule evaluated at iterations first_step + i, then the Keras 2 legacy decay."""
+        the schedule evaluated at iterations first_step + i (None: from the current iterations),
+        then the Keras 2 legacy decay."""
         rate = self._learning_rate
         if isinstance(rate, float) and not self.decay:  # a constant, already rounded to float32
             return np.full(n_steps, rate)
+        if first_step is None:
+            first_step = self.iterations
         steps = np.arange(first_step, first_step + n_steps, dtype=np.int64)
         if isinstance(rate, LearningRateSchedule):
             rates = rate._values(steps)

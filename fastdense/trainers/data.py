@@ -57,6 +57,22 @@ def _ready(value, dtype, width):
             and value.shape[0] > 0 and value.flags.c_contiguous)
 
 
+def ready_batch(x, y, inputs, outputs, dtype):
+    """ArrayData for the commonest on-batch call: a model with one (samples, features) input and
+    one output, given one input array and one target array already in the engine's layout (the
+    checks of input_arrays and target_arrays, without their conversions). None otherwise."""
+    if len(inputs) != 1 or len(outputs) != 1 or len(inputs[0].shape) != 2:
+        return None
+    output = outputs[0]
+    if not (_ready(x, dtype, inputs[0].shape[1]) and _ready(y, dtype, output.target_cols) and y.shape[0] == x.shape[0]):
+        return None
+    _check_finite(x, "Input 0")
+    _check_finite(y, f"Target for output '{output.name}'")
+    if output.sparse_classes is not None:
+        _check_class_indices(y, output.sparse_classes, output.name)
+    return ArrayData([x], [y])
+
+
 def input_arrays(model, x, dtype, finite=True):
     """The model's inputs as (samples, features) arrays, checked against the Input shapes.
     finite: reject NaN and infinity, as for training; predict lets them through as Keras does

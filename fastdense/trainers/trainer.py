@@ -34,6 +34,28 @@ class OutputInfo:
         self.sparse_classes = sparse_classes
 
 
+class LogLayout:
+    """Names of the logs for one set of compiled outputs: the per-output losses (several outputs
+    only) and metrics in the engine's order, every key sorted as Keras 3 orders logs, and the
+    order of Keras's `model.metrics` that list-valued results follow (loss, each metric's own
+    unprefixed name — unweighted ones first, a name may repeat — then the per-output losses)."""
+
+    def __init__(self, outputs, output_loss_names, metric_names, keras_order):
+        self.outputs = outputs
+        self.output_loss_names = output_loss_names
+        self.metric_names = metric_names
+        self.sorted_keys = sorted(["loss"] + output_loss_names + metric_names)
+        self.keras_order = keras_order
+
+    @classmethod
+    def of(cls, outputs):
+        output_loss_names = [f"{o.name}_loss" for o in outputs] if len(outputs) > 1 else []
+        metric_names = [m.name for o in outputs for m in o.metrics]
+        own_names = [m.own_name for weighted in (False, True) for o in outputs for m in o.metrics
+                     if m.weighted == weighted]
+        return cls(outputs, output_loss_names, metric_names, ["loss"] + own_names + output_loss_names)
+
+
 class Trainer:
     """Training methods shared by Model and Sequential."""
 
@@ -167,7 +189,16 @@ class Trainer:
         return network
 
     def _metric_names(self):
-        return [m.name for output in self._compiled_outputs for m in output.metrics]
+        return self._log_layout().metric_names
+
+    def _log_layout(self):
+        """How the engine's results become logs, worked out once per set of compiled outputs
+        (train_on_batch formats them on every call)."""
+        layout = self.__dict__.get("_cached_log_layout")
+        if layout is None or layout.outputs is not self._compiled_outputs:
+            layout = LogLayout.of(self._compiled_outputs)
+            self._cached_log_layout = layout
+        return layout
 
     def _metric_direction(self, name):
         """'min' or 'max' for a compiled metric's History name (EarlyStopping's auto mode)."""
@@ -181,15 +212,15 @@ class Trainer:
 
     def _logs(self):
         """Running means since the last reset, keyed as in Keras 3 (sorted alphabetically)."""
+        layout = self._log_layout()
         loss, output_losses, metric_values = self._native.results()
         logs = {"loss": float(loss)}
-        if len(self._compiled_outputs) > 1:
-            for output, value in zip(self._compiled_outputs, output_losses):
-                logs[f"{output.name}_loss"] = float(value)
-        for name, value in zip(self._metric_names(), metric_values):
+        for name, value in zip(layout.output_loss_names, output_losses):
+            logs[name] = float(value)
+        for name, value in zip(layout.metric_names, metric_values):
             scalar = isinstance(value, float) or np.size(value) == 1
             logs[name] = float(value) if scalar else np.asarray(value)  # e.g. Precision at 2 thresholds
-        return dict(sorted(logs.items()))
+        return {key: logs[key] for key in layout.sorted_keys}
 
     def _target_list(self, y):
         names = self._output_keys
@@ -204,6 +235,10 @@ class Trainer:
     # --------------------------------------------------------------------------- data
     def _training_data(self, x, y, sample_weight=None, class_weight=None):
         """(network, ArrayData) for arrays passed to fit/evaluate/train_on_batch."""
+        if self._native_for_training and sample_weight is None and class_weight is None:
+            data = data_utils.ready_batch(x, y, self.inputs, self._output_infos, self._dtype)
+            if data is not None:
+                return self._native, data
         if y is None:
             raise ValueError("Targets y are required (or pass a generator yielding (x, y) batches)")
         self._ensure_built_for_data(x)
@@ -357,17 +392,11 @@ class Trainer:
 
     def _format_results(self, logs, return_dict):
         """The logs as a dict, or as Keras's list: the values found under the names of Keras's
-        `model.metrics` (loss, each compiled metric's own unprefixed name — unweighted ones
-        first, a name may repeat — then the per-output losses), then the other keys sorted;
-        a bare float when that list has one value."""
+        `model.metrics` (LogLayout.keras_order), then the other keys sorted; a bare float when
+        that list has one value."""
         if return_dict:
             return logs
-        outputs = self._compiled_outputs
-        names = ["loss"]
-        names += [m.own_name for weighted in (False, True) for o in outputs for m in o.metrics
-                  if m.weighted == weighted]
-        if len(outputs) > 1:
-            names += [f"{o.name}_loss" for o in outputs]
+        names = self._log_layout().keras_order
         values = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
         return values[0] if len(values) == 1 else values
 
@@ -420,7 +449,7 @@ class Trainer:
         self._assert_compiled("train_on_batch")
         network, data = self._training_data(x, y, sample_weight, class_weight)
         network.reset_metrics()
-        rates = self.optimizer._learning_rates(self.optimizer.iterations, 1)
+        rates = self.optimizer._learning_rates(None, 1)
         network.train(data.inputs, data.targets, data.sample_weight, None, data.rows, rates)  # None: rows in order
         return self._format_results(self._logs(), return_dict)
 
@@ -501,7 +530,7 @@ class _ArrayEpochs:
         def run():
             data, model = self.data, self.model
             index = self._order[first_batch * self.batch_size:(first_batch + count) * self.batch_size]
-            rates = model.optimizer._learning_rates(model.optimizer.iterations, count)
+            rates = model.optimizer._learning_rates(None, count)
             started = time.perf_counter()
             model._native.train(data.inputs, data.targets, data.sample_weight, index, self.batch_size, rates)
             self._seconds_per_step = (time.perf_counter() - started) / count
@@ -544,7 +573,7 @@ class _BatchSourceEpochs:
             model = self.model
             bx, by, bw = data_utils.unpack(batch)
             network, data = model._training_data(bx, by, bw, self.class_weight)
-            rates = model.optimizer._learning_rates(model.optimizer.iterations, 1)
+            rates = model.optimizer._learning_rates(None, 1)
             network.train(data.inputs, data.targets, data.sample_weight, None, data.rows, rates)
 
         return run
