@@ -460,6 +460,67 @@ def test_add_loss_in_a_custom_layer_is_refused_while_training():
         model.fit(x, y, verbose=0)
 
 
+# ------------------------------------------------------------------------ subclassed models
+class TwoHeads(models.Model):
+    """Keras's subclassing API with a custom layer inside, dict inputs and two outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.merge = layers.Concatenate()
+        self.hidden = layers.Dense(6, activation="tanh")
+        self.scale = np_pieces()["layer"]()
+        self.value = layers.Dense(1, name="value")
+        self.label = layers.Dense(3, activation="softmax", name="label")
+
+    def call(self, inputs, training=None):
+        h = self.scale(self.hidden(self.merge([inputs["a"], inputs["b"]])))
+        return [self.value(h), self.label(h)]
+
+
+def test_subclassed_model_builds_its_graph_from_the_first_data_and_trains_natively():
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(size=(40, 3)).astype(np.float32), "b": rng.normal(size=(40, 2)).astype(np.float32)}
+    y = [rng.normal(size=(40, 1)).astype(np.float32), rng.integers(0, 3, 40)]
+    model = TwoHeads()
+    model.compile("adam", ["mse", "sparse_categorical_crossentropy"], metrics=[[], ["accuracy"]])
+    history = model.fit(x, y, epochs=30, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
+    assert sorted(history.history) == ["label_accuracy", "label_loss", "loss", "value_loss"]
+    assert [layer.name for layer in model.layers][-2:] == ["value", "label"]
+    assert model._native.custom_callbacks == 1  # only the custom layer runs in Python
+    value, label = model.predict(x, verbose=0)
+    eager_value, eager_label = model.call({k: v[:5] for k, v in x.items()})  # the user's call, on arrays
+    np.testing.assert_allclose(value[:5], eager_value, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(label[:5], eager_label, rtol=1e-5, atol=1e-6)
+    built = TwoHeads()
+    built.build({"a": (None, 3), "b": (None, 2)})  # before any data, as Keras 2's build() did
+    assert [w.shape for w in built.get_weights()] == [w.shape for w in model.get_weights()]
+
+
+def test_subclassed_model_errors_name_the_problem():
+    class NumpyCall(models.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(np.asarray(x) * 2.0)  # NumPy on the symbolic input
+
+    class ReturnsNothing(models.Model):
+        def call(self, x):
+            return None
+
+    x, y = regression_data(8)
+    for model, match in [(NumpyCall(), "call\\(\\) must run on symbolic inputs"),
+                         (ReturnsNothing(), "must return the tensors its layers produce"),
+                         (models.Model(), "has no layers")]:
+        model.compile("sgd", "mse")
+        with pytest.raises(ValueError, match=match):
+            model.fit(x, y, verbose=0)
+        with pytest.raises(ValueError, match=match):
+            model.predict(x, verbose=0)
+
+
 # ------------------------------------------------------------------------------- saving
 @saving.register_keras_serializable(package="custom_test")
 class RegisteredScale(layers.Layer):

@@ -188,6 +188,35 @@ def test_shared_layer_and_nested_model():
           x=[X, X * 2], y=Y_REG[:, :1])
 
 
+def subclassed_model(k, two_inputs=False):
+    """Keras's subclassing API: layers made in __init__, wired in call (with a training flag)."""
+
+    class Regressor(k.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = k.layers.Dense(8, activation="relu")
+            self.dropout = k.layers.Dropout(0.0)
+            self.merge = k.layers.Concatenate()
+            self.out = k.layers.Dense(2)
+
+        def call(self, inputs, training=None):
+            x = self.merge(inputs) if two_inputs else inputs
+            return self.out(self.dropout(self.hidden(x), training=training))
+
+    model = Regressor()
+    model([X[:1], X_B[:1]] if two_inputs else X[:1])  # builds it (Keras 3's build() would not run call)
+    return model
+
+
+@pytest.mark.parametrize("two_inputs", [False, True])
+def test_subclassed_model_trains_like_tf_keras(two_inputs):
+    x = [X, X_B] if two_inputs else X
+    actual, _ = check(lambda k: subclassed_model(k, two_inputs), lambda k: dict(optimizer="adam", loss="mse",
+                                                                                 metrics=["mae"]),
+                      fit_arrays(x=x, validation_split=0.25), x=x)
+    assert [w.shape for w in actual.weights] == [(7 if two_inputs else 4, 8), (8,), (8, 2), (2,)]
+
+
 def test_sequential_built_by_add_with_input_shape():
     def build(k):
         model = k.Sequential()

@@ -1,7 +1,9 @@
 """Model: a graph of layers (the functional API) that trains through the native engine."""
 
+import numpy as np
+
 from fastdense import backend
-from fastdense.layers.input_layer import InputLayer, KerasTensor, symbolic_call
+from fastdense.layers.input_layer import Input, InputLayer, KerasTensor, symbolic_call
 from fastdense.layers.layer import Layer
 from fastdense.models.graph import map_graph
 from fastdense.saving.model_methods import ModelSaving
@@ -27,9 +29,11 @@ class Model(ModelSaving, Trainer, Layer):
         name: the model's name (default 'functional', made unique).
         input, output: the Keras 2 spellings of inputs and outputs.
 
-    A subclass that defines `call` instead of passing inputs/outputs runs that `call` in
-    Python (prediction only). User-defined layers, activations, losses, regularizers and
-    constraints inside a functional or Sequential model train (see fastdense.python_nodes).
+    A subclass may define `call` instead of passing inputs/outputs (Keras's subclassing API):
+    on first use with data, `call` runs once on symbolic inputs shaped like the data's samples,
+    and the layers it calls become the model's graph, trained and run natively like a
+    functional model's. User-defined layers, activations, losses, regularizers and
+    constraints inside any model train (see fastdense.python_nodes).
     """
 
     def __init__(self, *args, **kwargs):
@@ -67,6 +71,46 @@ class Model(ModelSaving, Trainer, Layer):
     @property
     def _is_graph_network(self):
         return self.inputs is not None
+
+    def _ensure_built_for(self, x):
+        """Builds a subclass's graph from its call() the first time it sees data x (an array,
+        a list/tuple of arrays, or a dict of them)."""
+        if self.inputs is not None:
+            return
+        if isinstance(x, dict):
+            self._build_from_call({key: np.shape(value) for key, value in x.items()})
+        elif isinstance(x, (list, tuple)):
+            self._build_from_call([np.shape(value) for value in x])
+        else:
+            self._build_from_call(np.shape(x))
+
+    def _build_from_call(self, shapes):
+        """Runs a subclass's call() once on symbolic Inputs of these batch shapes (one shape, a
+        list, or a dict keyed by input name), as Keras builds subclassed models; the layers it
+        calls become the model's graph."""
+        if type(self).call is Model.call:
+            raise ValueError(f"Model '{self.name}' has no layers: pass inputs= and outputs=, or subclass it "
+                             "and define call()")
+
+        def symbolic(shape, name=None):
+            return Input(batch_shape=(None,) + tuple(shape)[1:], name=name)
+
+        if isinstance(shapes, dict):
+            inputs = {key: symbolic(shape, key) for key, shape in shapes.items()}
+        elif isinstance(shapes, list):
+            inputs = [symbolic(shape) for shape in shapes]
+        else:
+            inputs = symbolic(shapes)
+        try:
+            outputs = self.call(inputs)
+        except Exception as error:
+            raise ValueError(f"Model '{self.name}': call() must run on symbolic inputs (Keras layers called on "
+                             f"the tensors it receives) to be built; running it on {inputs!r} raised "
+                             f"{type(error).__name__}: {error}") from error
+        if not all(isinstance(t, KerasTensor) for t in flatten_structure(outputs)):
+            raise ValueError(f"Model '{self.name}': call() must return the tensors its layers produce (or a "
+                             f"list/dict of them), got {outputs!r}")
+        self._init_graph(inputs, outputs)
 
     # ------------------------------------------------------------------------------ layers
     @property
@@ -209,6 +253,11 @@ class Model(ModelSaving, Trainer, Layer):
         return shapes if len(shapes) > 1 else shapes[0]
 
     def build(self, input_shape):
+        """For a subclass, builds its graph from call() for input_shape (a batch shape, a list of
+        them, or a dict by input name), as `model.build((None, 4))` does in Keras."""
+        if self.inputs is None and type(self).call is not Model.call:
+            single = isinstance(input_shape, tuple) and all(d is None or isinstance(d, int) for d in input_shape)
+            self._build_from_call(input_shape if single or isinstance(input_shape, dict) else list(input_shape))
         self.built = True
 
     # Nested models lower by inlining their graph.

@@ -1,5 +1,7 @@
 """Sequential: a plain stack of layers, each with one input and one output."""
 
+import numpy as np
+
 from fastdense import backend
 from fastdense.layers.input_layer import Input, InputLayer
 from fastdense.models.model import Model
@@ -87,8 +89,9 @@ class Sequential(Model):
         if self.inputs is None:
             if not self._stack:
                 raise ValueError("This Sequential model has no layers: add some before using it")
-            first = arrays[0] if isinstance(arrays, (list, tuple)) else arrays
-            self._build_for_shape((None,) + tuple(first.shape[1:]))
+            first = next(iter(arrays.values())) if isinstance(arrays, dict) else arrays
+            first = first[0] if isinstance(first, (list, tuple)) else first
+            self._build_for_shape((None,) + tuple(np.shape(first)[1:]))
 
     def build(self, input_shape=None):
         if input_shape is not None and self.inputs is None:

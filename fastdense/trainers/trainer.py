@@ -67,6 +67,7 @@ class Trainer:
         self.history = None
         self._compile_args = None
         self._compiled_outputs = None
+        self._cached_log_layout = None
         self._native = None
         self._native_for_training = False
 
@@ -86,15 +87,18 @@ class Trainer:
         self.loss = loss
         self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
                               "weighted_metrics": weighted_metrics}
-        # Resolve names now so that unknown ones fail at compile time, as in Keras.
-        for value in compile_utils.per_output(loss, self._output_names_for_compile(), "loss"):
+        # Resolve names now so that unknown ones fail at compile time, as in Keras; a model not
+        # built yet (Sequential without an Input, a subclass) has its outputs counted when it is.
+        if self.outputs is not None:
+            given = compile_utils.per_output(loss, self._output_keys, "loss")
+        else:
+            given = list(loss.values()) if isinstance(loss, dict) else list(loss) if isinstance(loss, (list, tuple)) \
+                else [loss]
+        for value in given:
             compile_utils.resolve_loss(value)
         self.compiled = True
         self._compiled_outputs = None
         self._invalidate_native()
-
-    def _output_names_for_compile(self):
-        return self._output_keys if self.outputs is not None else ["output"]
 
     def _assert_compiled(self, method):
         if not self.compiled:
@@ -194,7 +198,7 @@ class Trainer:
     def _log_layout(self):
         """How the engine's results become logs, worked out once per set of compiled outputs
         (train_on_batch formats them on every call)."""
-        layout = self.__dict__.get("_cached_log_layout")
+        layout = self._cached_log_layout
         if layout is None or layout.outputs is not self._compiled_outputs:
             layout = LogLayout.of(self._compiled_outputs)
             self._cached_log_layout = layout
@@ -270,8 +274,7 @@ class Trainer:
 
     def _ensure_built_for_data(self, x):
         if self.inputs is None and hasattr(self, "_ensure_built_for"):
-            first = _first_array(x)
-            self._ensure_built_for(np.asarray(first))
+            self._ensure_built_for(x)
 
     # ------------------------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
