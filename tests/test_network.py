@@ -156,6 +156,17 @@ def test_metrics_are_sample_means_whatever_the_batch_size():
         assert metrics[0] == pytest.approx(results[0][2][0], rel=1e-12)
 
 
+def test_a_float_learning_rate_is_the_rate_of_every_step():
+    x = np.random.default_rng(2).normal(size=(40, 4))
+    y = np.sin(x[:, :1])
+    losses = []
+    for rates in (0.05, np.full(5, 0.05)):  # 40 samples in batches of 8: 5 steps
+        net, _ = two_layer_regression("float64", {"name": "sgd"}, np.random.default_rng(7))
+        net.train([x], [y], None, None, 8, rates)
+        losses.append(net.results()[0])
+    assert losses[0] == losses[1]
+
+
 def test_predict_matches_numpy_forward_pass():
     rng = np.random.default_rng(3)
     net, _ = two_layer_regression("float64", {"name": "sgd", "learning_rate": 0.1}, rng)

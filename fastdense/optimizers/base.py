@@ -180,10 +180,11 @@ class Optimizer:
     def _learning_rates(self, first_step, n_steps):
         """The learning rate of each of the next n_steps steps (float64 array of float32 values):
         the schedule evaluated at iterations first_step + i (None: from the current iterations),
-        then the Keras 2 legacy decay."""
+        then the Keras 2 legacy decay. A constant rate comes back as one float (Network.train
+        takes either)."""
         rate = self._learning_rate
         if isinstance(rate, float) and not self.decay:  # a constant, already rounded to float32
-            return np.full(n_steps, rate)
+            return rate
         if first_step is None:
             first_step = self.iterations
         steps = np.arange(first_step, first_step + n_steps, dtype=np.int64)
@@ -197,6 +198,11 @@ class Optimizer:
             rates = rates / (_f32(1) + _f32(self.decay) * steps.astype(_f32))
         return rates.astype(np.float64)
 
+    def _current_learning_rate(self):
+        """The learning rate of the next step, as a float."""
+        rates = self._learning_rates(None, 1)
+        return rates if isinstance(rates, float) else float(rates[0])
+
     # ------------------------------------------------------------------ native engine
 
     def _rule_config(self):
@@ -207,7 +213,7 @@ class Optimizer:
         """The dict `fastdense._core.Optimizer` (and the native network) is configured with."""
         config = {
             "name": self._native_name,
-            "learning_rate": float(self._learning_rates(self.iterations, 1)[0]),
+            "learning_rate": self._current_learning_rate(),
             "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm,
             "clipvalue": self.clipvalue,
@@ -307,7 +313,7 @@ class Optimizer:
                 g /= dtype.type(self.loss_scale_factor)
 
         self._sync_native()
-        rate = float(self._learning_rates(self.iterations, 1)[0])
+        rate = self._current_learning_rate()
         everything = which == list(range(len(self._trainable_variables)))
         self._native.apply(params, gradients, rate, None if everything else which)
         self._apply_constraints(v for _, v in pairs)

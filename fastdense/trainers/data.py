@@ -57,14 +57,24 @@ def _ready(value, dtype, width):
             and value.shape[0] > 0 and value.flags.c_contiguous)
 
 
+def _in_engine_layout(value, dtype, width):
+    """A (samples, width) array of `dtype` as the engine reads it (itself, or a C-contiguous copy
+    of another memory order), or None for anything else."""
+    if not (type(value) is np.ndarray and value.dtype == dtype and value.ndim == 2 and value.shape[1] == width
+            and value.shape[0] > 0):
+        return None
+    return value if value.flags.c_contiguous else np.ascontiguousarray(value)
+
+
 def ready_batch(x, y, inputs, outputs, dtype):
     """ArrayData for the commonest on-batch call: a model with one (samples, features) input and
-    one output, given one input array and one target array already in the engine's layout (the
+    one output, given one input array and one target array of the engine's dtype and shapes (the
     checks of input_arrays and target_arrays, without their conversions). None otherwise."""
     if len(inputs) != 1 or len(outputs) != 1 or len(inputs[0].shape) != 2:
         return None
     output = outputs[0]
-    if not (_ready(x, dtype, inputs[0].shape[1]) and _ready(y, dtype, output.target_cols) and y.shape[0] == x.shape[0]):
+    x, y = _in_engine_layout(x, dtype, inputs[0].shape[1]), _in_engine_layout(y, dtype, output.target_cols)
+    if x is None or y is None or y.shape[0] != x.shape[0]:
         return None
     _check_finite(x, "Input 0")
     _check_finite(y, f"Target for output '{output.name}'")

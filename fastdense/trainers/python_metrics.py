@@ -65,10 +65,10 @@ class NetworkWithPythonMetrics:
     def train(self, inputs, targets, sample_weight, index, batch_size, learning_rates):
         """The native train, one batch per call, each followed by the Python metrics' update."""
         index = np.arange(len(inputs[0]), dtype=np.int64) if index is None else np.asarray(index, dtype=np.int64)
-        learning_rates = np.asarray(learning_rates, dtype=np.float64)
+        constant = isinstance(learning_rates, float)  # else one rate per step
         for step, start in enumerate(range(0, len(index), batch_size)):
-            self._network.train(inputs, targets, sample_weight, index[start:start + batch_size], batch_size,
-                                learning_rates[step:step + 1])
+            rate = learning_rates if constant else learning_rates[step:step + 1]
+            self._network.train(inputs, targets, sample_weight, index[start:start + batch_size], batch_size, rate)
             self._update_python_metrics()
 
     def evaluate(self, inputs, targets, sample_weight, batch_size, index=None):

@@ -46,6 +46,10 @@ class LogLayout:
         self.metric_names = metric_names
         self.sorted_keys = sorted(["loss"] + output_loss_names + metric_names)
         self.keras_order = keras_order
+        # The list-valued results of exactly these logs: keras_order's names, then the rest sorted.
+        self.key_set = set(self.sorted_keys)
+        self.list_order = [n for n in keras_order if n in self.key_set] + \
+            [k for k in self.sorted_keys if k not in keras_order]
 
     @classmethod
     def of(cls, outputs):
@@ -399,8 +403,12 @@ class Trainer:
         that list has one value."""
         if return_dict:
             return logs
-        names = self._log_layout().keras_order
-        values = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
+        layout = self._log_layout()
+        if logs.keys() == layout.key_set:
+            values = [logs[n] for n in layout.list_order]
+        else:
+            names = layout.keras_order
+            values = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
         return values[0] if len(values) == 1 else values
 
     # --------------------------------------------------------------------------- predict

@@ -446,7 +446,13 @@ void register_network(py::module_& m) {
           const SampleOrder samples = sample_order(index, data.rows);
           if (samples.count == 0) throw ShapeError("train: no samples to train on");
           const Index steps = (samples.count + batch_size - 1) / batch_size;
-          auto lrs = vector<double>(learning_rates, "learning_rates", steps);
+          std::vector<double> lrs;  // a float (a constant rate) or one rate per step
+          if (py::isinstance<py::float_>(learning_rates)) {
+            lrs.assign(size_t(steps), learning_rates.cast<double>());
+          } else {
+            const auto per_step = vector<double>(learning_rates, "learning_rates", steps);
+            lrs.assign(per_step.data(), per_step.data() + steps);
+          }
           py::gil_scoped_release release;
           net.train(data, samples.order, samples.count, batch_size, lrs.data());
         });
