@@ -187,19 +187,24 @@ def test_predict_matches_numpy_forward_pass():
 
 
 def test_predict_splits_rows_across_threads_with_the_values_of_one_thread():
-    """Large predictions give each thread its own rows through the whole network (every layer
-    kind that infers row by row); the values equal a NumPy forward pass and a one-thread run."""
+    """Large predictions give each thread its own rows through the whole network (here every
+    native layer kind); the values equal a NumPy forward pass and a one-thread run."""
     rng = np.random.default_rng(5)
     k1, b1 = rng.normal(size=(64, 256)) * 0.1, rng.normal(size=256)
     k2, b2 = rng.normal(size=(256, 128)) * 0.1, rng.normal(size=128)
     k3, b3 = rng.normal(size=(128, 10)) * 0.1, rng.normal(size=10)
     shared_alpha, alpha = np.array([0.2]), rng.uniform(0, 0.5, 128)
     gamma, beta = rng.normal(size=128), rng.normal(size=128)
+    bn_gamma, bn_beta, bn_mean, bn_variance = (rng.uniform(0.5, 1.5, 128) for _ in range(4))
     net = _core.Network("float64")
     h = net.add_dense(net.add_input(64), k1, b1, {"name": "relu"})
     h = net.add_prelu(net.add_dropout(h, 0.5), shared_alpha)
     h = net.add_prelu(net.add_dense(h, k2, b2, {"name": "linear"}), alpha)
+    normalized = net.add_batch_normalization(h, bn_gamma, bn_beta, bn_mean, bn_variance)
     h = net.add_activation(net.add_layer_normalization(h, gamma, beta), {"name": "tanh"})
+    h = net.add_merge("add", [net.add_merge("maximum", [h, normalized]), net.add_merge("multiply", [h, normalized])])
+    h = net.add_merge("concatenate", [h, normalized])
+    k3 = np.vstack([k3, rng.normal(size=(128, 10)) * 0.1])
     net.add_output(net.add_dense(net.add_gaussian_noise(h, 0.3), k3, b3, {"name": "softmax"}))
 
     def prelu(z, a):
@@ -207,8 +212,10 @@ def test_predict_splits_rows_across_threads_with_the_values_of_one_thread():
 
     x = rng.normal(size=(1003, 64))
     h = prelu(prelu(np.maximum(x @ k1 + b1, 0), shared_alpha) @ k2 + b2, alpha)
-    h = (h - h.mean(1, keepdims=True)) / np.sqrt(h.var(1, keepdims=True) + 1e-3) * gamma + beta
-    z = np.tanh(h) @ k3 + b3
+    normalized = (h - bn_mean) / np.sqrt(bn_variance + 1e-3) * bn_gamma + bn_beta
+    h = np.tanh((h - h.mean(1, keepdims=True)) / np.sqrt(h.var(1, keepdims=True) + 1e-3) * gamma + beta)
+    h = np.maximum(h, normalized) + h * normalized
+    z = np.hstack([h, normalized]) @ k3 + b3
     expected = np.exp(z - z.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
     threads = _core.get_num_threads()

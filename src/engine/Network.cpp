@@ -267,6 +267,7 @@ void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::ve
   };
 #ifdef _OPENMP
   if (threads > 1) {
+    for (auto& layer : layers_) layer->prepare_inference();
 #pragma omp parallel num_threads(threads)
     {
       const Index offset = chunk * omp_get_thread_num(), team = omp_get_num_threads();  // the team may be smaller

@@ -49,23 +49,29 @@ class BatchNormalization : public Layer<T> {
   std::string kind() const override { return "BatchNormalization"; }
 
   void forward(bool training, Random&) override {
-    auto x = this->inputs_[0]->value();
     batch_statistics_ = training && !frozen_;
-    if (batch_statistics_) {
-      batch_moments(x);
-      update_moving_statistics();
+    if (!batch_statistics_) {
+      prepare_inference();
     } else {
-      mean_ = moving_mean_.values().row(0);
-      variance_ = moving_variance_.values().row(0);
+      batch_moments(this->inputs_[0]->value());
+      update_moving_statistics();
+      fold_scale_and_shift();
     }
-    const T eps = T(epsilon_);
-    inv_std_ = variance_.unaryExpr([eps](T variance) { return T(1) / std::sqrt(variance + eps); });
-    scale_ = inv_std_;
-    if (gamma_) scale_.array() *= gamma_->values().row(0).array();
-    shift_ = -mean_.cwiseProduct(scale_);
-    if (beta_) shift_ += beta_->values().row(0);
-    auto y = this->value();
-    parallel_rows(y.rows(), y.cols(), [&](Index i) { y.row(i) = x.row(i).cwiseProduct(scale_) + shift_; });
+    infer_rows(0, this->batch_);
+  }
+
+  bool infers_by_rows() const override { return true; }
+  void prepare_inference() override {
+    batch_statistics_ = false;
+    mean_ = moving_mean_.values().row(0);
+    variance_ = moving_variance_.values().row(0);
+    fold_scale_and_shift();
+  }
+  // y = x·s + shift with the scale and shift of the last forward or prepare_inference.
+  void infer_rows(Index first, Index count) override {
+    auto x = this->inputs_[0]->value_rows(first, count);
+    auto y = this->value_rows(first, count);
+    parallel_rows(count, this->width_, [&](Index i) { y.row(i) = x.row(i).cwiseProduct(scale_) + shift_; });
   }
 
   void backward() override {
@@ -127,6 +133,16 @@ class BatchNormalization : public Layer<T> {
 
   // Two passes, as tf.nn.moments: the mean, then the mean squared deviation from it (biased).
   // Summed row by row: rows are contiguous, columns are not.
+  // s = γ/√(σ²+ε) and shift = β − μ·s from mean_ and variance_.
+  void fold_scale_and_shift() {
+    const T eps = T(epsilon_);
+    inv_std_ = variance_.unaryExpr([eps](T variance) { return T(1) / std::sqrt(variance + eps); });
+    scale_ = inv_std_;
+    if (gamma_) scale_.array() *= gamma_->values().row(0).array();
+    shift_ = -mean_.cwiseProduct(scale_);
+    if (beta_) shift_ += beta_->values().row(0);
+  }
+
   void batch_moments(const MatrixMap<T>& x) {
     const T n = T(x.rows());
     mean_.setZero();

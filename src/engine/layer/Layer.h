@@ -71,6 +71,9 @@ class Layer {
   // thread its own rows through the whole network, one fork per call instead of several per layer
   // and batch. The others keep infers_by_rows() false and predict runs them batch-wide.
   virtual bool infers_by_rows() const { return false; }
+  // Called once before infer_rows on any rows, for what all rows share (BatchNormalization's
+  // folded scale and shift), so that infer_rows writes nothing but its own rows.
+  virtual void prepare_inference() {}
   virtual void infer_rows(Index /*first*/, Index /*count*/) {}
   // Turns this layer's output gradient into parameter gradients and input gradients
   // (the latter only for inputs with needs_grad).

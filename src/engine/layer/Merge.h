@@ -26,8 +26,11 @@ class ElementwiseMerge : public Layer<T> {
     if (merge_ == MergeKind::Multiply && product_.rows() < batch) product_.resize(this->value_.rows(), this->width_);
   }
 
-  void forward(bool, Random&) override {
-    auto y = this->value();
+  void forward(bool, Random&) override { infer_rows(0, this->batch_); }
+  bool infers_by_rows() const override { return true; }
+  void infer_rows(Index first, Index count) override {
+    auto y = this->value_rows(first, count);
+    const auto input = [&](size_t k) { return this->inputs_[k]->value_rows(first, count); };
     y = input(0);
     const size_t n = this->inputs_.size();
     switch (merge_) {
@@ -46,7 +49,7 @@ class ElementwiseMerge : public Layer<T> {
         break;
       case MergeKind::Maximum:
       case MergeKind::Minimum:
-        track_winners();
+        track_winners(first, count);
         break;
     }
   }
@@ -100,13 +103,13 @@ class ElementwiseMerge : public Layer<T> {
 
   // Keras folds max/min pairwise from the left and TensorFlow sends a tie's gradient to the
   // left operand, so the first input holding the extreme value wins.
-  void track_winners() {
-    auto y = this->value();
-    auto won = winners();
+  void track_winners(Index first, Index count) {
+    auto y = this->value_rows(first, count);
+    Eigen::Map<WinnerMatrix> won(winner_.data() + first * this->width_, count, this->width_);
     won.setZero();
     const bool is_max = merge_ == MergeKind::Maximum;
     for (size_t k = 1; k < this->inputs_.size(); ++k) {
-      auto x = input(k);
+      auto x = this->inputs_[k]->value_rows(first, count);
       for (Index i = 0; i < y.rows(); ++i)
         for (Index j = 0; j < y.cols(); ++j)
           if (is_max ? x(i, j) > y(i, j) : x(i, j) < y(i, j)) {
@@ -128,11 +131,13 @@ class Concatenate : public Layer<T> {
   explicit Concatenate(Index width) : Layer<T>(width) {}
   std::string kind() const override { return "Concatenate"; }
 
-  void forward(bool, Random&) override {
-    auto y = this->value();
+  void forward(bool, Random&) override { infer_rows(0, this->batch_); }
+  bool infers_by_rows() const override { return true; }
+  void infer_rows(Index first, Index count) override {
+    auto y = this->value_rows(first, count);
     Index offset = 0;
     for (Layer<T>* in : this->inputs_) {
-      y.middleCols(offset, in->width()) = in->value();
+      y.middleCols(offset, in->width()) = in->value_rows(first, count);
       offset += in->width();
     }
   }
