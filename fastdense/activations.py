@@ -33,7 +33,7 @@ __all__ = [
     "linear", "relu", "sigmoid", "softmax", "log_softmax", "tanh", "elu", "selu", "softplus",
     "softsign", "silu", "swish", "gelu", "exponential", "hard_sigmoid", "hard_silu", "hard_swish",
     "leaky_relu", "relu6", "mish", "celu", "hard_tanh", "log_sigmoid", "soft_shrink", "hard_shrink",
-    "tanh_shrink", "squareplus", "sparse_plus", "sparse_sigmoid", "get", "serialize", "deserialize",
+    "tanh_shrink", "squareplus", "sparse_plus", "sparse_sigmoid", "threshold", "get", "serialize", "deserialize",
     "native_config",
 ]
 
@@ -275,11 +275,18 @@ def sparse_sigmoid(x):
     return _elementwise(x, {"name": "sparse_sigmoid"})
 
 
+def threshold(x, threshold, default_value):
+    """``x`` where ``x > threshold``, ``default_value`` elsewhere. Both arguments are required, as
+    in Keras, so by name (``activation="threshold"``) it fails when called, as Keras's does; it
+    is meant for custom code, where it runs natively like the others."""
+    return _elementwise(x, {"name": "threshold", "threshold": threshold, "default_value": default_value})
+
+
 swish = silu
 hard_swish = hard_silu
 
 # Every name get() accepts: the Keras 3 names plus its two aliases.
-_BY_NAME = {**_BUILTINS, "swish": silu, "hard_swish": hard_silu}
+_BY_NAME = {**_BUILTINS, "swish": silu, "hard_swish": hard_silu, "threshold": threshold}
 
 
 def native_config(fn):

@@ -108,6 +108,8 @@ CASES = {
                        lambda K, z: K.squareplus(z), ()),
     "squareplus_1": Case({"name": "squareplus", "b": 1.0}, lambda z: (z + np.sqrt(z * z + 1)) / 2,
                          lambda K, z: K.squareplus(z, b=1.0), ()),
+    "threshold": Case({"name": "threshold", "threshold": 0.5, "default_value": -1.0},
+                      lambda z: np.where(z > 0.5, z, -1.0), lambda K, z: K.threshold(z, 0.5, -1.0), (0.5,)),
     "sparse_plus": Case({"name": "sparse_plus"},
                         lambda z: np.where(z <= -1, 0.0, np.where(z < 1, (z + 1) ** 2 / 4, z)),
                         lambda K, z: K.sparse_plus(z), (-1.0, 1.0)),
@@ -115,6 +117,9 @@ CASES = {
                            lambda K, z: K.sparse_sigmoid(z), (-1.0, 1.0)),
 }
 ALL_NAMES = sorted({case.config["name"] for case in CASES.values()})
+# keras.activations.threshold(x, threshold, default_value) has no defaults: the tests that call
+# each module function on its own, or run it by name, leave it to test_threshold_needs_its_arguments.
+BY_NAME_ALONE = [name for name in ALL_NAMES if name != "threshold"]
 
 
 def points(rng, case, shape, low=-5.0, high=8.0, margin=0.05):
@@ -303,7 +308,7 @@ def test_extreme_input_gradients_are_correct():
 
 def test_module_functions_match_native_and_keep_shape():
     z = np.random.default_rng(6).standard_normal((2, 3, 4))
-    for name in ALL_NAMES:
+    for name in BY_NAME_ALONE:
         fn = getattr(activations, name)
         y = fn(z)
         assert y.shape == z.shape and y.dtype == np.float64, name
@@ -388,11 +393,21 @@ def test_unknown_name_lists_close_matches():
         activations.get("Relu")  # lookup is exact, like Keras
 
 
+def test_threshold_needs_its_arguments():
+    z = np.linspace(-2, 2, 9).reshape(3, 3)
+    np.testing.assert_array_equal(activations.threshold(z, 0.5, -1.0), np.where(z > 0.5, z, -1.0))
+    assert activations.native_config(activations.threshold) is None  # not runnable by name alone
+    assert activations.get("threshold") is activations.threshold
+    assert activations.serialize(activations.threshold) == "threshold"
+    with pytest.raises(TypeError, match="missing 2 required positional arguments"):
+        activations.get("threshold")(z)
+
+
 def test_native_config_attribute():
     assert activations.native_config(activations.relu) == {"name": "relu"}
     assert activations.native_config(activations.swish) == {"name": "silu"}
     assert activations.native_config(lambda x: x) is None
-    for name in ALL_NAMES:
+    for name in BY_NAME_ALONE:
         fn = activations.get(name)
         config = activations.native_config(fn)
         np.testing.assert_allclose(fn(np.ones((2, 3))), forward(config, np.ones((2, 3))), rtol=ULP_RTOL)

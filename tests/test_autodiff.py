@@ -274,6 +274,13 @@ def test_activation_keyword_arguments_in_traced_code():
     np.testing.assert_allclose(pullback(np.ones_like(x)).inputs[0], [[0.1, 0.1, 1.0, 0.0]])
 
 
+def test_threshold_with_its_arguments_in_traced_code():
+    x = np.array([[-2.0, -0.5, 0.5, 3.0]])
+    y, pullback = autodiff.vjp(lambda t: activations.threshold(t, 0.5, -1.0), x)
+    np.testing.assert_array_equal(y, [[-1.0, -1.0, -1.0, 3.0]])  # 0.5 is not above the threshold
+    np.testing.assert_array_equal(pullback(np.full_like(x, 2.0)).inputs[0], [[0.0, 0.0, 0.0, 2.0]])
+
+
 def test_activation_on_a_variable_inside_a_trace():
     w = Variable(np.array([-1.0, 0.5, 2.0]), name="w", dtype="float64")
     _, pullback = autodiff.vjp(lambda x: x * activations.sigmoid(w), np.ones(3), variables=[w])

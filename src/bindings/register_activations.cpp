@@ -51,9 +51,10 @@ constexpr NamedKind kActivationNames[] = {
     {"squareplus", ActivationKind::Squareplus},
     {"sparse_plus", ActivationKind::SparsePlus},
     {"sparse_sigmoid", ActivationKind::SparseSigmoid},
+    {"threshold", ActivationKind::Threshold},
 };
 
-constexpr const char* kConfigKeys = "name, alpha, negative_slope, max_value, threshold, approximate, b";
+constexpr const char* kConfigKeys = "name, alpha, negative_slope, max_value, threshold, approximate, b, default_value";
 
 ActivationKind kind_named(const std::string& name) {
   for (const auto& entry : kActivationNames)
@@ -70,6 +71,7 @@ struct ActivationParams {
   std::optional<double> threshold;
   std::optional<bool> approximate;
   std::optional<double> b;
+  std::optional<double> default_value;
 };
 
 double number(const py::handle& value, const std::string& key) {
@@ -109,7 +111,7 @@ ActivationParams read_params(const py::dict& config) {
     const std::string key = py::str(key_obj);
     if (key == "name") continue;
     if (key != "alpha" && key != "negative_slope" && key != "max_value" && key != "threshold" &&
-        key != "approximate" && key != "b")
+        key != "approximate" && key != "b" && key != "default_value")
       throw py::value_error("activation config: unknown key '" + key + "'; expected " + kConfigKeys);
     if (value.is_none()) continue;
     if (key == "alpha" || key == "negative_slope") {
@@ -127,6 +129,8 @@ ActivationParams read_params(const py::dict& config) {
       params.threshold = finite_number(value, key);
     } else if (key == "b") {
       params.b = finite_number(value, key);
+    } else if (key == "default_value") {
+      params.default_value = finite_number(value, key);
     } else {
       params.approximate = boolean(value, key);
     }
@@ -137,7 +141,8 @@ ActivationParams read_params(const py::dict& config) {
 // What an activation reads from its config. A parameter it does not take may still be present
 // with its neutral value, so a full {"name", "alpha", "max_value", "threshold", "approximate"}
 // dict works for every activation.
-enum Takes : unsigned { kNone = 0, kSlope = 1, kMaxValue = 2, kThreshold = 4, kApproximate = 8, kB = 16 };
+enum Takes : unsigned { kNone = 0, kSlope = 1, kMaxValue = 2, kThreshold = 4, kApproximate = 8, kB = 16,
+                        kDefaultValue = 32 };
 
 void reject_unused(const std::string& name, const ActivationParams& params, unsigned takes) {
   auto reject = [&](const char* key, const std::string& value) {
@@ -150,6 +155,8 @@ void reject_unused(const std::string& name, const ActivationParams& params, unsi
     reject("threshold", std::to_string(*params.threshold));
   if (!(takes & kApproximate) && params.approximate && *params.approximate) reject("approximate", "True");
   if (!(takes & kB) && params.b) reject("b", std::to_string(*params.b));
+  if (!(takes & kDefaultValue) && params.default_value && *params.default_value != 0.0)
+    reject("default_value", std::to_string(*params.default_value));
 }
 
 }  // namespace
@@ -196,6 +203,11 @@ ActivationSpec activation_spec(const py::dict& config) {
       reject_unused(name, params, kB);
       spec.b = params.b.value_or(4.0);
       if (spec.b < 0.0) throw py::value_error("activation config: 'squareplus' needs b >= 0, got " + std::to_string(spec.b));
+      break;
+    case ActivationKind::Threshold:
+      reject_unused(name, params, kThreshold | kDefaultValue);
+      spec.threshold = params.threshold.value_or(0.0);
+      spec.default_value = params.default_value.value_or(0.0);
       break;
     default:
       reject_unused(name, params, kNone);

@@ -349,6 +349,15 @@ struct TanhShrink {
   void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const { dz = dy * z.tanh().square(); }
 };
 
+// z where z > t, else the default value (TF's where); f' = [z > t].
+struct Threshold {
+  double threshold, default_value;
+  template <typename T>
+  void forward(In<T> z, Out<T> y) const { y = (z > T(threshold)).select(z, T(default_value)); }
+  template <typename T>
+  void backward(In<T> z, In<T>, In<T> dy, Out<T> dz) const { dz = (z > T(threshold)).select(dy, T(0)); }
+};
+
 // (z + sqrt(z² + b)) / 2; f' = (1 + z / sqrt(z² + b)) / 2.
 struct Squareplus {
   double b;
@@ -494,6 +503,7 @@ void visit_activation(const ActivationSpec& spec, Visit&& visit) {
     case ActivationKind::Squareplus: return visit(Squareplus{spec.b});
     case ActivationKind::SparsePlus: return visit(SparsePlus{});
     case ActivationKind::SparseSigmoid: return visit(SparseSigmoid{});
+    case ActivationKind::Threshold: return visit(Threshold{spec.threshold, spec.default_value});
   }
   throw std::invalid_argument("activation: unknown ActivationKind " +
                               std::to_string(static_cast<int>(spec.kind)));

@@ -12,7 +12,8 @@ enum class ActivationKind {
   Linear, Relu, Sigmoid, Softmax, LogSoftmax, Tanh, Elu, Selu, Softplus, Softsign,
   Silu, Gelu, Exponential, HardSigmoid, HardSilu, LeakyRelu, Relu6, Mish,
   // Added in Keras 3.7-3.9:
-  Celu, HardTanh, LogSigmoid, SoftShrink, HardShrink, TanhShrink, Squareplus, SparsePlus, SparseSigmoid
+  Celu, HardTanh, LogSigmoid, SoftShrink, HardShrink, TanhShrink, Squareplus, SparsePlus, SparseSigmoid,
+  Threshold
 };
 
 struct ActivationSpec {
@@ -21,10 +22,13 @@ struct ActivationSpec {
   double alpha = 0.0;
   // relu: upper cap (infinity = none) and the threshold below which it leaks.
   double max_value = std::numeric_limits<double>::infinity();
-  // relu: see above; soft_shrink, hard_shrink: the half-width of the zeroed band (default 0.5).
+  // relu: see above; soft_shrink, hard_shrink: the half-width of the zeroed band (default 0.5);
+  // threshold: the value z must exceed to be kept.
   double threshold = 0.0;
   // squareplus only: b in (z + sqrt(z² + b)) / 2.
   double b = 4.0;
+  // threshold only: the value of z <= threshold.
+  double default_value = 0.0;
   // gelu only: tanh approximation instead of the exact erf form.
   bool approximate = false;
 
