@@ -461,6 +461,15 @@ def test_add_loss_in_a_custom_layer_is_refused_while_training():
 
 
 # ------------------------------------------------------------------------ subclassed models
+class MyRegressor(models.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(3)
+
+    def call(self, x):
+        return self.dense(x)
+
+
 class TwoHeads(models.Model):
     """Keras's subclassing API with a custom layer inside, dict inputs and two outputs."""
 
@@ -495,6 +504,10 @@ def test_subclassed_model_builds_its_graph_from_the_first_data_and_trains_native
     built = TwoHeads()
     built.build({"a": (None, 3), "b": (None, 2)})  # before any data, as Keras 2's build() did
     assert [w.shape for w in built.get_weights()] == [w.shape for w in model.get_weights()]
+    for shape in ([None, 4], (None, 4)):  # a list or a tuple: one shape
+        single = MyRegressor()
+        single.build(shape)
+        assert [w.shape for w in single.get_weights()] == [(4, 3), (3,)]
 
 
 def test_subclassed_model_errors_name_the_problem():

@@ -254,10 +254,15 @@ class Model(ModelSaving, Trainer, Layer):
 
     def build(self, input_shape):
         """For a subclass, builds its graph from call() for input_shape (a batch shape, a list of
-        them, or a dict by input name), as `model.build((None, 4))` does in Keras."""
+        them, or a dict by input name), as Keras 2's `model.build((None, 4))` did (Keras 3's
+        build() does not run call(); calling the model on data builds it in both)."""
         if self.inputs is None and type(self).call is not Model.call:
-            single = isinstance(input_shape, tuple) and all(d is None or isinstance(d, int) for d in input_shape)
-            self._build_from_call(input_shape if single or isinstance(input_shape, dict) else list(input_shape))
+            if isinstance(input_shape, dict):
+                self._build_from_call(input_shape)
+            elif all(d is None or isinstance(d, int) for d in input_shape):  # one shape
+                self._build_from_call(tuple(input_shape))
+            else:
+                self._build_from_call([tuple(shape) for shape in input_shape])
         self.built = True
 
     # Nested models lower by inlining their graph.
