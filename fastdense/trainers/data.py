@@ -50,18 +50,22 @@ def _check_finite(array, what):
         raise ValueError(f"{what} contains NaN or infinite values")
 
 
-def _ready(value, dtype, width):
-    """True when `value` is what the engine reads: a C-contiguous (samples, width) array of
-    `dtype` with at least one sample; such arrays skip the general conversion below."""
+def _engine_shaped(value, dtype, width):
+    """True for a (samples, width) numpy array of `dtype` with at least one sample."""
     return (type(value) is np.ndarray and value.dtype == dtype and value.ndim == 2 and value.shape[1] == width
-            and value.shape[0] > 0 and value.flags.c_contiguous)
+            and value.shape[0] > 0)
+
+
+def _ready(value, dtype, width):
+    """True when `value` is what the engine reads: engine-shaped and C-contiguous; such arrays
+    skip the general conversion below."""
+    return _engine_shaped(value, dtype, width) and value.flags.c_contiguous
 
 
 def _in_engine_layout(value, dtype, width):
-    """A (samples, width) array of `dtype` as the engine reads it (itself, or a C-contiguous copy
-    of another memory order), or None for anything else."""
-    if not (type(value) is np.ndarray and value.dtype == dtype and value.ndim == 2 and value.shape[1] == width
-            and value.shape[0] > 0):
+    """An engine-shaped array as the engine reads it (itself, or a C-contiguous copy of another
+    memory order), or None for anything else."""
+    if not _engine_shaped(value, dtype, width):
         return None
     return value if value.flags.c_contiguous else np.ascontiguousarray(value)
 

@@ -95,9 +95,12 @@ class Trainer:
         # built yet (Sequential without an Input, a subclass) has its outputs counted when it is.
         if self.outputs is not None:
             given = compile_utils.per_output(loss, self._output_keys, "loss")
+        elif isinstance(loss, dict):
+            given = list(loss.values())
+        elif isinstance(loss, (list, tuple)):
+            given = list(loss)
         else:
-            given = list(loss.values()) if isinstance(loss, dict) else list(loss) if isinstance(loss, (list, tuple)) \
-                else [loss]
+            given = [loss]
         for value in given:
             compile_utils.resolve_loss(value)
         self.compiled = True

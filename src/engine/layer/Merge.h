@@ -30,21 +30,21 @@ class ElementwiseMerge : public Layer<T> {
   bool infers_by_rows() const override { return true; }
   void infer_rows(Index first, Index count) override {
     auto y = this->value_rows(first, count);
-    const auto input = [&](size_t k) { return this->inputs_[k]->value_rows(first, count); };
-    y = input(0);
+    const auto rows_of = [&](size_t k) { return this->inputs_[k]->value_rows(first, count); };
+    y = rows_of(0);
     const size_t n = this->inputs_.size();
     switch (merge_) {
       case MergeKind::Add:
-        for (size_t k = 1; k < n; ++k) y += input(k);
+        for (size_t k = 1; k < n; ++k) y += rows_of(k);
         break;
       case MergeKind::Subtract:
-        y -= input(1);
+        y -= rows_of(1);
         break;
       case MergeKind::Multiply:
-        for (size_t k = 1; k < n; ++k) y = y.cwiseProduct(input(k));
+        for (size_t k = 1; k < n; ++k) y = y.cwiseProduct(rows_of(k));
         break;
       case MergeKind::Average:
-        for (size_t k = 1; k < n; ++k) y += input(k);
+        for (size_t k = 1; k < n; ++k) y += rows_of(k);
         y *= T(1.0 / double(n));
         break;
       case MergeKind::Maximum:
