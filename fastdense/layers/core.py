@@ -2,10 +2,11 @@
 
 import numpy as np
 
-from fastdense import activations, constraints, initializers, python_nodes, regularizers
+from fastdense import activations, constraints, initializers, regularizers
 from fastdense.layers.layer import Layer
+from fastdense.native import python_nodes
 # Built-in regularizers and constraints run natively; a user's runs as a Python callback.
-from fastdense.python_nodes import network_constraint, network_regularizer
+from fastdense.native.python_nodes import network_constraint, network_regularizer
 
 _LINEAR = {"name": "linear"}
 

@@ -5,6 +5,7 @@ import inspect
 import numpy as np
 
 from fastdense import autodiff, backend, initializers, regularizers, constraints as constraints_module
+from fastdense.native import python_nodes
 from fastdense.variables import Variable
 
 
@@ -232,8 +233,6 @@ class Layer:
 
     def _lower(self, network, input_ids):
         """Adds the layer as a Python node running `call` (built-in layers override this with native nodes)."""
-        from fastdense import python_nodes
-
         return python_nodes.add_layer(network, self, input_ids)
 
     def __repr__(self):

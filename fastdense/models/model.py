@@ -33,7 +33,7 @@ class Model(ModelSaving, Trainer, Layer):
     on first use with data, `call` runs once on symbolic inputs shaped like the data's samples,
     and the layers it calls become the model's graph, trained and run natively like a
     functional model's. User-defined layers, activations, losses, regularizers and
-    constraints inside any model train (see fastdense.python_nodes).
+    constraints inside any model train (see fastdense.native.python_nodes).
     """
 
     def __init__(self, *args, **kwargs):

@@ -1,7 +1,8 @@
 """What `compile` resolves: one loss and a list of metrics per model output, each described
-both for the native engine and, for user-defined pieces, as a Python callable."""
+both for the native engine and, for user-defined pieces, as a Python callable. How a resolved
+loss is handed to the engine is `fastdense.native.losses`."""
 
-from fastdense import backend, python_nodes
+from fastdense import backend
 from fastdense import losses as losses_module
 from fastdense import metrics as metrics_module
 
@@ -136,35 +137,3 @@ def resolve_loss(identifier, y_true_shape=None, y_pred_shape=None):
     if loss is None:
         raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
     return loss
-
-
-def native_loss_config(loss):
-    """The engine's config of a compiled loss (with a Loss object's reduction), or None when the
-    loss runs in Python (a user's loss)."""
-    if loss is None:
-        return None
-    config = losses_module.native_config(loss)
-    if config is None:
-        return None
-    config = dict(config)
-    reduction = getattr(loss, "reduction", "sum_over_batch_size")
-    if reduction in (None, "none"):
-        # Keras would report the per-sample mean but differentiate the per-sample sum.
-        raise NotImplementedError(f"Loss {loss!r} with reduction={reduction!r} cannot be trained by fastdense; "
-                                  "use 'sum_over_batch_size', 'sum' or 'mean_with_sample_weight'")
-    if reduction != "sum_over_batch_size":
-        config["reduction"] = reduction
-    return config
-
-
-def network_loss(loss, y_pred_shape, y_true_shape, dtype):
-    """(loss, target_cols) for Network.add_output: a built-in's config (target columns as the
-    engine derives them), or a Python callback reading the targets' own width."""
-    config = native_loss_config(loss)
-    if config is not None or loss is None:
-        return config, -1
-    y_true_shape = y_pred_shape if y_true_shape is None else y_true_shape
-    target_cols = 1
-    for d in y_true_shape[1:]:
-        target_cols *= d
-    return python_nodes.LossCallback(loss, y_true_shape, y_pred_shape, dtype), target_cols

@@ -7,7 +7,7 @@ per batch. Generators and Sequences yield batches that are converted one at a ti
 
 import numpy as np
 
-from fastdense import _core
+from fastdense.native import check_finite
 
 
 class ArrayData:
@@ -43,13 +43,6 @@ def unpack(data):
     return data, None, None
 
 
-def _check_finite(array, what):
-    """Rejects NaN and infinity in a converted (C-contiguous, engine dtype) array. The native
-    check costs a fraction of np.isfinite(array).all() on a small batch, and needs no boolean copy."""
-    if array.dtype.kind == "f" and not _core.all_finite(array):
-        raise ValueError(f"{what} contains NaN or infinite values")
-
-
 def _engine_shaped(value, dtype, width):
     """True for a (samples, width) numpy array of `dtype` with at least one sample."""
     return (type(value) is np.ndarray and value.dtype == dtype and value.ndim == 2 and value.shape[1] == width
@@ -80,8 +73,8 @@ def ready_batch(x, y, inputs, outputs, dtype):
     x, y = _in_engine_layout(x, dtype, inputs[0].shape[1]), _in_engine_layout(y, dtype, output.target_cols)
     if x is None or y is None or y.shape[0] != x.shape[0]:
         return None
-    _check_finite(x, "Input 0")
-    _check_finite(y, f"Target for output '{output.name}'")
+    check_finite(x, "Input 0")
+    check_finite(y, f"Target for output '{output.name}'")
     if output.sparse_classes is not None:
         _check_class_indices(y, output.sparse_classes, output.name)
     return ArrayData([x], [y])
@@ -95,7 +88,7 @@ def input_arrays(model, x, dtype, finite=True):
         array = np.ascontiguousarray(x, dtype=dtype)  # the latency-critical case: one (samples, features) array
         if _ready(array, dtype, model.inputs[0].shape[1]):
             if finite:
-                _check_finite(array, "Input 0")
+                check_finite(array, "Input 0")
             return [array]
     arrays = model._input_list(x)
     if len(arrays) != len(model.inputs):
@@ -117,7 +110,7 @@ def input_arrays(model, x, dtype, finite=True):
             raise ValueError(f"Input {k} of model '{model.name}' has no samples")
         array = np.ascontiguousarray(array.reshape(array.shape[0], -1), dtype=dtype)
         if finite:
-            _check_finite(array, f"Input {k}")
+            check_finite(array, f"Input {k}")
         converted.append(array)
     rows = {a.shape[0] for a in converted}
     if len(rows) > 1:
@@ -136,7 +129,7 @@ def target_arrays(values, rows, outputs, dtype):
             array = value
         else:
             array = _target_array(value, rows, output, dtype)
-        _check_finite(array, f"Target for output '{output.name}'")
+        check_finite(array, f"Target for output '{output.name}'")
         if output.sparse_classes is not None:
             _check_class_indices(array, output.sparse_classes, output.name)
         converted.append(array)
@@ -183,7 +176,7 @@ def sample_weight_array(sample_weight, class_weight, targets, rows, dtype):
         weights = weights[:, 0]
     if weights.shape != (rows,):
         raise ValueError(f"sample_weight must have shape ({rows},), got {np.shape(sample_weight)}")
-    _check_finite(weights, "sample_weight")
+    check_finite(weights, "sample_weight")
     return np.ascontiguousarray(weights)
 
 

@@ -1,63 +1,27 @@
-"""compile / fit / evaluate / predict for models, running through one native Network.
+"""compile / fit / evaluate / predict for models (the Keras API of `keras/src/trainers/trainer.py`),
+running through one native Network.
 
 How data flows through fit:
-    user arrays ──(data.py: convert once)──▶ ArrayData ──▶ per epoch an index permutation
-    ──▶ Network.train(index slice) runs many batches natively ──▶ running loss/metric means
-    ──▶ logs ──▶ callbacks (History, progress bar, the user's).
+    user arrays ──(data.py: convert once)──▶ ArrayData ──▶ epoch_iterator.py: per epoch an index
+    permutation, cut into chunks ──▶ Network.train(index slice) runs many batches natively
+    ──▶ running loss/metric means ──▶ logs ──▶ callbacks (History, progress bar, the user's).
 Batches go to the engine one at a time only when a callback needs per-batch control, or when
-the data comes from a generator/Sequence.
+the data comes from a generator/Sequence. The Network itself, and the logs read from it, come
+from `fastdense.native`, the only way this module reaches the engine.
 """
 
 import itertools
 import math
-import time
-import warnings
 
 import numpy as np
 
-from fastdense import _core
+from fastdense import callbacks as callbacks_module
+from fastdense import native
 from fastdense import optimizers as optimizers_module
-from fastdense.trainers import compile_utils, data as data_utils, python_metrics
+from fastdense.trainers import compile_utils, data as data_utils
+from fastdense.trainers.epoch_iterator import ArrayEpochs, BatchSourceEpochs, is_sequence, iterate_batches, source_length
 
 _KERAS2_FIT_ARGS = ("max_queue_size", "workers", "use_multiprocessing")
-# A progress bar is redrawn at most every 0.05 s, so native calls need not be shorter.
-_CHUNK_SECONDS = 0.05
-
-
-class OutputInfo:
-    """What the data conversion needs to know about one output."""
-
-    def __init__(self, name, shape, target_cols, sparse_classes):
-        self.name = name
-        self.shape = shape
-        self.target_cols = target_cols
-        self.sparse_classes = sparse_classes
-
-
-class LogLayout:
-    """Names of the logs for one set of compiled outputs: the per-output losses (several outputs
-    only) and metrics in the engine's order, every key sorted as Keras 3 orders logs, and the
-    order of Keras's `model.metrics` that list-valued results follow (loss, each metric's own
-    unprefixed name — unweighted ones first, a name may repeat — then the per-output losses)."""
-
-    def __init__(self, outputs, output_loss_names, metric_names, keras_order):
-        self.outputs = outputs
-        self.output_loss_names = output_loss_names
-        self.metric_names = metric_names
-        self.sorted_keys = sorted(["loss"] + output_loss_names + metric_names)
-        self.keras_order = keras_order
-        # The list-valued results of exactly these logs: keras_order's names, then the rest sorted.
-        self.key_set = set(self.sorted_keys)
-        self.list_order = [n for n in keras_order if n in self.key_set] + \
-            [k for k in self.sorted_keys if k not in keras_order]
-
-    @classmethod
-    def of(cls, outputs):
-        output_loss_names = [f"{o.name}_loss" for o in outputs] if len(outputs) > 1 else []
-        metric_names = [m.name for o in outputs for m in o.metrics]
-        own_names = [m.own_name for weighted in (False, True) for o in outputs for m in o.metrics
-                     if m.weighted == weighted]
-        return cls(outputs, output_loss_names, metric_names, ["loss"] + own_names + output_loss_names)
 
 
 class Trainer:
@@ -159,55 +123,23 @@ class Trainer:
         training = targets is not None
         if self._native is not None and (self._native_for_training or not training):
             return self._native
-        y_true_shapes = [(None,) + tuple(np.shape(t)[1:]) if t is not None else None
-                         for t in targets] if training else None
-        network = _core.Network(self._dtype)
-        from fastdense import random as fd_random
-
-        network.seed(int(fd_random.global_generator().integers(0, 2**63 - 1)))
-        input_ids = [t._keras_history[0]._lower(network, []) for t in self.inputs]
-        output_ids = self._lower_graph(network, input_ids)
-        self._output_infos = []
+        compiled_outputs = y_true_shapes = None
         if training:
+            y_true_shapes = [(None,) + tuple(np.shape(t)[1:]) if t is not None else None for t in targets]
             if self._compiled_outputs is None:
                 self._compiled_outputs = self._resolve_outputs(y_true_shapes)
-            for o, native_id in enumerate(output_ids):
-                compiled = self._compiled_outputs[o]
-                loss, target_cols = compile_utils.network_loss(compiled.loss, self.outputs[o].shape, y_true_shapes[o],
-                                                               self._dtype)
-                network.add_output(native_id, loss, compiled.loss_weight, target_cols)
-                for metric in compiled.metrics:
-                    if metric.native is not None:
-                        network.add_metric(o, metric.native)
-            variables = self.trainable_weights
-            network.set_optimizer(self.optimizer._native_for(variables), [v.value for v in variables])
-        else:
-            for native_id in output_ids:
-                network.add_output(native_id)
-        for o, tensor in enumerate(self.outputs):
-            width = int(np.prod(tensor.shape[1:]))
-            sparse = None
-            if training and (compile_utils.native_loss_config(self._compiled_outputs[o].loss) or {}).get("name") == \
-                    "sparse_categorical_crossentropy":
-                sparse = width
-            target_cols = network.target_cols(o) if training else width
-            self._output_infos.append(OutputInfo(self._output_keys[o], tensor.shape, target_cols, sparse))
-        if training:  # metrics the engine lacks run in Python on each batch's predictions
-            network = python_metrics.attach(network, self._compiled_outputs, [t.shape for t in self.outputs],
-                                            y_true_shapes)
+            compiled_outputs = self._compiled_outputs
+        network, self._output_infos = native.build_network(self, compiled_outputs, y_true_shapes)
         self._native = network
         self._native_for_training = training
         return network
-
-    def _metric_names(self):
-        return self._log_layout().metric_names
 
     def _log_layout(self):
         """How the engine's results become logs, worked out once per set of compiled outputs
         (train_on_batch formats them on every call)."""
         layout = self._cached_log_layout
         if layout is None or layout.outputs is not self._compiled_outputs:
-            layout = LogLayout.of(self._compiled_outputs)
+            layout = native.LogLayout.of(self._compiled_outputs)
             self._cached_log_layout = layout
         return layout
 
@@ -223,15 +155,7 @@ class Trainer:
 
     def _logs(self):
         """Running means since the last reset, keyed as in Keras 3 (sorted alphabetically)."""
-        layout = self._log_layout()
-        loss, output_losses, metric_values = self._native.results()
-        logs = {"loss": float(loss)}
-        for name, value in zip(layout.output_loss_names, output_losses):
-            logs[name] = float(value)
-        for name, value in zip(layout.metric_names, metric_values):
-            scalar = isinstance(value, float) or np.size(value) == 1
-            logs[name] = float(value) if scalar else np.asarray(value)  # e.g. Precision at 2 thresholds
-        return {key: logs[key] for key in layout.sorted_keys}
+        return native.read_logs(self._native, self._log_layout())
 
     def _target_list(self, y):
         names = self._output_keys
@@ -264,7 +188,7 @@ class Trainer:
         """Builds the training network from the first batch of a generator or Sequence, before
         any callback runs (as Keras peeks at the data). Returns what to iterate: the Sequence,
         or the generator with that first batch put back in front."""
-        if _is_sequence(source):
+        if is_sequence(source):
             if len(source) == 0:
                 raise ValueError("The Sequence/PyDataset has no batches")
             batch, remaining = source[0], source
@@ -301,7 +225,7 @@ class Trainer:
                 raise ValueError("`y` and `sample_weight` cannot be passed with a generator or Sequence: "
                                  "yield them from it instead")
             x = self._build_from_first_batch(x, class_weight)
-            train, val = _BatchSourceEpochs(self, x, steps_per_epoch, shuffle, class_weight), None
+            train, val = BatchSourceEpochs(self, x, steps_per_epoch, shuffle, class_weight), None
         else:
             network, data = self._training_data(x, y, sample_weight, class_weight)
             if validation_split and validation_data is None:
@@ -310,13 +234,11 @@ class Trainer:
                     val = data_utils.ArrayData(val.inputs, val.targets, None)
             else:
                 val = None
-            train = _ArrayEpochs(self, data, batch_size, shuffle, steps_per_epoch)
+            train = ArrayEpochs(self, data, batch_size, shuffle, steps_per_epoch)
         if validation_data is not None:
             val = self._validation_source(validation_data, validation_batch_size or batch_size)
         elif val is not None:
             val = ("arrays", val, validation_batch_size or batch_size)
-
-        from fastdense import callbacks as callbacks_module
 
         callback_list = callbacks_module.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose_param, epochs=epochs,
@@ -368,7 +290,7 @@ class Trainer:
                              None if count == payload.rows else np.arange(count, dtype=np.int64))
             callback_list.on_test_batch_end(math.ceil(count / batch_size) - 1, self._logs())
         else:
-            for step, batch in enumerate(_iterate_source(payload, steps)):
+            for step, batch in enumerate(iterate_batches(payload, steps)):
                 callback_list.on_test_batch_begin(step)
                 bx, by, bw = data_utils.unpack(batch)
                 _, data = self._training_data(bx, by, bw)
@@ -385,10 +307,8 @@ class Trainer:
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "evaluate")
         self._assert_compiled("evaluate")
         verbose_param, verbose = verbose, _resolve_verbose(verbose)
-        from fastdense import callbacks as callbacks_module
-
         if data_utils.is_batch_source(x):
-            n_steps = steps if steps is not None else _source_length(x)
+            n_steps = steps if steps is not None else source_length(x)
             source = ("source", self._build_from_first_batch(x), None)
         else:
             batch_size = _resolve_batch_size(batch_size, steps, x)
@@ -425,15 +345,13 @@ class Trainer:
         if verbose == 0 and callbacks is None and not from_source:
             return self._predict_arrays(x, batch_size=batch_size)  # the latency-critical path
 
-        from fastdense import callbacks as callbacks_module
-
-        n_steps = _source_length(x) if from_source else math.ceil(len(_first_array(x)) / batch_size)
+        n_steps = source_length(x) if from_source else math.ceil(len(_first_array(x)) / batch_size)
         callback_list = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                                       verbose=verbose, epochs=1, steps=steps or n_steps)
         callback_list.on_predict_begin()
         if from_source:
             results = []
-            for step, batch in enumerate(_iterate_source(x, steps)):
+            for step, batch in enumerate(iterate_batches(x, steps)):
                 callback_list.on_predict_batch_begin(step)
                 inputs = batch[0] if isinstance(batch, tuple) else batch  # (x,), (x, y) or x
                 results.append(self._predict_arrays(inputs, batch_size=None))
@@ -491,135 +409,6 @@ class Trainer:
 
     def predict_generator(self, generator, steps=None, **kwargs):
         return self.predict(generator, steps=steps, **_drop_keras2_only(kwargs))
-
-
-class _ArrayEpochs:
-    """Epochs over arrays: a permutation per epoch, trained in chunks of consecutive batches."""
-
-    def __init__(self, model, data, batch_size, shuffle, steps_per_epoch):
-        self.model, self.data, self.batch_size, self.shuffle = model, data, batch_size, shuffle
-        self.batches_in_data = math.ceil(data.rows / batch_size)
-        self.steps_per_epoch = steps_per_epoch or self.batches_in_data
-        self._order, self._position = None, 0
-        self._seconds_per_step = None
-
-    def _new_pass(self):
-        from fastdense import random as fd_random
-
-        rows = self.data.rows
-        if self.shuffle == "batch":
-            order = np.arange(rows, dtype=np.int64)
-            for start in range(0, rows, self.batch_size):
-                fd_random.global_generator().shuffle(order[start:start + self.batch_size])
-        elif self.shuffle:
-            order = fd_random.global_generator().permutation(rows).astype(np.int64)
-        else:
-            order = np.arange(rows, dtype=np.int64)
-        self._order, self._position = order, 0
-
-    def chunks(self, epoch, per_batch, live_progress):
-        """Yields (first step, last step, run) for this epoch's work."""
-        step = 0
-        if self._order is None or self._position >= self.batches_in_data or self.steps_per_epoch == self.batches_in_data:
-            self._new_pass()
-        while step < self.steps_per_epoch:
-            if self._position >= self.batches_in_data:
-                warnings.warn("Your input ran out of data; interrupting the epoch. Make sure steps_per_epoch is at "
-                              "most the number of batches in the data.")
-                return
-            count = 1 if per_batch else self._chunk_length(live_progress)
-            count = min(count, self.steps_per_epoch - step, self.batches_in_data - self._position)
-            yield step, step + count - 1, self._runner(self._position, count)
-            step += count
-            self._position += count
-
-    def _chunk_length(self, live_progress):
-        if not live_progress:
-            return self.steps_per_epoch
-        if self._seconds_per_step is None:
-            return 1
-        return max(1, int(_CHUNK_SECONDS / max(self._seconds_per_step, 1e-9)))
-
-    def _runner(self, first_batch, count):
-        def run():
-            data, model = self.data, self.model
-            index = self._order[first_batch * self.batch_size:(first_batch + count) * self.batch_size]
-            rates = model.optimizer._learning_rates(None, count)
-            started = time.perf_counter()
-            model._native.train(data.inputs, data.targets, data.sample_weight, index, self.batch_size, rates)
-            self._seconds_per_step = (time.perf_counter() - started) / count
-
-        return run
-
-
-class _BatchSourceEpochs:
-    """Epochs over a generator or Sequence: one native call per yielded batch."""
-
-    def __init__(self, model, source, steps_per_epoch, shuffle, class_weight):
-        self.model, self.source, self.shuffle, self.class_weight = model, source, shuffle, class_weight
-        self.steps_per_epoch = steps_per_epoch if steps_per_epoch is not None else _source_length(source)
-        self._iterator = None
-
-    def chunks(self, epoch, per_batch, live_progress):
-        is_sequence = _is_sequence(self.source)
-        if is_sequence:
-            if hasattr(self.source, "on_epoch_begin"):
-                self.source.on_epoch_begin()
-            order = np.arange(len(self.source))
-            if self.shuffle:
-                from fastdense import random as fd_random
-
-                fd_random.global_generator().shuffle(order)
-            if self.steps_per_epoch is not None:
-                order = order[:self.steps_per_epoch]
-            batches = (self.source[int(i)] for i in order)
-        else:
-            if self._iterator is None:
-                self._iterator = iter(self.source)
-            batches = _take(self._iterator, self.steps_per_epoch)
-        for step, batch in enumerate(batches):
-            yield step, step, self._runner(batch)
-        if is_sequence and hasattr(self.source, "on_epoch_end"):
-            self.source.on_epoch_end()
-
-    def _runner(self, batch):
-        def run():
-            model = self.model
-            bx, by, bw = data_utils.unpack(batch)
-            network, data = model._training_data(bx, by, bw, self.class_weight)
-            rates = model.optimizer._learning_rates(None, 1)
-            network.train(data.inputs, data.targets, data.sample_weight, None, data.rows, rates)
-
-        return run
-
-
-def _take(iterator, steps):
-    count = 0
-    while steps is None or count < steps:
-        try:
-            yield next(iterator)
-        except StopIteration:
-            return
-        count += 1
-
-
-def _is_sequence(source):
-    return hasattr(source, "__getitem__") and hasattr(source, "__len__")
-
-
-def _iterate_source(source, steps):
-    if _is_sequence(source):
-        n = len(source) if steps is None else min(steps, len(source))
-        return (source[i] for i in range(n))
-    return _take(iter(source), steps)
-
-
-def _source_length(source):
-    if hasattr(source, "num_batches") and source.num_batches is not None:
-        return source.num_batches
-    if hasattr(source, "__len__"):
-        return len(source)
-    return None
 
 
 def _split(data, fraction):

@@ -15,7 +15,8 @@ import inspect
 
 import numpy as np
 
-from fastdense import autodiff
+from fastdense import autodiff, losses
+from fastdense.regularizers import Regularizer
 
 
 class PythonNode:
@@ -132,8 +133,6 @@ def _total(value):
 
 def _hand_written_gradient(regularizer):
     """The regularizer's own gradient method (fastdense.regularizers.Regularizer.gradient), if overridden."""
-    from fastdense.regularizers import Regularizer
-
     method = getattr(type(regularizer), "gradient", None)
     if isinstance(regularizer, Regularizer) and method is not Regularizer.gradient:
         return regularizer.gradient
@@ -184,8 +183,6 @@ class LossCallback:
     """
 
     def __init__(self, loss, y_true_shape, y_pred_shape, dtype):
-        from fastdense import losses
-
         if not isinstance(loss, losses.Loss):
             loss = losses.LossFunctionWrapper(loss, name=getattr(loss, "__name__", None), dtype=dtype)
         self.loss = loss
