@@ -5,6 +5,9 @@ float type; batches are then gathered natively by index, so the user's data is n
 per batch. Generators and Sequences yield batches that are converted one at a time.
 """
 
+import numbers
+from collections.abc import Mapping
+
 import numpy as np
 
 from fastdense.native import check_finite
@@ -192,6 +195,26 @@ def _weight_shared_by_outputs(per_output, count):
         raise NotImplementedError("fastdense weights all outputs with one sample_weight vector; different "
                                   "weights per output are not supported yet")
     return first
+
+
+def check_class_weight(class_weight):
+    """Rejects a class_weight that is not a dict of class index -> weight (Keras 3 fails on one
+    only later, with an AttributeError such as `'str' object has no attribute 'get'`)."""
+    if class_weight is None:
+        return
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(f"`class_weight` must be a dict mapping class indices to weights, got {class_weight!r} "
+                        f"of type {type(class_weight).__name__}")
+    for key, weight in class_weight.items():
+        # A key 1.0 finds the same dict entry as 1, in Keras too; a key "1" would be ignored there.
+        if isinstance(key, bool) or not isinstance(key, numbers.Real):
+            raise TypeError(f"`class_weight` keys must be integer class indices, got {key!r} of type "
+                            f"{type(key).__name__} in {class_weight!r}")
+        if not float(key).is_integer():
+            raise ValueError(f"`class_weight` keys must be integer class indices, got {key!r} in {class_weight!r}")
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+            raise TypeError(f"`class_weight` values must be numbers, got {weight!r} of type {type(weight).__name__} "
+                            f"for class {key!r}")
 
 
 def class_weights_to_samples(class_weight, targets, dtype):

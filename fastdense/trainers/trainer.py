@@ -214,6 +214,9 @@ class Trainer:
         """Trains the model for `epochs` epochs (Keras's arguments and semantics); returns History."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "fit")
         self._assert_compiled("fit")
+        _check_epoch_number("epochs", epochs)
+        _check_epoch_number("initial_epoch", initial_epoch)
+        data_utils.check_class_weight(class_weight)
         verbose_param, verbose = verbose, _resolve_verbose(verbose)  # History.params keeps 'auto'
         from_source = data_utils.is_batch_source(x)
         if not from_source:
@@ -379,6 +382,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics) of that batch."""
         self._assert_compiled("train_on_batch")
+        data_utils.check_class_weight(class_weight)
         network, data = self._training_data(x, y, sample_weight, class_weight)
         network.reset_metrics()
         rates = self.optimizer._learning_rates(None, 1)
@@ -446,6 +450,16 @@ def _resolve_batch_size(batch_size, steps, x):
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     return int(batch_size)
+
+
+def _check_epoch_number(name, value):
+    """`epochs` and `initial_epoch` are counts: a non-negative integer. Keras 3 raises TypeError
+    for a non-integer but accepts a negative one, training nothing (epochs=-1) or running epoch -1
+    (initial_epoch=-1): both are rejected here."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an integer, got {value!r} of type {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"`{name}` must be a non-negative integer, got {value}")
 
 
 def _reject_unknown(kwargs, allowed, method):
