@@ -72,6 +72,12 @@ class ProgbarLogger(Callback):
     def on_predict_end(self, logs=None):
         self._finish(logs)
 
+    def end_line(self):
+        """Ends the current bar's line if the run stopped in the middle of it (fit, evaluate and
+        predict call this when interrupted by Ctrl-C, before re-raising)."""
+        if self.progbar is not None:
+            self.progbar.end_line()
+
     def _start_bar(self):
         self.seen = 0
         self.progbar = None

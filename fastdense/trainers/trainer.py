@@ -10,6 +10,7 @@ the data comes from a generator/Sequence. The Network itself, and the logs read 
 from `fastdense.native`, the only way this module reaches the engine.
 """
 
+import contextlib
 import itertools
 import math
 
@@ -249,30 +250,31 @@ class Trainer:
         per_batch = callback_list.batch_hooks_needed("train")
         self.stop_training = False
         self._initial_epoch = None
-        callback_list.on_train_begin()
-        initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore may resume later
-        epoch_logs = {}
-        for epoch in range(initial_epoch, epochs):
-            if self._native is not None:  # a generator's first batch builds the network, with fresh metrics
-                self._native.reset_metrics()
-            callback_list.on_epoch_begin(epoch)
-            logs = {}
-            for first_step, last_step, run in train.chunks(epoch, per_batch, verbose == 1):
-                if per_batch:
-                    callback_list.on_train_batch_begin(first_step)
-                run()
-                logs = self._logs()
-                callback_list.on_train_batch_end(last_step, logs)
+        with _progress_line_ended_on_interrupt(callback_list):
+            callback_list.on_train_begin()
+            initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore may resume later
+            epoch_logs = {}
+            for epoch in range(initial_epoch, epochs):
+                if self._native is not None:  # a generator's first batch builds the network, with fresh metrics
+                    self._native.reset_metrics()
+                callback_list.on_epoch_begin(epoch)
+                logs = {}
+                for first_step, last_step, run in train.chunks(epoch, per_batch, verbose == 1):
+                    if per_batch:
+                        callback_list.on_train_batch_begin(first_step)
+                    run()
+                    logs = self._logs()
+                    callback_list.on_train_batch_end(last_step, logs)
+                    if self.stop_training:
+                        break
+                epoch_logs = dict(logs)
+                if val is not None and _validation_due(epoch, validation_freq):
+                    val_logs = self._run_evaluation(val, validation_steps, callback_list)
+                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                callback_list.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
-            epoch_logs = dict(logs)
-            if val is not None and _validation_due(epoch, validation_freq):
-                val_logs = self._run_evaluation(val, validation_steps, callback_list)
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            callback_list.on_epoch_end(epoch, epoch_logs)
-            if self.stop_training:
-                break
-        callback_list.on_train_end(epoch_logs)
+            callback_list.on_train_end(epoch_logs)
         return self.history
 
     def _validation_source(self, validation_data, batch_size):
@@ -320,7 +322,8 @@ class Trainer:
             n_steps = math.ceil(data.rows / batch_size) if steps is None else steps
         callback_list = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                                       verbose=verbose_param, epochs=1, steps=n_steps)
-        logs = self._run_evaluation(source, steps, callback_list)
+        with _progress_line_ended_on_interrupt(callback_list):
+            logs = self._run_evaluation(source, steps, callback_list)
         return self._format_results(logs, return_dict)
 
     def _format_results(self, logs, return_dict):
@@ -351,19 +354,20 @@ class Trainer:
         n_steps = source_length(x) if from_source else math.ceil(len(_first_array(x)) / batch_size)
         callback_list = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                                       verbose=verbose, epochs=1, steps=steps or n_steps)
-        callback_list.on_predict_begin()
-        if from_source:
-            results = []
-            for step, batch in enumerate(iterate_batches(x, steps)):
-                callback_list.on_predict_batch_begin(step)
-                inputs = batch[0] if isinstance(batch, tuple) else batch  # (x,), (x, y) or x
-                results.append(self._predict_arrays(inputs, batch_size=None))
-                callback_list.on_predict_batch_end(step, {"outputs": results[-1]})
-            outputs = _concatenate_structures(results)
-        else:
-            outputs = self._predict_arrays(x, batch_size=batch_size)
-            callback_list.on_predict_batch_end(n_steps - 1, {"outputs": outputs})
-        callback_list.on_predict_end()
+        with _progress_line_ended_on_interrupt(callback_list):
+            callback_list.on_predict_begin()
+            if from_source:
+                results = []
+                for step, batch in enumerate(iterate_batches(x, steps)):
+                    callback_list.on_predict_batch_begin(step)
+                    inputs = batch[0] if isinstance(batch, tuple) else batch  # (x,), (x, y) or x
+                    results.append(self._predict_arrays(inputs, batch_size=None))
+                    callback_list.on_predict_batch_end(step, {"outputs": results[-1]})
+                outputs = _concatenate_structures(results)
+            else:
+                outputs = self._predict_arrays(x, batch_size=batch_size)
+                callback_list.on_predict_batch_end(n_steps - 1, {"outputs": outputs})
+            callback_list.on_predict_end()
         return outputs
 
     def _predict_arrays(self, x, batch_size=None, training=False):
@@ -413,6 +417,20 @@ class Trainer:
 
     def predict_generator(self, generator, steps=None, **kwargs):
         return self.predict(generator, steps=steps, **_drop_keras2_only(kwargs))
+
+
+@contextlib.contextmanager
+def _progress_line_ended_on_interrupt(callback_list):
+    """Ctrl-C (KeyboardInterrupt) stops a run in the middle of a progress bar's line: end that
+    line before the exception propagates, so the traceback starts on a line of its own. The
+    model stays usable: the engine is only ever interrupted between two native calls."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        for callback in callback_list.callbacks:
+            if isinstance(callback, callbacks_module.ProgbarLogger):
+                callback.end_line()
+        raise
 
 
 def _split(data, fraction):

@@ -83,6 +83,7 @@ class Progbar:
         self._last_update = 0
         self._time_after_first_step = None
         self._prev_total_width = 0
+        self._line_open = False  # a redrawn line is on screen without its final newline
 
     def update(self, current, values=None, finalize=None):
         """Moves the bar to step `current` (1-based count of steps done).
@@ -112,6 +113,13 @@ class Progbar:
     def add(self, n, values=None):
         """Advances the bar by `n` steps."""
         self.update(self._seen_so_far + n, values)
+
+    def end_line(self):
+        """Ends the bar's line if it was drawn but not finalized (a run stopped by Ctrl-C), so
+        that what is printed next starts on a line of its own. Not in Keras's Progbar."""
+        if self._line_open:
+            print_msg("")
+            self._line_open = False
 
     # -- bookkeeping -----------------------------------------------------------------------
 
@@ -171,6 +179,7 @@ class Progbar:
             message += "\n"
         print_msg(message, line_break=False)
         self._prev_total_width = plain_width
+        self._line_open = not finalize
 
     def _counter_and_bar(self, current):
         if self.target is None or self.target <= 0:
