@@ -137,3 +137,57 @@ def resolve_loss(identifier, y_true_shape=None, y_pred_shape=None):
     if loss is None:
         raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
     return loss
+
+
+def resolve_outputs(compile_args, output_names, y_pred_shapes, y_true_shapes):
+    """One CompiledOutput per model output: compile's loss, loss weight, metrics and weighted
+    metrics resolved against each output's shape and the shape of the first targets seen."""
+    losses = per_output(compile_args["loss"], output_names, "loss")
+    weights = per_output(compile_args["loss_weights"], output_names, "loss_weights")
+    metric_lists = _metrics_per_output(compile_args["metrics"], output_names)
+    weighted_lists = _metrics_per_output(compile_args["weighted_metrics"], output_names)
+    outputs, taken = [], set()
+    for o, name in enumerate(output_names):
+        y_pred_shape = y_pred_shapes[o]
+        y_true_shape = y_true_shapes[o]
+        prefix = f"{name}_" if len(output_names) > 1 else ""
+        compiled = []
+        for identifiers, weighted in ((metric_lists[o], False), (weighted_lists[o], True)):
+            for identifier in identifiers or []:
+                own_name, spec, direction, python = resolve_metric(identifier, y_true_shape, y_pred_shape, weighted)
+                metric_name = prefix + own_name
+                if weighted and metric_name in taken:
+                    metric_name = prefix + "weighted_" + metric_name[len(prefix):]
+                metric_name = _unique(metric_name, taken)
+                compiled.append(CompiledMetric(metric_name, spec, direction, python, weighted, own_name=own_name))
+        loss = resolve_loss(losses[o], y_true_shape, y_pred_shape)
+        weight = 1.0 if weights[o] is None else float(weights[o])
+        outputs.append(CompiledOutput(name, loss, weight, compiled))
+    return outputs
+
+
+def _metrics_per_output(metrics, names):
+    if metrics is None:
+        return [[] for _ in names]
+    if isinstance(metrics, dict):
+        return [_as_list(metrics.get(name)) for name in names]
+    # A list of lists has one list per output (a single output too: metrics=[["mae"]]).
+    if isinstance(metrics, (list, tuple)) and metrics and (len(names) > 1 or len(metrics) == 1) and \
+            all(isinstance(m, (list, tuple)) or m is None for m in metrics):
+        return [_as_list(m) for m in metrics]
+    return [_as_list(metrics) for _ in names]
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _unique(name, taken):
+    candidate, suffix = name, 1
+    while candidate in taken:
+        candidate = f"{name}_{suffix}"
+        suffix += 1
+    taken.add(candidate)
+    return candidate

@@ -87,35 +87,6 @@ class Trainer:
     def _dtype(self):
         return self.inputs[0].dtype if self.inputs else "float32"
 
-    def _resolve_outputs(self, y_true_shapes):
-        """Per-output loss and metrics, resolved against the shapes of the first targets seen."""
-        names = self._output_keys
-        args = self._compile_args
-        losses = compile_utils.per_output(args["loss"], names, "loss")
-        weights = compile_utils.per_output(args["loss_weights"], names, "loss_weights")
-        metric_lists = _metrics_per_output(args["metrics"], names)
-        weighted_lists = _metrics_per_output(args["weighted_metrics"], names)
-        outputs, taken = [], set()
-        for o, name in enumerate(names):
-            y_pred_shape = self.outputs[o].shape
-            y_true_shape = y_true_shapes[o]
-            prefix = f"{name}_" if len(names) > 1 else ""
-            compiled = []
-            for identifiers, weighted in ((metric_lists[o], False), (weighted_lists[o], True)):
-                for identifier in identifiers or []:
-                    own_name, spec, direction, python = compile_utils.resolve_metric(
-                        identifier, y_true_shape, y_pred_shape, weighted)
-                    metric_name = prefix + own_name
-                    if weighted and metric_name in taken:
-                        metric_name = prefix + "weighted_" + metric_name[len(prefix):]
-                    metric_name = _unique(metric_name, taken)
-                    compiled.append(compile_utils.CompiledMetric(metric_name, spec, direction, python, weighted,
-                                                                 own_name=own_name))
-            loss = compile_utils.resolve_loss(losses[o], y_true_shape, y_pred_shape)
-            weight = 1.0 if weights[o] is None else float(weights[o])
-            outputs.append(compile_utils.CompiledOutput(name, loss, weight, compiled))
-        return outputs
-
     def _native_network(self, targets=None):
         """The native Network: for training when the targets (one per output) are given, else
         inference. Their shapes resolve losses and metrics when the network is built."""
@@ -128,7 +99,8 @@ class Trainer:
         if training:
             y_true_shapes = [(None,) + tuple(np.shape(t)[1:]) if t is not None else None for t in targets]
             if self._compiled_outputs is None:
-                self._compiled_outputs = self._resolve_outputs(y_true_shapes)
+                self._compiled_outputs = compile_utils.resolve_outputs(
+                    self._compile_args, self._output_keys, [t.shape for t in self.outputs], y_true_shapes)
             compiled_outputs = self._compiled_outputs
         network, self._output_infos = native.build_network(self, compiled_outputs, y_true_shapes)
         self._native = network
@@ -488,33 +460,6 @@ def _reject_unknown(kwargs, allowed, method):
 
 def _drop_keras2_only(kwargs):
     return {k: v for k, v in kwargs.items() if k not in _KERAS2_FIT_ARGS}
-
-
-def _metrics_per_output(metrics, names):
-    if metrics is None:
-        return [[] for _ in names]
-    if isinstance(metrics, dict):
-        return [_as_list(metrics.get(name)) for name in names]
-    # A list of lists has one list per output (a single output too: metrics=[["mae"]]).
-    if isinstance(metrics, (list, tuple)) and metrics and (len(names) > 1 or len(metrics) == 1) and \
-            all(isinstance(m, (list, tuple)) or m is None for m in metrics):
-        return [_as_list(m) for m in metrics]
-    return [_as_list(metrics) for _ in names]
-
-
-def _as_list(value):
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _unique(name, taken):
-    candidate, suffix = name, 1
-    while candidate in taken:
-        candidate = f"{name}_{suffix}"
-        suffix += 1
-    taken.add(candidate)
-    return candidate
 
 
 def _concatenate_structures(results):
