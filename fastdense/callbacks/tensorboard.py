@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from fastdense.callbacks.base import Callback
-from fastdense.utils.event_file import EventFileWriter
+from fastdense.utils.event_file import EventFileWriter, string_tensor
 
 
 class TensorBoard(Callback):
@@ -69,7 +69,7 @@ class TensorBoard(Callback):
         embeddings_metadata=None,
     ):
         super().__init__()
-        self.log_dir = os.fspath(log_dir) if isinstance(log_dir, os.PathLike) else str(log_dir)
+        self.log_dir = str(log_dir)
         self.histogram_freq = _frequency("histogram_freq", histogram_freq)
         self.write_graph = write_graph
         self.write_images = write_images
@@ -204,8 +204,6 @@ class TensorBoard(Callback):
         except Exception as error:  # a model that cannot be described must not stop training
             warnings.warn(f"Model failed to serialize as JSON. Ignoring... {error}", stacklevel=2)
             return
-        from fastdense.utils.event_file import string_tensor
-
         writer = self._writer("train")
         writer.write("keras", string_tensor(json_string), "graph_keras_model", 0, plugin_content=b"1")
         writer.flush()
@@ -317,18 +315,20 @@ def _keras_weight_paths(model):
 
 
 def _weight_image(value):
-    """A weight as Keras draws it (keras/src/callbacks/tensorboard.py, _log_weight_as_image):
-    squeezed; a vector as one (n, 1) column; a matrix with its longer side horizontal; a rank-3
-    weight as one image per last-axis slice. None when it has no image form."""
+    """A weight as Keras draws it (keras/src/callbacks/tensorboard.py, _log_weight_as_image), as
+    a (n, height, width, 1) array: squeezed; a vector as one column; a matrix with its longer side
+    horizontal; a rank-3 weight as one image per last-axis slice; a rank-4 weight with one
+    channel as it is. None for a scalar and the weights Keras draws in colour (rank 4, 3 or 4
+    channels) or not at all."""
     image = np.squeeze(value)
     if image.ndim == 1:
-        image = image.reshape(1, image.shape[0], 1, 1)
-    elif image.ndim == 2:
+        return image.reshape(1, image.shape[0], 1, 1)
+    if image.ndim == 2:
         if image.shape[0] > image.shape[1]:
             image = image.T
-        image = image.reshape(1, image.shape[0], image.shape[1], 1)
-    elif image.ndim == 3:  # channels_last convolution kernel: one image per output channel
-        image = np.transpose(image, (2, 0, 1))[..., np.newaxis]
-    if image.ndim == 4 and image.shape[-1] in (1, 3, 4):
-        return image if image.shape[-1] == 1 else None
+        return image.reshape(1, image.shape[0], image.shape[1], 1)
+    if image.ndim == 3:  # channels_last kernel: one image per output channel
+        return np.transpose(image, (2, 0, 1))[..., np.newaxis]
+    if image.ndim == 4 and image.shape[-1] == 1:
+        return image
     return None
