@@ -140,6 +140,7 @@ class TensorBoard(Callback):
                           self._global_train_batch)
         for name, value in _scalars(logs):
             writer.scalar(f"batch_{name}", value, self._global_train_batch)
+        writer.flush()  # visible to a running tensorboard at once (TensorFlow flushes every 2 min)
 
     def on_test_end(self, logs=None):
         iterations = _iterations(self.model)
@@ -286,6 +287,7 @@ def _learning_rates(model):
 
 
 def _is_sequential_or_functional(model):
+    # Imported here: fastdense imports this package before fastdense.models.
     from fastdense.models import Model, Sequential
 
     return type(model) is Sequential or (type(model) is Model and model.inputs is not None)
