@@ -46,6 +46,7 @@ from fastdense.callbacks.lambda_callback import LambdaCallback
 from fastdense.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from fastdense.callbacks.monitor import MonitorCallback
 from fastdense.callbacks.progbar_logger import ProgbarLogger
+from fastdense.callbacks.tensorboard import TensorBoard
 from fastdense.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
@@ -61,5 +62,6 @@ __all__ = [
     "MonitorCallback",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]
