@@ -80,10 +80,14 @@ def test_every_activation_has_a_converter():
 
 
 # ------------------------------------------------------------------------- activations
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)
-def test_dense_with_each_activation(name, tmp_path):
-    model = models.Sequential([layers.Input((6,)), layers.Dense(16, activation=name),
-                               layers.Dense(5), layers.Activation(name)])
+def test_dense_with_each_activation(name, dtype, tmp_path):
+    """Each activation in a Dense, then as a layer after a relu (onnxruntime fuses some operator
+    pairs, such as Relu then Clip); the LayerNormalization keeps exponential's input moderate."""
+    model = models.Sequential([layers.Input((6,), dtype=dtype), layers.Dense(16, activation=name, dtype=dtype),
+                               layers.LayerNormalization(dtype=dtype), layers.Activation("relu", dtype=dtype),
+                               layers.Activation(name, dtype=dtype), layers.Dense(5, dtype=dtype)])
     assert_matches_predict(model, tmp_path)
 
 
@@ -356,6 +360,18 @@ def test_input_signature_fixes_the_batch_and_names_inputs(tmp_path):
     np.testing.assert_allclose(runtime.run(None, {"rows": x})[0], model.predict(x, verbose=0), **TOLERANCE)
 
 
+def test_input_signature_by_input_name(tmp_path):
+    a, b = layers.Input((2,), name="a"), layers.Input((3,), name="b")
+    model = models.Model([a, b], layers.Concatenate()([a, b]))
+    signature = {"b": np.zeros((4, 3), "float32"), "a": np.zeros((4, 2), "float32")}
+    runtime = session(export(model, tmp_path, input_signature=signature))
+    assert [(i.name, i.shape) for i in runtime.get_inputs()] == [("a", [4, 2]), ("b", [4, 3])]
+    with pytest.raises(ValueError, match=r"no spec for input\(s\) \['b'\]"):
+        model.export(tmp_path / "m.onnx", input_signature={"a": np.zeros((4, 2), "float32")})
+    with pytest.raises(ValueError, match="dtype float64 for input 'a'"):
+        model.export(tmp_path / "m.onnx", input_signature=[np.zeros((4, 2)), np.zeros((4, 3))])
+
+
 def test_verbose_prints_where_the_file_went(tmp_path, capsys):
     model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
     model.export(str(tmp_path / "a.onnx"))
@@ -400,6 +416,13 @@ def test_custom_activation_is_named(where, tmp_path):
     model = models.Sequential([layers.Input((3,)), layers.Dense(2), layer])
     with pytest.raises(ValueError, match=r"activation 'scaled_tanh' of layer 'head' is a Python function"):
         model.export(tmp_path / "m.onnx", verbose=False)
+
+
+def test_without_onnx_installed(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # makes `import onnx` raise ImportError
+    model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
+    with pytest.raises(ImportError, match=r"pip install 'fastdense\[onnx\]'"):
+        model.export(tmp_path / "m.onnx")
 
 
 def test_unbuilt_model(tmp_path):

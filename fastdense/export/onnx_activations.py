@@ -62,14 +62,12 @@ def relu(graph, x, config, hint):
             return graph.op("Relu", [x], f"{hint}/Relu")
         return leaky_relu(graph, x, {"alpha": slope}, hint)
     if threshold == 0.0:
-        # The Clip below does the zeroing: Relu then Clip would be the same, but onnxruntime
-        # 1.32's Relu+Clip fusion fails on float64 graphs.
-        kept = x
+        kept = x  # the clip below does the zeroing
     else:
         above = graph.op("Greater", [x, graph.scalar(threshold)], f"{hint}/above_threshold")
         kept = graph.op("Where", [above, x, graph.scalar(0.0)], f"{hint}/kept")
     if max_value is not None:
-        kept = graph.op("Clip", [kept, graph.scalar(0.0), graph.scalar(max_value)], f"{hint}/Clip")
+        kept = graph.clip(kept, 0.0, max_value, hint)
     if slope == 0.0:
         return kept
     below = graph.op("Relu", [graph.op("Sub", [graph.scalar(threshold), x], f"{hint}/threshold_minus_x")],
@@ -97,12 +95,12 @@ def leaky_relu(graph, x, config, hint):
 
 @converts("relu6")
 def relu6(graph, x, config, hint):
-    return graph.op("Clip", [x, graph.scalar(0.0), graph.scalar(6.0)], f"{hint}/Relu6")
+    return graph.clip(x, 0.0, 6.0, f"{hint}/relu6")
 
 
 @converts("hard_tanh")
 def hard_tanh(graph, x, config, hint):
-    return graph.op("Clip", [x, graph.scalar(-1.0), graph.scalar(1.0)], f"{hint}/HardTanh")
+    return graph.clip(x, -1.0, 1.0, f"{hint}/hard_tanh")
 
 
 @converts("elu")
@@ -174,7 +172,7 @@ def hard_sigmoid(graph, x, config, hint):
     if graph.has_operator("HardSigmoid"):
         return graph.op("HardSigmoid", [x], f"{hint}/HardSigmoid", alpha=1.0 / 6.0, beta=0.5)
     shifted = graph.op("Add", [x, graph.scalar(3.0)], f"{hint}/x_plus_3")
-    clipped = graph.op("Clip", [shifted, graph.scalar(0.0), graph.scalar(6.0)], f"{hint}/relu6")
+    clipped = graph.clip(shifted, 0.0, 6.0, f"{hint}/relu6")
     return graph.op("Div", [clipped, graph.scalar(6.0)], f"{hint}/hard_sigmoid")
 
 
@@ -276,7 +274,7 @@ def sparse_sigmoid(graph, x, config, hint):
     """``clip((x + 1) / 2, 0, 1)``: 0 up to -1, 1 from 1 on."""
     half = graph.op("Mul", [graph.scalar(0.5), graph.op("Add", [x, graph.scalar(1.0)], f"{hint}/x_plus_1")],
                     f"{hint}/half")
-    return graph.op("Clip", [half, graph.scalar(0.0), graph.scalar(1.0)], f"{hint}/sparse_sigmoid")
+    return graph.clip(half, 0.0, 1.0, f"{hint}/sparse_sigmoid")
 
 
 @converts("threshold")

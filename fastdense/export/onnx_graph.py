@@ -95,6 +95,13 @@ class OnnxGraph:
         values = tuple(int(v) for v in values)
         return self.constant(np.array(values, dtype=np.int64), hint, key=("int64", values), dtype=np.int64)
 
+    def clip(self, x, low, high, hint):
+        """``min(max(x, low), high)``: Clip, or in float64 Max then Min, because onnxruntime
+        1.32 fuses a Relu followed by a Clip into one kernel that fails on float64."""
+        if self.dtype.name != "float64":
+            return self.op("Clip", [x, self.scalar(low), self.scalar(high)], f"{hint}/Clip")
+        return self.op("Min", [self.op("Max", [x, self.scalar(low)], f"{hint}/Max"), self.scalar(high)], f"{hint}/Min")
+
     def reduce(self, op_type, x, axes, hint):
         """A Reduce* node over `axes` keeping them as size 1. The axes became an input instead
         of an attribute in opset 13 for ReduceSum, in opset 18 for the others."""
