@@ -19,6 +19,7 @@ from fastdense.layers import activations as activation_layers
 from fastdense.layers import core, merging, normalization
 from fastdense.layers.core import python_activation_name
 from fastdense.models.graph import map_graph
+from fastdense.models.model import Model
 
 LAYER_CONVERTERS = {}
 
@@ -40,8 +41,6 @@ def not_exportable(component, why):
 def convert_graph(graph, model, input_names):
     """Adds `model`'s layers to `graph`, its inputs fed by the tensors `input_names`; returns
     the names of the tensors holding its outputs (in `model.outputs` order)."""
-    from fastdense.models.model import Model
-
     names = {id(tensor): name for tensor, name in zip(model.inputs, input_names)}
     nodes, _ = map_graph(model.inputs, model.outputs)
     for node in nodes:
