@@ -283,3 +283,15 @@ class Model(ModelSaving, Trainer, Layer):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+    def export(self, filepath, format="onnx", verbose=None, input_signature=None, **kwargs):
+        """Exports the model for inference: an ONNX file that onnxruntime (or any ONNX runtime)
+        runs without fastdense. Keras 3's method and arguments (keras/src/models/model.py), but
+        `format` defaults to "onnx", the one format fastdense writes (Keras's default,
+        "tf_saved_model", and its other formats need their own frameworks: ValueError).
+        `opset_version=` (>= 17, default 18) is the one extra keyword. Needs the `onnx` package
+        (`pip install 'fastdense[onnx]'`); see fastdense.export.onnx.export_onnx for
+        input_signature."""
+        from fastdense.export import export_model
+
+        export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
