@@ -367,16 +367,16 @@ def test_input_signature_by_input_name(tmp_path):
     runtime = session(export(model, tmp_path, input_signature=signature))
     assert [(i.name, i.shape) for i in runtime.get_inputs()] == [("a", [4, 2]), ("b", [4, 3])]
     with pytest.raises(ValueError, match=r"no spec for input\(s\) \['b'\]"):
-        model.export(tmp_path / "m.onnx", input_signature={"a": np.zeros((4, 2), "float32")})
+        model.export(tmp_path / "m.onnx", format="onnx", input_signature={"a": np.zeros((4, 2), "float32")})
     with pytest.raises(ValueError, match="dtype float64 for input 'a'"):
-        model.export(tmp_path / "m.onnx", input_signature=[np.zeros((4, 2)), np.zeros((4, 3))])
+        model.export(tmp_path / "m.onnx", format="onnx", input_signature=[np.zeros((4, 2)), np.zeros((4, 3))])
 
 
 def test_verbose_prints_where_the_file_went(tmp_path, capsys):
     model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
-    model.export(str(tmp_path / "a.onnx"))
+    model.export(str(tmp_path / "a.onnx"), format="onnx")
     assert capsys.readouterr().out == f"Saved artifact at '{tmp_path / 'a.onnx'}'.\n"
-    model.export(str(tmp_path / "b.onnx"), verbose=False)
+    model.export(str(tmp_path / "b.onnx"), format="onnx", verbose=False)
     assert capsys.readouterr().out == ""
 
 
@@ -393,7 +393,7 @@ def test_custom_layer_is_named(tmp_path):
 
     model = models.Sequential([layers.Input((3,)), layers.Dense(3), Scale(name="my_scale")])
     with pytest.raises(ValueError, match=r"layer 'my_scale' \(Scale\) is a custom layer"):
-        model.export(tmp_path / "m.onnx", verbose=False)
+        model.export(tmp_path / "m.onnx", format="onnx", verbose=False)
     assert not os.path.exists(tmp_path / "m.onnx")
 
 
@@ -403,7 +403,7 @@ def test_subclass_of_a_builtin_layer_is_custom(tmp_path):
 
     model = models.Sequential([layers.Input((3,)), MyDense(2, name="mine")])
     with pytest.raises(ValueError, match=r"layer 'mine' \(MyDense\)"):
-        model.export(tmp_path / "m.onnx", verbose=False)
+        model.export(tmp_path / "m.onnx", format="onnx", verbose=False)
 
 
 @pytest.mark.parametrize("where", ["dense", "activation_layer"])
@@ -415,19 +415,19 @@ def test_custom_activation_is_named(where, tmp_path):
              else layers.Activation(scaled_tanh, name="head"))
     model = models.Sequential([layers.Input((3,)), layers.Dense(2), layer])
     with pytest.raises(ValueError, match=r"activation 'scaled_tanh' of layer 'head' is a Python function"):
-        model.export(tmp_path / "m.onnx", verbose=False)
+        model.export(tmp_path / "m.onnx", format="onnx", verbose=False)
 
 
 def test_without_onnx_installed(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # makes `import onnx` raise ImportError
     model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
     with pytest.raises(ImportError, match=r"pip install 'fastdense\[onnx\]'"):
-        model.export(tmp_path / "m.onnx")
+        model.export(tmp_path / "m.onnx", format="onnx")
 
 
 def test_unbuilt_model(tmp_path):
     with pytest.raises(ValueError, match="before it is built"):
-        models.Sequential([layers.Dense(2)]).export(tmp_path / "m.onnx")
+        models.Sequential([layers.Dense(2)]).export(tmp_path / "m.onnx", format="onnx")
 
 
 @pytest.mark.parametrize("fmt", ["tf_saved_model", "openvino", "litert", "torch"])
@@ -437,15 +437,23 @@ def test_other_keras_formats_say_which_formats_work(fmt, tmp_path):
         model.export(tmp_path / "m", format=fmt)
 
 
+def test_default_format_is_keras_s_and_says_to_pass_onnx(tmp_path):
+    # Keras 3.15's default is "tf_saved_model": a script relying on it gets a clear error and no file.
+    model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"format='tf_saved_model' is not supported.*format='onnx' only"):
+        model.export(tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
 def test_unknown_format_and_arguments(tmp_path):
     model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
     with pytest.raises(ValueError, match=r"Unrecognized format='pickle'. Supported formats are: \['onnx'\]"):
         model.export(tmp_path / "m", format="pickle")
     with pytest.raises(ValueError, match="opset_version must be an integer >= 17"):
-        model.export(tmp_path / "m.onnx", opset_version=13)
+        model.export(tmp_path / "m.onnx", format="onnx", opset_version=13)
     with pytest.raises(TypeError, match="unexpected keyword"):
-        model.export(tmp_path / "m.onnx", jax2tf_kwargs={})
+        model.export(tmp_path / "m.onnx", format="onnx", jax2tf_kwargs={})
     with pytest.raises(ValueError, match=r"gives shape \(None, 3\) for input"):
-        model.export(tmp_path / "m.onnx", input_signature=[layers.Input((3,))])
+        model.export(tmp_path / "m.onnx", format="onnx", input_signature=[layers.Input((3,))])
     with pytest.raises(ValueError, match="has 2 spec"):
-        model.export(tmp_path / "m.onnx", input_signature=[layers.Input((2,)), layers.Input((2,))])
+        model.export(tmp_path / "m.onnx", format="onnx", input_signature=[layers.Input((2,)), layers.Input((2,))])

@@ -15,7 +15,7 @@ _KERAS_FORMATS = {
 }
 
 
-def export_model(model, filepath, format="onnx", verbose=None, input_signature=None, **kwargs):
+def export_model(model, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
     """Writes `model` to `filepath` in `format` (only "onnx"); see Model.export."""
     if format in _KERAS_FORMATS:
         raise ValueError(

@@ -284,11 +284,12 @@ class Model(ModelSaving, Trainer, Layer):
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
-    def export(self, filepath, format="onnx", verbose=None, input_signature=None, **kwargs):
-        """Exports the model for inference: an ONNX file that onnxruntime (or any ONNX runtime)
-        runs without fastdense. Keras 3's method and arguments (keras/src/models/model.py), but
-        `format` defaults to "onnx", the one format fastdense writes (Keras's default,
-        "tf_saved_model", and its other formats need their own frameworks: ValueError).
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Exports the model for inference: with format="onnx", an ONNX file that onnxruntime (or
+        any ONNX runtime) runs without fastdense. Keras 3's method, arguments and default
+        (keras/src/models/model.py): the default "tf_saved_model", like Keras's other formats,
+        needs TensorFlow's own exporter and raises a ValueError saying so and naming "onnx", so a
+        Keras script that relies on the default gets a clear error, never a file of another kind.
         `opset_version=` (>= 17, default 18) is the one extra keyword. Needs the `onnx` package
         (`pip install 'fastdense[onnx]'`); see fastdense.export.onnx.export_onnx for
         input_signature."""
