@@ -3,7 +3,9 @@
 import numpy as np
 
 from fastdense import activations, constraints, initializers, python_nodes, regularizers
+from fastdense import random as fd_random
 from fastdense.layers.layer import Layer
+from fastdense.object_registry import register_builtin
 # Built-in regularizers and constraints run natively; a user's runs as a Python callback.
 from fastdense.python_nodes import network_constraint, network_regularizer
 
@@ -23,6 +25,7 @@ def flat_width(shape):
     return width
 
 
+@register_builtin("layers", "keras.layers")
 class Dense(Layer):
     """Densely connected layer: `output = activation(inputs @ kernel + bias)`.
 
@@ -121,6 +124,7 @@ class Dense(Layer):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class Activation(Layer):
     """Applies an activation function: `Activation('relu')`.
 
@@ -151,6 +155,7 @@ class Activation(Layer):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class Dropout(Layer):
     """Sets a fraction `rate` of inputs to 0 while training and scales the rest by 1/(1-rate).
 
@@ -173,8 +178,6 @@ class Dropout(Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
-        from fastdense import random as fd_random
-
         keep = fd_random.global_generator().random(np.shape(inputs)) >= self.rate
         return inputs * keep / (1.0 - self.rate)
 
@@ -190,6 +193,7 @@ class Dropout(Layer):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class GaussianNoise(Layer):
     """Adds zero-centred Gaussian noise of standard deviation `stddev` while training."""
 
@@ -201,8 +205,6 @@ class GaussianNoise(Layer):
     def call(self, inputs, training=False):
         if not training:
             return inputs
-        from fastdense import random as fd_random
-
         return inputs + fd_random.global_generator().normal(0.0, self.stddev, np.shape(inputs))
 
     def compute_output_shape(self, input_shape):
@@ -217,6 +219,7 @@ class GaussianNoise(Layer):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class Flatten(Layer):
     """Flattens every axis but the batch axis: (batch, a, b) → (batch, a*b)."""
 
@@ -239,6 +242,7 @@ class Flatten(Layer):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class Reshape(Layer):
     """Reshapes each sample to `target_shape` (one entry may be -1)."""
 

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from fastdense import _core
-from fastdense.serialization import auto_name
+from fastdense.utils.naming import auto_name
 from fastdense.optimizers.schedules import LearningRateSchedule
 from fastdense.optimizers.schedules import deserialize as deserialize_schedule
 from fastdense.optimizers.schedules import serialize as serialize_schedule
