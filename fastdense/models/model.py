@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from fastdense.utils import naming
 from fastdense.layers.input_layer import Input, InputLayer, KerasTensor, symbolic_call
 from fastdense.layers.layer import Layer
 from fastdense.models import functional_config
@@ -12,6 +11,7 @@ from fastdense.object_registry import register_builtin
 from fastdense.saving import api as saving_api
 from fastdense.saving import compile_config, serialization_lib
 from fastdense.trainers.trainer import Trainer
+from fastdense.utils import naming
 
 
 def flatten_structure(structure):

@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from fastdense.utils import naming
 from fastdense.layers.input_layer import Input, InputLayer
 from fastdense.models import functional_config
 from fastdense.models.model import Model
 from fastdense.object_registry import register_builtin
+from fastdense.utils import naming
 
 
 @register_builtin("layers", "keras")
