@@ -1,13 +1,12 @@
-"""Global settings shared by every module: float type, epsilon and automatic layer names."""
-
-import collections
-import re
+"""Global settings shared by every module: float type and epsilon; `clear_session` resets the
+automatic object names (fastdense.utils.naming)."""
 
 import numpy as np
 
+from fastdense.utils import naming
+
 _FLOATX = "float32"
 _EPSILON = 1e-7
-_name_counts = collections.defaultdict(int)
 
 
 def floatx():
@@ -40,21 +39,12 @@ def standardize_dtype(dtype):
     return name
 
 
-def snake_case(name):
-    """Keras's class-name-to-layer-name rule: 'BatchNormalization' -> 'batch_normalization'."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-    return name
-
-
-def unique_name(base):
-    """'dense', 'dense_1', 'dense_2', ... as Keras names layers and models."""
-    count = _name_counts[base]
-    _name_counts[base] += 1
-    return base if count == 0 else f"{base}_{count}"
+# Kept for callers outside the naming module's reach (trainers.compile_utils, metrics).
+snake_case = naming.to_snake_case
+unique_name = naming.uniquify
 
 
 def clear_session():
-    """Resets automatic names, so the next Dense is 'dense' again."""
-    _name_counts.clear()
+    """Resets automatic names, so the next Dense is 'dense' again (and the next loss, metric,
+    optimizer or model gets its first name too, as in Keras)."""
+    naming.reset_names()

@@ -7,7 +7,7 @@ to the engine. A user's callable constraint makes the model fall back to Python 
 import numpy as np
 
 from fastdense import backend
-from fastdense.serialization import lookup
+from fastdense.object_registry import lookup, serialize_function
 
 
 class Constraint:
@@ -123,8 +123,6 @@ def serialize(constraint):
     if constraint is None:
         return None
     if not hasattr(constraint, "get_config"):  # a user's function: by (registered) name, as Keras writes it
-        from fastdense.saving.serialization import serialize_function
-
         return serialize_function(constraint)
     return {"module": "keras.constraints", "class_name": type(constraint).__name__,
             "config": constraint.get_config(), "registered_name": None}

@@ -15,7 +15,8 @@ import numbers
 import numpy as np
 
 from fastdense import random as fd_random
-from fastdense.serialization import serialize_object, split_serialized, to_snake_case, unknown_name_error
+from fastdense.object_registry import serialize_object, split_serialized, unknown_name_error
+from fastdense.utils.naming import to_snake_case
 
 # Standard deviation of a unit normal truncated to [-2, 2]: dividing by it keeps the variance
 # of a truncated draw equal to the requested one.

@@ -15,14 +15,13 @@ from :func:`native_config` (built-in functions and ``Loss`` objects also expose 
 ``Loss.reduction`` attribute. User-defined losses have no native configuration (``None``).
 """
 
-import collections
 import difflib
 import inspect
-import re
 
 import numpy as np
 
 from fastdense import autodiff
+from fastdense.utils import naming
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError",
@@ -286,17 +285,6 @@ logcosh = log_cosh  # Keras 2 name
 # ---------------------------------------------------------------------------------------------
 # Loss classes.
 
-_name_uids = collections.defaultdict(int)
-
-
-def _auto_name(class_name):
-    """Keras-style default object name: snake_case, then _1, _2, ... for later instances."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", class_name))
-    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-    uid = _name_uids[name]
-    _name_uids[name] += 1
-    return f"{name}_{uid}" if uid else name
-
 
 def standardize_reduction(reduction):
     if reduction not in REDUCTIONS:
@@ -351,7 +339,7 @@ class Loss:
     """
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
-        self.name = name or _auto_name(type(self).__name__)
+        self.name = name or naming.auto_name(type(self).__name__)
         self.reduction = standardize_reduction(reduction)
         self._dtype = _standardize_dtype(dtype)
 

@@ -19,9 +19,10 @@ import warnings
 
 import numpy as np
 
-from fastdense import backend, serialization
+from fastdense import backend, initializers
+from fastdense import object_registry
 from fastdense import losses as _losses
-from fastdense.serialization import unknown_name_error
+from fastdense.object_registry import unknown_name_error
 from fastdense.losses import (  # noqa: F401  (re-exported)
     MAE, MAPE, MSE, MSLE, binary_crossentropy, categorical_crossentropy, categorical_hinge, hinge,
     huber, kl_divergence, log_cosh, mae, mape, mean_absolute_error, mean_absolute_percentage_error,
@@ -170,8 +171,6 @@ class Metric:
 
     def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="sum", name=None):
         """A non-trainable state Variable named '<metric name>/<name>'."""
-        from fastdense import initializers
-
         dtype = backend.standardize_dtype(dtype or self._dtype)
         value = initializers.get(initializer)(tuple(shape), dtype=dtype)
         variable = Variable(value, name=name, trainable=False, dtype=dtype, path=f"{self.name}/{name}")
@@ -1123,7 +1122,7 @@ def deserialize(config, custom_objects=None):
     ``custom_objects`` maps names to user classes or functions and takes precedence.
     """
     if isinstance(config, str):
-        obj = serialization.get_registered_object(config, custom_objects) or _IDENTIFIERS.get(config)
+        obj = object_registry.get_registered_object(config, custom_objects) or _IDENTIFIERS.get(config)
         if obj is None:
             raise ValueError(f"Could not interpret metric identifier: {config}")
         return obj() if inspect.isclass(obj) else obj
@@ -1131,13 +1130,13 @@ def deserialize(config, custom_objects=None):
         raise ValueError(f"Could not deserialize metric: {config!r}")
     if config["class_name"] == "function":
         name = config.get("config")
-        fn = serialization.get_registered_object(name, custom_objects) or _FUNCTIONS.get(name)
+        fn = object_registry.get_registered_object(name, custom_objects) or _FUNCTIONS.get(name)
         if fn is None:
             raise ValueError(f"Unknown metric function: {name!r}. Pass it in custom_objects.")
         return fn
     registered = config.get("registered_name")
-    cls = (serialization.get_registered_object(registered, custom_objects) if registered else None) or \
-        serialization.get_registered_object(config["class_name"], custom_objects) or \
+    cls = (object_registry.get_registered_object(registered, custom_objects) if registered else None) or \
+        object_registry.get_registered_object(config["class_name"], custom_objects) or \
         _IDENTIFIERS.get(config["class_name"])
     if cls is None:
         raise ValueError(f"Unknown metric class: {config['class_name']!r}. Pass it in custom_objects.")

@@ -11,7 +11,8 @@ import numbers
 
 import numpy as np
 
-from fastdense.serialization import serialize_object, split_serialized, to_snake_case, unknown_name_error
+from fastdense.object_registry import serialize_function, serialize_object, split_serialized, unknown_name_error
+from fastdense.utils.naming import to_snake_case
 
 
 def _factor(name, value):
@@ -186,8 +187,6 @@ def serialize(regularizer):
     if regularizer is None:
         return None
     if not hasattr(regularizer, "get_config"):  # a user's function: by (registered) name, as Keras writes it
-        from fastdense.saving.serialization import serialize_function
-
         return serialize_function(regularizer)
     return serialize_object(regularizer, "keras.regularizers")
 

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from fastdense import _core
+from fastdense import _core, backend
 from fastdense import optimizers
 from fastdense.optimizers import schedules
 
@@ -557,9 +557,7 @@ def test_constructor_validation():
 
 
 def test_default_names_follow_keras_3_15():
-    from fastdense import serialization
-
-    serialization.reset_names()
+    backend.clear_session()
     assert [optimizers.RMSprop().name, optimizers.RMSprop().name, optimizers.AdamW().name, optimizers.SGD().name] == [
         "rm_sprop", "rm_sprop_1", "adam_w", "sgd"
     ]

@@ -14,6 +14,7 @@ import numpy as np
 from fastdense import activations, constraints, initializers, regularizers
 from fastdense.layers.core import network_constraint, network_regularizer
 from fastdense.layers.layer import Layer
+from fastdense.object_registry import register_builtin
 
 
 def _non_negative(value, what, layer, allow_none=False):
@@ -38,6 +39,7 @@ class _ElementwiseActivation(Layer):
                                       activity_regularizer=network_regularizer(self.activity_regularizer))
 
 
+@register_builtin("layers", "keras.layers")
 class ReLU(_ElementwiseActivation):
     """`clip(x if x > threshold else 0, 0, max_value) − negative_slope·max(threshold − x, 0)`.
 
@@ -69,6 +71,7 @@ class ReLU(_ElementwiseActivation):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class LeakyReLU(_ElementwiseActivation):
     """`x` for x >= 0, `negative_slope·x` otherwise.
 
@@ -96,6 +99,7 @@ class LeakyReLU(_ElementwiseActivation):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class ELU(_ElementwiseActivation):
     """`x` for x > 0, `alpha·(exp(x) − 1)` otherwise.
 
@@ -121,6 +125,7 @@ class ELU(_ElementwiseActivation):
         return {"name": base.pop("name"), "alpha": self.alpha, **base}
 
 
+@register_builtin("layers", "keras.layers")
 class Softmax(_ElementwiseActivation):
     """`exp(x − max) / Σ exp(x − max)` along `axis` (an int or a list of ints, default -1).
 
@@ -163,6 +168,7 @@ class Softmax(_ElementwiseActivation):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class PReLU(Layer):
     """Parametric ReLU: `x` for x >= 0, `alpha·x` otherwise, with `alpha` learned.
 

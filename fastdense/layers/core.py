@@ -3,8 +3,10 @@
 import numpy as np
 
 from fastdense import activations, constraints, initializers, regularizers
+from fastdense import random as fd_random
 from fastdense.layers.layer import Layer
 from fastdense.native import python_nodes
+from fastdense.object_registry import register_builtin
 # Built-in regularizers and constraints run natively; a user's runs as a Python callback.
 from fastdense.native.python_nodes import network_constraint, network_regularizer
 
@@ -24,6 +26,7 @@ def flat_width(shape):
     return width
 
 
+@register_builtin("layers", "keras.layers")
 class Dense(Layer):
     """Densely connected layer: `output = activation(inputs @ kernel + bias)`.
 
@@ -122,6 +125,7 @@ class Dense(Layer):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class Activation(Layer):
     """Applies an activation function: `Activation('relu')`.
 
@@ -152,6 +156,7 @@ class Activation(Layer):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class Dropout(Layer):
     """Sets a fraction `rate` of inputs to 0 while training and scales the rest by 1/(1-rate).
 
@@ -174,8 +179,6 @@ class Dropout(Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
-        from fastdense import random as fd_random
-
         keep = fd_random.global_generator().random(np.shape(inputs)) >= self.rate
         return inputs * keep / (1.0 - self.rate)
 
@@ -191,6 +194,7 @@ class Dropout(Layer):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class GaussianNoise(Layer):
     """Adds zero-centred Gaussian noise of standard deviation `stddev` while training."""
 
@@ -202,8 +206,6 @@ class GaussianNoise(Layer):
     def call(self, inputs, training=False):
         if not training:
             return inputs
-        from fastdense import random as fd_random
-
         return inputs + fd_random.global_generator().normal(0.0, self.stddev, np.shape(inputs))
 
     def compute_output_shape(self, input_shape):
@@ -218,6 +220,7 @@ class GaussianNoise(Layer):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class Flatten(Layer):
     """Flattens every axis but the batch axis: (batch, a, b) → (batch, a*b)."""
 
@@ -240,6 +243,7 @@ class Flatten(Layer):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class Reshape(Layer):
     """Reshapes each sample to `target_shape` (one entry may be -1)."""
 

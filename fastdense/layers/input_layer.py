@@ -1,7 +1,8 @@
 """Symbolic tensors and the graph nodes that functional models are built from."""
 
-from fastdense import backend
 from fastdense.layers.layer import Layer
+from fastdense.object_registry import register_builtin
+from fastdense.utils import naming
 
 
 class KerasTensor:
@@ -13,7 +14,7 @@ class KerasTensor:
     def __init__(self, shape, dtype="float32", name=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = dtype
-        self.name = name or backend.unique_name("keras_tensor")
+        self.name = name or naming.uniquify("keras_tensor")
         self._keras_history = None
 
     @property
@@ -65,6 +66,7 @@ def symbolic_call(layer, inputs, args, kwargs):
     return outputs if multi_output else outputs[0]
 
 
+@register_builtin("layers", "keras.layers")
 class InputLayer(Layer):
     """The entry point of a functional model; `Input(shape=...)` creates one and returns its tensor.
 
@@ -88,7 +90,7 @@ class InputLayer(Layer):
                 raise ValueError("Input needs a shape, e.g. Input(shape=(10,))")
             shape = (shape,) if isinstance(shape, int) else tuple(shape)
             batch_shape = (batch_size,) + shape
-        super().__init__(dtype=dtype, name=name or backend.unique_name("input_layer"), **kwargs)
+        super().__init__(dtype=dtype, name=name or naming.uniquify("input_layer"), **kwargs)
         self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.optional = optional
         self.built = True

@@ -6,6 +6,8 @@ import numpy as np
 
 from fastdense import autodiff, backend, initializers, regularizers, constraints as constraints_module
 from fastdense.native import python_nodes
+from fastdense.object_registry import register_builtin
+from fastdense.utils import naming
 from fastdense.variables import Variable
 
 
@@ -14,6 +16,7 @@ def dtype_policy_config(dtype):
     return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": dtype}, "registered_name": None}
 
 
+@register_builtin("layers", "keras.layers")
 class Layer:
     """Base class of all layers.
 
@@ -47,7 +50,7 @@ class Layer:
         self._input_shape_arg = tuple(input_shape) if input_shape is not None else None
 
         object.__setattr__(self, "_tracked_layers", [])
-        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
+        self.name = name or naming.auto_name(type(self).__name__)
         self.dtype = backend.standardize_dtype(dtype)
         self._trainable = bool(trainable)
         self.built = False
@@ -222,11 +225,15 @@ class Layer:
         return cls(**config)
 
     def get_build_config(self):
-        if self._build_shapes is None:
+        """{"input_shape": ...} of the call that built the layer; None before that, and for
+        layers without a build() of their own, whose entries Keras writes without one."""
+        if self._build_shapes is None or type(self).build is Layer.build:
             return None
         return {"input_shape": _shape_to_list(self._build_shapes)}
 
     def build_from_config(self, config):
+        """Builds the layer for the shape get_build_config() recorded; loading calls it for
+        every entry with a build_config, as keras/src/saving/serialization_lib.py does."""
         if config and config.get("input_shape") is not None and not self.built:
             shape = config["input_shape"]
             self._maybe_build([tuple(s) for s in shape] if _is_shape_list(shape) else tuple(shape))

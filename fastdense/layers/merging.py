@@ -6,6 +6,7 @@ import functools
 import numpy as np
 
 from fastdense.layers.layer import Layer
+from fastdense.object_registry import register_builtin
 
 
 class _Merge(Layer):
@@ -35,6 +36,7 @@ class _Merge(Layer):
         return network.add_merge(self._native_kind, list(input_ids))
 
 
+@register_builtin("layers", "keras.layers")
 class Add(_Merge):
     _native_kind = "add"
 
@@ -42,6 +44,7 @@ class Add(_Merge):
         return functools.reduce(np.add, arrays)
 
 
+@register_builtin("layers", "keras.layers")
 class Subtract(_Merge):
     _native_kind = "subtract"
 
@@ -54,6 +57,7 @@ class Subtract(_Merge):
         return arrays[0] - arrays[1]
 
 
+@register_builtin("layers", "keras.layers")
 class Multiply(_Merge):
     _native_kind = "multiply"
 
@@ -61,6 +65,7 @@ class Multiply(_Merge):
         return functools.reduce(np.multiply, arrays)
 
 
+@register_builtin("layers", "keras.layers")
 class Average(_Merge):
     _native_kind = "average"
 
@@ -68,6 +73,7 @@ class Average(_Merge):
         return functools.reduce(np.add, arrays) / len(arrays)
 
 
+@register_builtin("layers", "keras.layers")
 class Maximum(_Merge):
     _native_kind = "maximum"
 
@@ -75,6 +81,7 @@ class Maximum(_Merge):
         return functools.reduce(np.maximum, arrays)
 
 
+@register_builtin("layers", "keras.layers")
 class Minimum(_Merge):
     _native_kind = "minimum"
 
@@ -82,6 +89,7 @@ class Minimum(_Merge):
         return functools.reduce(np.minimum, arrays)
 
 
+@register_builtin("layers", "keras.layers")
 class Concatenate(Layer):
     """Joins a list of inputs along `axis` (the feature axis, -1, for dense networks)."""
 

@@ -14,6 +14,7 @@ import numpy as np
 from fastdense import constraints, initializers, regularizers
 from fastdense.layers.core import network_constraint, network_regularizer
 from fastdense.layers.layer import Layer
+from fastdense.object_registry import register_builtin
 
 
 def real_number(value, what, layer, minimum=None):
@@ -116,6 +117,7 @@ class _Normalization(Layer):
         }
 
 
+@register_builtin("layers", "keras.layers")
 class BatchNormalization(_Normalization):
     """Normalizes each feature with the statistics of the batch while training, and with their
     moving averages at inference.
@@ -229,6 +231,7 @@ class BatchNormalization(_Normalization):
         return config
 
 
+@register_builtin("layers", "keras.layers")
 class LayerNormalization(_Normalization):
     """Normalizes each sample over its features: γ·(x − mean)/√(var + ε) + β, with the mean and
     the biased variance taken over `axis` of that sample.

@@ -2,12 +2,16 @@
 
 import numpy as np
 
-from fastdense import backend
 from fastdense.layers.input_layer import Input, InputLayer, KerasTensor, symbolic_call
 from fastdense.layers.layer import Layer
+from fastdense.models import functional_config
+from fastdense.models import summary as summary_utils
 from fastdense.models.graph import map_graph
-from fastdense.saving.model_methods import ModelSaving
+from fastdense.object_registry import register_builtin
+from fastdense.saving import api as saving_api
+from fastdense.saving import compile_config, serialization_lib
 from fastdense.trainers.trainer import Trainer
+from fastdense.utils import naming
 
 
 def flatten_structure(structure):
@@ -20,7 +24,10 @@ def flatten_structure(structure):
     return [structure]
 
 
-class Model(ModelSaving, Trainer, Layer):
+# Keras writes a model built from Input tensors as a 'Functional'.
+@register_builtin("layers", "keras.src.models.functional", class_name="Functional", aliases=("Model",),
+                  registered_name="Functional")
+class Model(Trainer, Layer):
     """A model built from symbolic tensors: `Model(inputs=x, outputs=y)`.
 
     Args:
@@ -47,8 +54,8 @@ class Model(ModelSaving, Trainer, Layer):
         outputs = args[1] if len(args) == 2 else outputs
         name = kwargs.pop("name", None)
         trainable = kwargs.pop("trainable", True)
-        default_name = "functional" if type(self) is Model else backend.snake_case(type(self).__name__)
-        Layer.__init__(self, name=name or backend.unique_name(default_name), trainable=trainable, **kwargs)
+        default_name = "functional" if type(self) is Model else type(self).__name__
+        Layer.__init__(self, name=name or naming.auto_name(default_name), trainable=trainable, **kwargs)
         Trainer.__init__(self)
         self._graph_nodes, self._layers = [], []
         self.inputs = self.outputs = None
@@ -195,9 +202,7 @@ class Model(ModelSaving, Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
                 layer_range=None):
         """Prints the layers, their output shapes and parameter counts, and the totals (Keras 3's table)."""
-        from fastdense.models.summary import print_summary
-
-        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
+        summary_utils.print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
 
     def count_params(self):
         if not self.built:
@@ -280,6 +285,41 @@ class Model(ModelSaving, Trainer, Layer):
             for tensor, native_id in zip(node.outputs, result if isinstance(result, list) else [result]):
                 ids[id(tensor)] = native_id
         return [ids[id(t)] for t in self.outputs]
+
+    # ------------------------------------------------------------------------------ saving
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+        """`.keras` (Keras 3 archive) or `.h5` (legacy HDF5): architecture, weights, compile
+        config and optimizer state. The write is atomic."""
+        saving_api.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        saving_api.save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+        saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name, **kwargs)
+
+    def to_json(self, **kwargs):
+        return serialization_lib.model_to_json(self, **kwargs)
+
+    def get_config(self):
+        """The functional graph (Keras's Functional config) when the model has one."""
+        if self._is_graph_network:
+            return functional_config.functional_config(self)
+        return super().get_config()
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return functional_config.from_config(cls, config, custom_objects, functional_config.model_from_config)
+
+    def get_build_config(self):
+        # What Keras writes for a functional model: its inputs are in the graph config.
+        return {"input_shape": None}
+
+    def get_compile_config(self):
+        return compile_config.compile_config(self)
+
+    def compile_from_config(self, config):
+        compile_config.compile_from_config(self, config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

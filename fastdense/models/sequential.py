@@ -2,11 +2,14 @@
 
 import numpy as np
 
-from fastdense import backend
 from fastdense.layers.input_layer import Input, InputLayer
+from fastdense.models import functional_config
 from fastdense.models.model import Model
+from fastdense.object_registry import register_builtin
+from fastdense.utils import naming
 
 
+@register_builtin("layers", "keras")
 class Sequential(Model):
     """A linear stack of layers: `Sequential([Dense(64), Dense(1)])` or `.add(layer)`.
 
@@ -19,7 +22,7 @@ class Sequential(Model):
     """
 
     def __init__(self, layers=None, trainable=True, name=None):
-        super().__init__(name=name or backend.unique_name("sequential"), trainable=trainable)
+        super().__init__(name=name or naming.uniquify("sequential"), trainable=trainable)
         self._stack = []
         self._input_layer = None
         for layer in layers or []:
@@ -97,3 +100,13 @@ class Sequential(Model):
         if input_shape is not None and self.inputs is None:
             self._build_for_shape(tuple(input_shape))
         self.built = self.inputs is not None
+
+    def get_config(self):
+        return functional_config.sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return functional_config.from_config(cls, config, custom_objects, functional_config.sequential_from_config)
+
+    def get_build_config(self):
+        return {"input_shape": list(self.inputs[0].shape) if self.inputs else None}

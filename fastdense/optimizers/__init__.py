@@ -1,6 +1,6 @@
 """Optimizers shaped like `keras.optimizers` (Keras 3), running on the native engine."""
 
-from fastdense.serialization import serialize_object, split_serialized, unknown_name_error
+from fastdense.object_registry import serialize_object, split_serialized, unknown_name_error
 from fastdense.optimizers import schedules
 from fastdense.optimizers.adadelta import Adadelta
 from fastdense.optimizers.adagrad import Adagrad

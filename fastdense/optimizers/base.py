@@ -15,10 +15,10 @@ import warnings
 import numpy as np
 
 from fastdense import _core
-from fastdense.serialization import auto_name
 from fastdense.optimizers.schedules import LearningRateSchedule
 from fastdense.optimizers.schedules import deserialize as deserialize_schedule
 from fastdense.optimizers.schedules import serialize as serialize_schedule
+from fastdense.utils.naming import auto_name
 
 _f32 = np.float32
 

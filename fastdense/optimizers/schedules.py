@@ -8,7 +8,7 @@ ask for the rates of a whole epoch at once).
 
 import numpy as np
 
-from fastdense.serialization import serialize_object, split_serialized, unknown_name_error
+from fastdense.object_registry import serialize_object, split_serialized, unknown_name_error
 
 _f32 = np.float32
 

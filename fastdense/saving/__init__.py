@@ -2,9 +2,9 @@
 `.weights.h5` weights, JSON configs, and the registry of user-defined objects."""
 
 from fastdense.saving.api import load_model, load_weights, save_model, save_weights
-from fastdense.saving.serialization import model_from_config, model_from_json, serialize_model
-from fastdense.serialization import (CustomObjectScope, custom_object_scope, get_registered_name,
-                                     get_registered_object, register_keras_serializable)
+from fastdense.saving.serialization_lib import model_from_config, model_from_json, serialize_model
+from fastdense.object_registry import (CustomObjectScope, custom_object_scope, get_registered_name,
+                                       get_registered_object, register_keras_serializable)
 
 __all__ = [
     "CustomObjectScope", "custom_object_scope", "get_registered_name", "get_registered_object", "load_model",

@@ -4,17 +4,19 @@ wrote its metrics as MeanMetricWrapper dicts, one list per output)."""
 
 import warnings
 
-from fastdense import serialization as registry
-from fastdense.backend import snake_case
-from fastdense.saving.serialization import is_builtin, short_repr, user_object, serialize_function
+from fastdense import losses, optimizers
+from fastdense import metrics as metrics_module
+from fastdense import object_registry
+from fastdense.object_registry import serialize_function
+from fastdense.saving.serialization_lib import is_builtin, short_repr, user_object
+from fastdense.trainers import compile_utils
+from fastdense.utils.naming import to_snake_case
 
 
 def compile_config(model):
     """Keras 3's compile_config: {} when not compiled."""
     if not getattr(model, "compiled", False):
         return {}
-    from fastdense import optimizers
-
     args = model._compile_args
     return {
         "optimizer": optimizers.serialize(model.optimizer),
@@ -42,8 +44,6 @@ def training_config(model):
 def _full_loss_names(loss):
     """'mse' -> 'mean_squared_error': Keras 3 (3.15) reads aliases in an HDF5 training_config
     as metric objects and fails, but reads the full function names."""
-    from fastdense import losses
-
     if isinstance(loss, str):
         try:
             resolved = losses.get(loss)
@@ -66,8 +66,6 @@ def _builtin_name(fn, *modules):
 
 
 def _serialize_loss(loss):
-    from fastdense import losses
-
     if loss is None or isinstance(loss, str):
         return loss
     if isinstance(loss, dict):
@@ -81,9 +79,6 @@ def _serialize_loss(loss):
 
 
 def _serialize_metrics(metrics):
-    from fastdense import losses
-    from fastdense import metrics as metrics_module
-
     if metrics is None or isinstance(metrics, str):
         return metrics
     if isinstance(metrics, dict):
@@ -97,15 +92,13 @@ def _serialize_metrics(metrics):
         builtin = is_builtin(metrics)
         return {"module": "keras.metrics" if builtin else type(metrics).__module__,
                 "class_name": type(metrics).__name__, "config": metrics.get_config(),
-                "registered_name": None if builtin else registry.get_registered_name(type(metrics))}
+                "registered_name": None if builtin else object_registry.get_registered_name(type(metrics))}
     return serialize_function(metrics)
 
 
 def compile_from_config(model, config, custom_objects=None, source="config"):
     """Compiles `model` from a Keras 3 compile_config or a legacy training_config (Keras 2 or 3)."""
-    from fastdense import optimizers
-
-    with registry.custom_object_scope(custom_objects):
+    with object_registry.custom_object_scope(custom_objects):
         optimizer = config.get("optimizer", config.get("optimizer_config"))
         if isinstance(optimizer, dict):
             user = user_object(optimizer, custom_objects)
@@ -127,12 +120,10 @@ def compile_from_config(model, config, custom_objects=None, source="config"):
 
 
 def _deserialize_loss(value, custom_objects):
-    from fastdense import losses
-
     if value is None:
         return None
     if isinstance(value, str):
-        user = registry.get_registered_object(value, custom_objects)
+        user = object_registry.get_registered_object(value, custom_objects)
         return user if user is not None else value
     if isinstance(value, list):
         return [_deserialize_loss(v, custom_objects) for v in value]
@@ -171,16 +162,12 @@ def _deserialize_metrics(value, custom_objects, output_count, source):
 
 
 def _resolvable_metric_name(name):
-    from fastdense.trainers import compile_utils
-
     return isinstance(name, str) and compile_utils.is_metric_name(name)
 
 
 def _deserialize_metric(item, custom_objects):
-    from fastdense import metrics as metrics_module
-
     if isinstance(item, str):
-        user = registry.get_registered_object(item, custom_objects)
+        user = object_registry.get_registered_object(item, custom_objects)
         return user if user is not None else item
     if not isinstance(item, dict):
         return None
@@ -201,7 +188,7 @@ def _deserialize_metric(item, custom_objects):
             pass
     # Keras 2's MeanMetricWrapper {"name": "accuracy", "fn": "binary_accuracy"}, and metric
     # classes whose snake_case name is a metric function ("MeanSquaredError").
-    for candidate in (inner.get("name"), inner.get("fn"), snake_case(class_name or "")):
+    for candidate in (inner.get("name"), inner.get("fn"), to_snake_case(class_name or "")):
         if _resolvable_metric_name(candidate):
             return candidate
     return None

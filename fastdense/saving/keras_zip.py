@@ -8,7 +8,7 @@ import zipfile
 
 import h5py
 
-from fastdense.saving import compile_config, serialization, weights_h5
+from fastdense.saving import compile_config, serialization_lib, weights_h5
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
@@ -19,8 +19,8 @@ _MAX_CONFIG_BYTES = 256 * 2**20
 
 def save_model(model, path, include_optimizer=True):
     """Writes the archive to `path` (the caller makes that a temporary file)."""
-    config = serialization.serialize_model(model, include_compile=include_optimizer)
-    metadata = {"keras_version": serialization.KERAS_FORMAT_VERSION,
+    config = serialization_lib.serialize_model(model, include_compile=include_optimizer)
+    metadata = {"keras_version": serialization_lib.KERAS_FORMAT_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
@@ -28,7 +28,7 @@ def save_model(model, path, include_optimizer=True):
         weights_h5.write_tree(h5, model, optimizer)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(METADATA, json.dumps(metadata))
-        archive.writestr(CONFIG, serialization.dumps(config))
+        archive.writestr(CONFIG, serialization_lib.dumps(config))
         archive.writestr(WEIGHTS, buffer.getvalue())
 
 
@@ -58,7 +58,7 @@ def open_weights(archive, source):
 def load_model(archive, source, custom_objects=None, compile=True, safe_mode=True):
     """(model, optimizer values or None) from an open archive; weights assigned after all checks."""
     config = read_config(archive, source)
-    model = serialization.model_from_config(config, custom_objects, safe_mode, source)
+    model = serialization_lib.model_from_config(config, custom_objects, safe_mode, source)
     compiled = config.get("compile_config") if isinstance(config, dict) else None
     if compile and compiled:
         if not isinstance(compiled, dict):

@@ -19,7 +19,8 @@ import warnings
 import h5py
 import numpy as np
 
-from fastdense.saving import compile_config, serialization
+from fastdense import object_registry
+from fastdense.saving import compile_config, serialization_lib
 from fastdense.saving.weights_h5 import read_dataset
 
 BACKEND = "tensorflow"
@@ -30,12 +31,12 @@ _HEADER_LIMIT = 64512
 # ------------------------------------------------------------------------------- writing
 def save_model(model, h5, include_optimizer=True):
     """Writes the full-model layout into an open h5py File."""
-    h5.attrs["keras_version"] = serialization.KERAS_FORMAT_VERSION
+    h5.attrs["keras_version"] = serialization_lib.KERAS_FORMAT_VERSION
     h5.attrs["backend"] = BACKEND
-    h5.attrs["model_config"] = serialization.dumps(serialization.legacy_model_config(model)).encode("utf8")
+    h5.attrs["model_config"] = serialization_lib.dumps(serialization_lib.legacy_model_config(model)).encode("utf8")
     training = compile_config.training_config(model) if include_optimizer else None
     if training is not None:
-        h5.attrs["training_config"] = serialization.dumps(training).encode("utf8")
+        h5.attrs["training_config"] = serialization_lib.dumps(training).encode("utf8")
     save_weights(model, h5.create_group("model_weights"))
     if include_optimizer and getattr(model, "optimizer", None) is not None:
         _save_optimizer(model, h5)
@@ -45,7 +46,7 @@ def save_weights(model, group):
     """Writes the weights-only layout (layer_names + one group per layer) into `group`."""
     _write_string_list(group, "layer_names", [layer.name.encode("utf8") for layer in model.layers])
     group.attrs["backend"] = BACKEND.encode("utf8")
-    group.attrs["keras_version"] = serialization.KERAS_FORMAT_VERSION.encode("utf8")
+    group.attrs["keras_version"] = serialization_lib.KERAS_FORMAT_VERSION.encode("utf8")
     for layer in sorted(model.layers, key=lambda layer: layer.name):
         _write_weights(group.create_group(layer.name), legacy_weights(layer), _weight_names(model, layer))
     _write_weights(group.create_group("top_level_model_weights"), [], [])
@@ -58,9 +59,8 @@ def legacy_weights(layer):
 def _path_prefix(model):
     # Keras >= 3.3 names a Sequential's variables 'sequential/dense/kernel', a functional
     # model's 'dense/kernel'.
-    from fastdense.models import Sequential
-
-    return f"{model.name}/" if isinstance(model, Sequential) else ""
+    sequential = object_registry.get_builtin("layers", "Sequential")
+    return f"{model.name}/" if isinstance(model, sequential) else ""
 
 
 def keras_paths(model, variables):
@@ -257,7 +257,7 @@ def load_model(h5, source, custom_objects=None, compile=True, safe_mode=True):
     if config is None:
         raise ValueError(f"{source}: no model_config attribute: this is not a full Keras model file "
                          "(a weights-only file is read with model.load_weights)")
-    model = serialization.model_from_config(config, custom_objects, safe_mode, source)
+    model = serialization_lib.model_from_config(config, custom_objects, safe_mode, source)
     weights_group = h5.get("model_weights")
     if not isinstance(weights_group, h5py.Group):
         raise ValueError(f"{source}: the 'model_weights' group is missing")

@@ -15,8 +15,9 @@ import warnings
 import h5py
 import numpy as np
 
-from fastdense.backend import snake_case
-from fastdense.layers.layer import Layer
+from fastdense.utils.naming import to_snake_case as snake_case
+from fastdense import object_registry
+from fastdense.saving.serialization_lib import keras_class_name
 
 
 def own_variables(layer):
@@ -27,15 +28,15 @@ def own_variables(layer):
 
 def _has_hook(obj, name):
     method = getattr(type(obj), name, None)
-    return method is not None and method is not getattr(Layer, name, None)
+    return method is not None and method is not getattr(object_registry.get_builtin("layers", "Layer"), name, None)
 
 
 def _children(obj):
     """(group path, child) pairs below a model or layer, in Keras's visiting order."""
-    from fastdense.models import Model
-
+    # Layer and Model are found through the registry: saving imports no layer or model module.
+    Layer = object_registry.get_builtin("layers", "Layer")  # noqa: N806
     children = []
-    if isinstance(obj, Model):
+    if isinstance(obj, object_registry.get_builtin("layers", "Model")):
         used = {}
         for layer in obj.layers:
             children.append((f"layers/{_unique(snake_case(_class_name(layer)), used)}", layer))
@@ -52,8 +53,6 @@ def _children(obj):
 
 
 def _class_name(layer):
-    from fastdense.saving.serialization import keras_class_name
-
     return keras_class_name(layer)
 
 

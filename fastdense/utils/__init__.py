@@ -5,8 +5,8 @@ from fastdense.utils.numerical import normalize, to_categorical
 from fastdense.utils.plotting import plot_history
 from fastdense.utils.progbar import Progbar
 from fastdense.utils.rng import set_random_seed
-from fastdense.serialization import custom_object_scope, get_registered_name, get_registered_object, \
-    register_keras_serializable
+from fastdense.object_registry import (custom_object_scope, get_registered_name, get_registered_object,
+                                       register_keras_serializable)
 
 __all__ = [
     "Progbar",

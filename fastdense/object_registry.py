@@ -1,42 +1,55 @@
-"""Names and (de)serialization shared by every Keras-shaped object family.
+"""The one registry of serializable objects, and the lookups every family's get/deserialize share.
 
-- Names: default object names follow Keras 3.15, the snake_case of the class name made unique
-  with a process-wide counter.
-- The registry of user-defined objects: `register_keras_serializable`, `custom_objects=`,
-  `custom_object_scope`; `find`/`lookup` resolve a name or config against it and a family's table.
+- Built-in classes register themselves with `register_builtin` (as Keras's `keras_export`
+  records its public classes), so code that reads configs finds them by their Keras name
+  without importing the package that defines them (keras/src/saving/serialization_lib.py
+  imports no layer or model either).
+- User objects: `register_keras_serializable`, `custom_objects=`, `custom_object_scope`;
+  `find`/`lookup` resolve a name or config against them and a family's table.
 - Configs: Keras 3 serializes an object as ``{"module", "class_name", "config", "registered_name"}``
-  and Keras 2 as ``{"class_name", "config"}``; both are read here.
+  and Keras 2 as ``{"class_name", "config"}``; both are read here. A user function is written
+  by its registered name, a lambda as marshalled bytecode (`serialize_function`).
+
+This module imports nothing from fastdense, so every module may import it.
 """
 
-import collections
+import base64
 import difflib
-import re
+import marshal
 
-# ------------------------------------------------------------------------------ names
-_name_counts = collections.defaultdict(int)
+# The class_name Keras 3 gives a serialized lambda.
+LAMBDA_FUNCTION = "__lambda__"
 
-
-def to_snake_case(name):
-    """'RMSprop' -> 'rm_sprop', 'AdamW' -> 'adam_w', 'GlorotUniform' -> 'glorot_uniform' (as Keras)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+# ------------------------------------------------------------------------ built-ins
+# family -> {Keras class name (and aliases) -> class}; class -> (module, class_name, registered_name)
+_BUILTINS = {}
+_BUILTIN_ENTRIES = {}
 
 
-def uniquify(name):
-    """The first use of a name returns it as is, later ones get _1, _2, ..."""
-    count = _name_counts[name]
-    _name_counts[name] += 1
-    return name if count == 0 else f"{name}_{count}"
+def register_builtin(family, module, class_name=None, aliases=(), registered_name=None):
+    """Class decorator for fastdense's own classes: configs name the class `class_name`
+    (default: its __name__) or one of `aliases` in `family` ('layers' holds layers and models,
+    which Keras deserializes alike); it is written with `module` and `registered_name`."""
+
+    def decorator(cls):
+        name = class_name or cls.__name__
+        table = _BUILTINS.setdefault(family, {})
+        for key in (name, *aliases):
+            table[key] = cls
+        _BUILTIN_ENTRIES[cls] = (module, name, registered_name)
+        return cls
+
+    return decorator
 
 
-def auto_name(class_name):
-    return uniquify(to_snake_case(class_name))
+def get_builtin(family, class_name):
+    """The built-in class of `family` Keras names `class_name`, or None."""
+    return _BUILTINS.get(family, {}).get(class_name)
 
 
-def reset_names():
-    """Forgets the names handed out so far (like keras.backend.clear_session)."""
-    _name_counts.clear()
+def builtin_entry(cls):
+    """(module, class_name, registered_name) Keras writes for a built-in class; None for others."""
+    return _BUILTIN_ENTRIES.get(cls)
 
 
 # --------------------------------------------------------------- registry and lookup
@@ -141,6 +154,18 @@ def lookup(kind, identifier, table, custom_objects=None, instantiate=False):
 
 
 # ---------------------------------------------------------------------------- configs
+def serialize_function(fn):
+    """How Keras 3 writes a user function: by name, or a lambda as base64 marshalled bytecode
+    (read back only with safe_mode=False, by fastdense.saving.serialization_lib.load_lambda)."""
+    if getattr(fn, "__name__", None) == "<lambda>":
+        code = base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii")
+        closure = tuple(cell.cell_contents for cell in fn.__closure__) if fn.__closure__ else None
+        return {"class_name": LAMBDA_FUNCTION,
+                "config": {"code": code, "defaults": fn.__defaults__, "closure": closure}}
+    return {"module": "builtins", "class_name": "function", "config": get_registered_name(fn),
+            "registered_name": "function"}
+
+
 def serialize_object(obj, module):
     if obj is None:  # an absent regularizer/initializer serializes as null, as in Keras
         return None
