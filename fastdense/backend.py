@@ -39,11 +39,6 @@ def standardize_dtype(dtype):
     return name
 
 
-# Kept for callers outside the naming module's reach (trainers.compile_utils, metrics).
-snake_case = naming.to_snake_case
-unique_name = naming.uniquify
-
-
 def clear_session():
     """Resets automatic names, so the next Dense is 'dense' again (and the next loss, metric,
     optimizer or model gets its first name too, as in Keras)."""

@@ -30,6 +30,7 @@ from fastdense.losses import (  # noqa: F401  (re-exported)
     sparse_categorical_crossentropy, squared_hinge,
 )
 from fastdense.losses import squeeze_or_expand_to_same_rank
+from fastdense.utils import naming
 from fastdense.variables import Variable
 
 __all__ = [
@@ -161,7 +162,7 @@ class Metric:
     """
 
     def __init__(self, dtype=None, name=None):
-        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
+        self.name = name or naming.uniquify(naming.to_snake_case(type(self).__name__))
         self._dtype = backend.standardize_dtype(dtype)
         self._variables = []
 
@@ -1065,7 +1066,7 @@ _CLASSES = [
 # Every string metrics.get accepts, as in Keras 3: class names, their snake_case, a few aliases.
 _IDENTIFIERS = {
     **{cls.__name__: cls for cls in _CLASSES},
-    **{backend.snake_case(cls.__name__): cls for cls in _CLASSES},
+    **{naming.to_snake_case(cls.__name__): cls for cls in _CLASSES},
     "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "mse": MeanSquaredError, "MSE": MeanSquaredError,
     "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError, "mape": MeanAbsolutePercentageError,
     "MAPE": MeanAbsolutePercentageError, "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,

@@ -2,9 +2,9 @@
 both for the native engine and, for user-defined pieces, as a Python callable. How a resolved
 loss is handed to the engine is `fastdense.native.losses`."""
 
-from fastdense import backend
 from fastdense import losses as losses_module
 from fastdense import metrics as metrics_module
+from fastdense.utils import naming
 
 # Metric strings that Keras 3's metrics.get rejects but compile here accepts (Keras 2 names):
 # the loss-named metrics they stand for.
@@ -95,7 +95,7 @@ def _metric_object(identifier, y_true_shape, y_pred_shape):
         return identifier.name, identifier
     if callable(identifier):
         name = getattr(identifier, "name", None) or \
-            backend.snake_case(getattr(identifier, "__name__", None) or type(identifier).__name__)
+            naming.to_snake_case(getattr(identifier, "__name__", None) or type(identifier).__name__)
         return name, metrics_module.MeanMetricWrapper(identifier, name=name)
     raise ValueError(f"Could not interpret metric identifier: {identifier}")
 
