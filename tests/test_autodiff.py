@@ -9,26 +9,9 @@ import pytest
 
 from fastdense import activations, autodiff, layers, losses, ops
 from fastdense.variables import Variable
+from gradcheck import numerical_gradient, relative_error
 
 rng = np.random.default_rng(99)
-
-
-def relative_error(a, b):
-    return np.linalg.norm(np.asarray(a) - np.asarray(b)) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b))
-
-
-def numerical_gradient(scalar_fn, x, step=1e-6):
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(*x.shape):
-        saved = x[i]
-        x[i] = saved + step
-        up = scalar_fn(x)
-        x[i] = saved - step
-        down = scalar_fn(x)
-        x[i] = saved
-        grad[i] = (up - down) / (2 * step)
-    return grad
 
 
 # ------------------------------------------------------------------- the custom pieces

@@ -8,34 +8,7 @@ import pytest
 
 import fastdense
 from fastdense import _core, layers
-
-
-def attach_sgd(net, weights, learning_rate=1.0):
-    optimizer = _core.Optimizer({"name": "sgd", "learning_rate": learning_rate}, weights[0].dtype.name)
-    optimizer.build([w.shape for w in weights])
-    net.set_optimizer(optimizer, weights)
-    return optimizer
-
-
-def relative_error(a, b):
-    a, b = np.concatenate([g.ravel() for g in a]), np.concatenate([g.ravel() for g in b])
-    return np.linalg.norm(a - b) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b))
-
-
-def central_differences(loss, params, h=1e-6):
-    numeric = []
-    for p in params:
-        grad = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            saved = p[i]
-            p[i] = saved + h
-            up = loss()
-            p[i] = saved - h
-            down = loss()
-            p[i] = saved
-            grad[i] = (up - down) / (2 * h)
-        numeric.append(grad)
-    return numeric
+from gradcheck import attach_optimizer, central_differences, relative_error
 
 
 # ------------------------------------------------------------------------ PReLU gradients
@@ -57,7 +30,7 @@ def test_prelu_gradients_match_finite_differences(shared):
     p = net.add_prelu(h, alpha, alpha_regularizer={"l1": 0.01, "l2": 0.02})
     net.add_output(net.add_dense(p, kernel2, bias2, {"name": "linear"}), {"name": "mean_squared_error"})
     params = [kernel1, bias1, alpha, kernel2, bias2]
-    attach_sgd(net, params)
+    attach_optimizer(net, params)
 
     def loss():
         net.reset_metrics()
@@ -80,7 +53,7 @@ def test_prelu_forward_and_zero_input_gradient():
     net = _core.Network("float64")
     h = net.add_dense(net.add_input(3), kernel, None, {"name": "linear"})
     net.add_output(net.add_prelu(h, alpha, trainable=False), {"name": "mean_squared_error"})
-    attach_sgd(net, [kernel])
+    attach_optimizer(net, [kernel])
     (predicted,) = net.predict([x], 2)
     np.testing.assert_array_equal(predicted, np.where(x > 0, x, alpha * x))
     t = np.zeros_like(x)

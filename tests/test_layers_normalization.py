@@ -6,36 +6,7 @@ import pytest
 
 import fastdense
 from fastdense import _core, layers
-
-SGD_LR1 = {"name": "sgd", "learning_rate": 1.0}
-
-
-def attach_optimizer(net, weights, config=SGD_LR1):
-    optimizer = _core.Optimizer(config, weights[0].dtype.name)
-    optimizer.build([w.shape for w in weights])
-    net.set_optimizer(optimizer, weights)
-    return optimizer
-
-
-def relative_error(a, b):
-    a, b = np.concatenate([g.ravel() for g in a]), np.concatenate([g.ravel() for g in b])
-    return np.linalg.norm(a - b) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b))
-
-
-def central_differences(loss, params, h=1e-6):
-    numeric = []
-    for p in params:
-        grad = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            saved = p[i]
-            p[i] = saved + h
-            up = loss()
-            p[i] = saved - h
-            down = loss()
-            p[i] = saved
-            grad[i] = (up - down) / (2 * h)
-        numeric.append(grad)
-    return numeric
+from gradcheck import attach_optimizer, central_differences, relative_error
 
 
 class Stack:
