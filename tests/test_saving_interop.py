@@ -11,14 +11,12 @@ import numpy as np
 import pytest
 
 import fastdense
-from fastdense import layers as fd_layers
 from fastdense import models as fd_models
 from fastdense import optimizers as fd_optimizers
 
 KINDS = ["sequential", "functional"]
 X = np.random.default_rng(3).random((12, 4)).astype("float32")
 Y = np.random.default_rng(4).random((12, 1)).astype("float32")
-HAS_BATCH_NORM = hasattr(fd_layers, "BatchNormalization")
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +35,10 @@ def build(lib, kind):
     """The same architecture in fastdense and in Keras (lib is a module with .layers etc.)."""
     L, R = lib.layers, lib.regularizers
     if kind == "sequential":
-        stack = [lib.Input((4,)),
-                 L.Dense(5, activation="relu", kernel_regularizer=R.L2(0.01), bias_regularizer=R.L1(0.001)),
-                 L.Dropout(0.2)]
-        if HAS_BATCH_NORM:
-            stack.append(L.BatchNormalization())
-        stack += [L.Dense(3, activation="tanh"), L.Dense(1)]
-        return lib.Sequential(stack)
+        return lib.Sequential([
+            lib.Input((4,)),
+            L.Dense(5, activation="relu", kernel_regularizer=R.L2(0.01), bias_regularizer=R.L1(0.001)),
+            L.Dropout(0.2), L.BatchNormalization(), L.Dense(3, activation="tanh"), L.Dense(1)])
     inputs = lib.Input((4,), name="x")
     shared = L.Dense(4, activation="relu", name="shared")
     a = shared(inputs)
