@@ -1,5 +1,5 @@
 """fastdense.autodiff's API and how fastdense's own pieces behave in traced code: vjp, value_and_grad,
-GradientTape, Variables, activations and losses, the issue's custom components, clear errors, and
+GradientTape, Variables, activations and losses, issue 6's custom components, clear errors, and
 plain NumPy in / plain NumPy out outside traces."""
 
 import threading
@@ -14,7 +14,7 @@ from gradcheck import numerical_gradient, relative_error
 rng = np.random.default_rng(99)
 
 
-# ------------------------------------------------------------------- the issue's custom pieces
+# -------------------------------------------- issue 6's custom pieces (Custom components)
 
 def scaled_tanh(x):
     return 1.7159 * np.tanh(2.0 / 3.0 * x)

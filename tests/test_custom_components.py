@@ -20,9 +20,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(fastdense.__file__))  # for subprocesses
 
 
-# ------------------------------------------------------------------ the issue's pieces, twice
+# ------------------------------------------- issue 6's pieces (Custom components), twice
 def np_pieces():
-    """The issue's examples written with np.*."""
+    """Issue 6's examples written with np.*."""
 
     def scaled_tanh(x):
         return 1.7159 * np.tanh(2.0 / 3.0 * x)
@@ -621,7 +621,7 @@ def tf():
 
 
 def tf_pieces(tf):
-    """The issue's pieces written for tf.keras with tf ops, under the same names."""
+    """Issue 6's pieces written for tf.keras with tf ops, under the same names."""
     keras = tf.keras
 
     def scaled_tanh(x):
