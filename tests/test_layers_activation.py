@@ -9,6 +9,7 @@ import pytest
 import fastdense
 from fastdense import _core, layers
 from gradcheck import attach_optimizer, central_differences, relative_error
+from layer_parity import adam, assert_same_training, fit_both, sgd
 
 
 # ------------------------------------------------------------------------ PReLU gradients
@@ -136,21 +137,6 @@ def keras():
     return tf.keras
 
 
-# Float32 tolerance: both libraries evaluate the same float32 formulas, but TensorFlow and Eigen
-# order the sums of the matrix products differently (≈1e-7 relative per op); over 15 optimizer
-# steps this compounds to ~1e-6. 2e-5 is well above that and well below what a wrong slope,
-# cap or threshold would cause (>1e-3).
-RTOL, ATOL = 2e-5, 2e-5
-
-
-def sgd(lib):
-    return lib.optimizers.SGD(learning_rate=0.05)
-
-
-def adam(lib):
-    return lib.optimizers.Adam(learning_rate=0.01)
-
-
 def every_activation_layer(lib):
     """One model holding every activation layer, ending in a Softmax output."""
     return [lib.layers.Dense(8), make_layer(lib, "relu_capped"),
@@ -172,19 +158,8 @@ def test_activation_layers_train_like_tf_keras(keras, optimizer):
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(40, 5)) * 1.5).astype(np.float32)
     y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 40)]
-    models = []
-    for lib in (keras, fastdense):
-        model = lib.Sequential([lib.Input((5,)), *every_activation_layer(lib)])
-        model.compile(optimizer=optimizer(lib), loss="categorical_crossentropy")
-        models.append(model)
-    tf_model, fd_model = models
-    fd_model.set_weights(tf_model.get_weights())
-    histories = [m.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history for m in models]
-    for theirs, ours in zip(tf_model.get_weights(), fd_model.get_weights()):
-        np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
-    assert list(histories[0]) == list(histories[1])
-    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=RTOL)
-    np.testing.assert_allclose(fd_model.predict(x, verbose=0), tf_model.predict(x, verbose=0), rtol=RTOL, atol=ATOL)
+    tf_model, fd_model, histories = fit_both(keras, every_activation_layer, optimizer, x, y, "categorical_crossentropy")
+    assert_same_training(tf_model, fd_model, histories, x)
     prelu = fd_model.layers[9]
     assert not np.allclose(prelu.alpha.numpy(), 0.25)  # alpha was trained
 
