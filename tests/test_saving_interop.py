@@ -104,6 +104,21 @@ def optimizer_states_match(fd_optimizer, keras_optimizer):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-7)
 
 
+def assert_training_continues(lib, load_model, path, **compile_kwargs):
+    """A functional model trained in lib and saved to path, loaded back by load_model: one more
+    step on each gives the same weights (the optimizer state carried over)."""
+    model = build(lib, "functional")
+    model.get_layer("drop").rate = 0.0
+    model.compile(lib.optimizers.Adam(0.01), "mse", **compile_kwargs)
+    model.fit(X, Y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    model.save(path)
+    loaded = load_model(path)
+    model.train_on_batch(X, Y)
+    loaded.train_on_batch(X, Y)
+    for saved, restored in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(restored, saved, rtol=0, atol=1e-6)
+
+
 # ------------------------------------------------------------------ fastdense -> Keras 3
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -131,16 +146,7 @@ def test_fastdense_weights_and_json_load_in_keras(keras, tmp_path, kind, suffix)
 
 
 def test_training_continues_in_keras_from_a_fastdense_file(keras, tmp_path):
-    model = build(fastdense, "functional")
-    model.get_layer("drop").rate = 0.0
-    model.compile(fd_optimizers.Adam(0.01), "mse")
-    model.fit(X, Y, epochs=2, batch_size=4, shuffle=False, verbose=0)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.models.load_model(tmp_path / "m.keras")
-    model.train_on_batch(X, Y)
-    loaded.train_on_batch(X, Y)
-    for ours, theirs in zip(model.get_weights(), loaded.get_weights()):
-        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
+    assert_training_continues(fastdense, keras.models.load_model, tmp_path / "m.keras")
 
 
 # ------------------------------------------------------------------ Keras 3 -> fastdense
@@ -164,16 +170,7 @@ def test_keras_weights_and_json_load_in_fastdense(keras_files, kind):
 
 
 def test_training_continues_in_fastdense_from_a_keras_file(keras, tmp_path):
-    model = build(keras, "functional")
-    model.get_layer("drop").rate = 0.0
-    model.compile(keras.optimizers.Adam(0.01), "mse", run_eagerly=True)
-    model.fit(X, Y, epochs=2, batch_size=4, shuffle=False, verbose=0)
-    model.save(tmp_path / "m.keras")
-    loaded = fd_models.load_model(tmp_path / "m.keras")
-    model.train_on_batch(X, Y)
-    loaded.train_on_batch(X, Y)
-    for theirs, ours in zip(model.get_weights(), loaded.get_weights()):
-        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
+    assert_training_continues(keras, fd_models.load_model, tmp_path / "m.keras", run_eagerly=True)
 
 
 # ------------------------------------------------------------------ Keras 2 <-> fastdense
