@@ -2,7 +2,6 @@
 the Python module (shapes, dtypes, get/serialize); and bad input at the native boundary."""
 
 import math
-import os
 from collections import namedtuple
 
 import numpy as np
@@ -211,15 +210,7 @@ def test_float32_gradients_are_accurate(case_id):
 # (c) against tf.keras (Keras 3), float32
 
 @pytest.fixture(scope="module")
-def tf():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return pytest.importorskip("tensorflow")
-
-
-@pytest.fixture(scope="module")
-def keras_activations(tf):
-    import keras
-
+def keras_activations(keras):
     return keras.activations
 
 

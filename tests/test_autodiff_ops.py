@@ -700,11 +700,6 @@ def test_ties_and_kinks_follow_tensorflow(name):
         np.testing.assert_array_equal(g, np.asarray(e, dtype=np.float64))
 
 
-@pytest.fixture(scope="module")
-def tf():
-    return pytest.importorskip("tensorflow")
-
-
 def _tf_gradients(tf, keras_fn, args, seeds):
     tensors = [tf.constant(a, dtype=tf.float64) for a in args]
     with tf.GradientTape() as tape:

@@ -746,14 +746,6 @@ def test_backup_and_restore_argument_checks():
 
 
 @pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
-
-
-@pytest.fixture(scope="module")
 def shared_keras_model(keras):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(keras.optimizers.SGD(0.1), "mse", metrics=["accuracy", "mae"])

@@ -615,11 +615,6 @@ def test_custom_activation_benchmark_runs():
 
 
 # ------------------------------------------------------------------------ tf.keras parity
-@pytest.fixture(scope="module")
-def tf():
-    return pytest.importorskip("tensorflow")
-
-
 def tf_pieces(tf):
     """Issue 6's pieces written for tf.keras with tf ops, under the same names."""
     keras = tf.keras

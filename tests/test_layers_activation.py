@@ -131,12 +131,6 @@ def test_softmax_on_other_axes_runs_in_python():
 
 
 # -------------------------------------------------------------------------- tf.keras parity
-@pytest.fixture(scope="module")
-def keras():
-    tf = pytest.importorskip("tensorflow")
-    return tf.keras
-
-
 def every_activation_layer(lib):
     """One model holding every activation layer, ending in a Softmax output."""
     return [lib.layers.Dense(8), make_layer(lib, "relu_capped"),

@@ -263,12 +263,6 @@ def test_normalization_on_higher_rank_inputs_runs_in_python():
 
 
 # -------------------------------------------------------------------------- tf.keras parity
-@pytest.fixture(scope="module")
-def keras():
-    tf = pytest.importorskip("tensorflow")
-    return tf.keras
-
-
 def regression_data():
     """The parity fits' data: 5 batches of 8 rows of 5 features, 2 regression targets."""
     rng = np.random.default_rng(0)

@@ -370,13 +370,6 @@ def test_large_batch_runs_parallel_and_does_not_depend_on_thread_count():
 RTOL, ATOL = 1e-5, 1e-6
 
 
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-    return keras
-
-
 # (fastdense/keras class name, kwargs, data maker, function name)
 KERAS_CASES = [
     ("MeanSquaredError", {}, regression_data, "mean_squared_error"),

@@ -30,12 +30,6 @@ def dense_net(output_units, hidden_activation="tanh", output_activation=None, hi
     return build
 
 
-@pytest.fixture(scope="module")
-def keras():
-    """tf.keras, the reference; the tests that compare with it are skipped without TensorFlow."""
-    return pytest.importorskip("tensorflow").keras
-
-
 def check(keras, build, compile_kwargs, y, epochs=2, batch_size=16, x=X, **fit_kwargs):
     actual, expected = train_both(
         keras, fastdense, build, compile_kwargs,

@@ -8,14 +8,6 @@ from fastdense import regularizers
 from gradcheck import numerical_gradient
 
 
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
-
-
 def sample(shape=(5, 4), seed=0):
     x = np.random.default_rng(seed).uniform(-2.0, 2.0, shape)
     x[np.abs(x) < 0.05] = 0.3  # away from |x|'s kink for the finite differences

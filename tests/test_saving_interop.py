@@ -20,14 +20,7 @@ Y = np.random.default_rng(4).random((12, 1)).astype("float32")
 
 
 @pytest.fixture(scope="module")
-def keras():
-    tf = pytest.importorskip("tensorflow")
-    return tf.keras
-
-
-@pytest.fixture(scope="module")
-def tf_keras():
-    pytest.importorskip("tensorflow")
+def tf_keras(tf):
     return pytest.importorskip("tf_keras")
 
 

@@ -14,14 +14,6 @@ def terminal_width(monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
 
 
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
-
-
 def summary_of(model, **kwargs):
     printed = []
     model.summary(print_fn=printed.append, **kwargs)
