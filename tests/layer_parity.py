@@ -1,5 +1,6 @@
-"""One stack of layers trained in tf.keras and in fastdense from the same weights, compared in float32
-(the layer tests' parity with tf.keras: test_layers_activation.py, test_layers_normalization.py).
+"""The layer tests' parity with tf.keras (test_layers_activation.py, test_layers_normalization.py):
+one stack of layers trained in both libraries from the same weights and compared in float32, and
+configs compared without their generated names.
 
 This module does not import TensorFlow: the tests pass their `keras` fixture in.
 """
@@ -45,3 +46,10 @@ def assert_same_training(tf_model, fd_model, histories, x):
     assert list(histories[0]) == list(histories[1])
     np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=RTOL)
     np.testing.assert_allclose(fd_model.predict(x, verbose=0), tf_model.predict(x, verbose=0), rtol=RTOL, atol=ATOL)
+
+
+def config_without_name(layer):
+    """layer.get_config() without the name (generated names differ between layers and libraries)."""
+    config = layer.get_config()
+    config.pop("name")
+    return config

@@ -9,7 +9,7 @@ import pytest
 import fastdense
 from fastdense import _core, layers
 from gradcheck import attach_optimizer, central_differences, relative_error
-from layer_parity import adam, assert_same_training, fit_both, sgd
+from layer_parity import adam, assert_same_training, config_without_name, fit_both, sgd
 
 
 # ------------------------------------------------------------------------ PReLU gradients
@@ -175,12 +175,6 @@ def test_softmax_layer_output_takes_the_crossentropy_logits_shortcut(keras):
 
 
 # ---------------------------------------------------------------------------------- configs
-def config_without_name(layer):
-    config = layer.get_config()
-    config.pop("name")
-    return config
-
-
 @pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU"])
 def test_default_configs_match_keras(keras, name):
     ours, theirs = getattr(layers, name)(), getattr(keras.layers, name)()

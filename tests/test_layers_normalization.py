@@ -7,7 +7,7 @@ import pytest
 import fastdense
 from fastdense import _core, layers
 from gradcheck import attach_optimizer, central_differences, relative_error
-from layer_parity import adam, assert_same_training, fit_both, sgd
+from layer_parity import adam, assert_same_training, config_without_name, fit_both, sgd
 
 
 class Stack:
@@ -315,12 +315,6 @@ def test_normalizations_without_center_or_scale_train_like_tf_keras(keras):
 
 
 # ---------------------------------------------------------------------------------- configs
-def config_without_name(layer):
-    config = layer.get_config()
-    config.pop("name")
-    return config
-
-
 @pytest.mark.parametrize("name", ["BatchNormalization", "LayerNormalization"])
 def test_default_configs_match_keras(keras, name):
     ours, theirs = getattr(layers, name)(), getattr(keras.layers, name)()
