@@ -2,6 +2,8 @@ import glob
 import os
 import sys
 
+import pytest
+
 # Tests import tensorflow as the reference; keep its start-up quiet and single-machine.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -11,3 +13,17 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if glob.glob(os.path.join(_ROOT, "fastdense", "_core*")):
     sys.path.insert(0, _ROOT)
+
+
+# TensorFlow is the reference and an optional test dependency: a test that asks for one of these
+# fixtures is skipped without it; the rest of its module still runs.
+@pytest.fixture(scope="session")
+def tf():
+    """TensorFlow."""
+    return pytest.importorskip("tensorflow")
+
+
+@pytest.fixture(scope="session")
+def keras(tf):
+    """Keras 3, the package TensorFlow runs as tf.keras (the same classes; it also has keras.saving)."""
+    return pytest.importorskip("keras")

@@ -1,5 +1,5 @@
 """fastdense.autodiff's API and how fastdense's own pieces behave in traced code: vjp, value_and_grad,
-GradientTape, Variables, activations and losses, the issue's custom components, clear errors, and
+GradientTape, Variables, activations and losses, issue 6's custom components, clear errors, and
 plain NumPy in / plain NumPy out outside traces."""
 
 import threading
@@ -9,29 +9,12 @@ import pytest
 
 from fastdense import activations, autodiff, layers, losses, ops
 from fastdense.variables import Variable
+from gradcheck import numerical_gradient, relative_error
 
 rng = np.random.default_rng(99)
 
 
-def relative_error(a, b):
-    return np.linalg.norm(np.asarray(a) - np.asarray(b)) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b))
-
-
-def numerical_gradient(scalar_fn, x, step=1e-6):
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(*x.shape):
-        saved = x[i]
-        x[i] = saved + step
-        up = scalar_fn(x)
-        x[i] = saved - step
-        down = scalar_fn(x)
-        x[i] = saved
-        grad[i] = (up - down) / (2 * step)
-    return grad
-
-
-# ------------------------------------------------------------------- the issue's custom pieces
+# -------------------------------------------- issue 6's custom pieces (Custom components)
 
 def scaled_tanh(x):
     return 1.7159 * np.tanh(2.0 / 3.0 * x)

@@ -11,8 +11,8 @@ import pytest
 from fastdense import activations, autodiff, ops
 from fastdense.autodiff import dispatch
 from fastdense.autodiff import gradients as P
+from gradcheck import numerical_gradient, relative_error
 
-STEP = 1e-6
 TOLERANCE = 1e-6
 
 rng = np.random.default_rng(20240611)
@@ -30,26 +30,6 @@ def away_from_zero(shape, low=0.2, high=2.0):
 
 def _flat(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
-
-
-def relative_error(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return np.linalg.norm(a - b) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b))
-
-
-def numerical_gradient(scalar_fn, x):
-    """Central differences of scalar_fn at x, one coordinate at a time."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(*x.shape):
-        saved = x[i]
-        x[i] = saved + STEP
-        up = scalar_fn(x)
-        x[i] = saved - STEP
-        down = scalar_fn(x)
-        x[i] = saved
-        grad[i] = (up - down) / (2 * STEP)
-    return grad
 
 
 def check_gradients(fn, args, diff):
@@ -718,11 +698,6 @@ def test_ties_and_kinks_follow_tensorflow(name):
     grads = pullback(np.ones_like(out)).inputs
     for g, e in zip(grads, expected):
         np.testing.assert_array_equal(g, np.asarray(e, dtype=np.float64))
-
-
-@pytest.fixture(scope="module")
-def tf():
-    return pytest.importorskip("tensorflow")
 
 
 def _tf_gradients(tf, keras_fn, args, seeds):

@@ -86,7 +86,7 @@ def set_epoch_weights(model, epoch):
 
 def simulate_fit(model, callbacks, epoch_logs, steps=2, initial_epoch=0, val_every=1, verbose=0,
                  on_epoch_trained=None):
-    """The fit loop of keras-semantics §7.3, with canned logs.
+    """The fit loop of keras/src/backend/tensorflow/trainer.py (TensorFlowTrainer.fit), with canned logs.
 
     epoch_logs[e] holds the epoch's training logs and its `val_` entries (split off and reported
     through the test hooks when validation is due).
@@ -743,14 +743,6 @@ def test_backup_and_restore_argument_checks():
 
 
 # -- parity with keras.callbacks ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""The seed document's three compile calls train identically (no tf.keras needed; the
-parity of each with tf.keras is in test_parity_api)."""
+"""The three compile calls of the seed document, quoted in issue 3 (Keras-compatible model API), train
+identically (no tf.keras needed; the parity of each with tf.keras is in test_parity_api)."""
 
 import numpy as np
 

@@ -14,14 +14,15 @@ import pytest
 
 import fastdense
 from fastdense import activations, constraints, layers, losses, models, ops, optimizers, regularizers, saving
+from gradcheck import central_differences, relative_error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(fastdense.__file__))  # for subprocesses
 
 
-# ------------------------------------------------------------------ the issue's pieces, twice
+# ------------------------------------------- issue 6's pieces (Custom components), twice
 def np_pieces():
-    """The issue's examples written with np.*."""
+    """Issue 6's examples written with np.*."""
 
     def scaled_tanh(x):
         return 1.7159 * np.tanh(2.0 / 3.0 * x)
@@ -212,24 +213,11 @@ def test_gradients_through_python_nodes_match_finite_differences():
     def loss_at():
         return model.evaluate(x, y, sample_weight=sample_weight, batch_size=len(x), verbose=0)
 
-    numeric = []
-    step = 1e-6
-    for w in model.trainable_weights:
-        flat = w.value.reshape(-1)
-        for i in range(flat.size):
-            saved = flat[i]
-            flat[i] = saved + step
-            up = loss_at()
-            flat[i] = saved - step
-            down = loss_at()
-            flat[i] = saved
-            numeric.append((up - down) / (2 * step))
+    numeric = central_differences(loss_at, [w.value for w in model.trainable_weights])
     before = [w.numpy() for w in model.trainable_weights]
     model.train_on_batch(x, y, sample_weight=sample_weight)
-    analytic = np.concatenate([(b - w.value).ravel() for b, w in zip(before, model.trainable_weights)])
-    numeric = np.array(numeric)
-    error = np.linalg.norm(analytic - numeric) / max(1e-8, np.linalg.norm(analytic) + np.linalg.norm(numeric))
-    assert error < 1e-6
+    analytic = [b - w.value for b, w in zip(before, model.trainable_weights)]
+    assert relative_error(analytic, numeric) < 1e-6
     assert python_node_count(model, (None, 2)) == 5  # activation, layer, loss, two regularizers
 
 
@@ -627,13 +615,8 @@ def test_custom_activation_benchmark_runs():
 
 
 # ------------------------------------------------------------------------ tf.keras parity
-@pytest.fixture(scope="module")
-def tf():
-    return pytest.importorskip("tensorflow")
-
-
 def tf_pieces(tf):
-    """The issue's pieces written for tf.keras with tf ops, under the same names."""
+    """Issue 6's pieces written for tf.keras with tf ops, under the same names."""
     keras = tf.keras
 
     def scaled_tanh(x):

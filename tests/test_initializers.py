@@ -10,14 +10,6 @@ from fastdense import initializers
 from fastdense import random as fd_random
 
 
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
-
-
 # 400 x 500 = 200,000 draws: the sample standard deviation is within ~0.2% of the true one (one
 # standard error is sigma/sqrt(2n)), so 2% tolerances are safe yet catch any wrong constant.
 BIG = (400, 500)

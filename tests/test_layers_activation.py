@@ -8,34 +8,8 @@ import pytest
 
 import fastdense
 from fastdense import _core, layers
-
-
-def attach_sgd(net, weights, learning_rate=1.0):
-    optimizer = _core.Optimizer({"name": "sgd", "learning_rate": learning_rate}, weights[0].dtype.name)
-    optimizer.build([w.shape for w in weights])
-    net.set_optimizer(optimizer, weights)
-    return optimizer
-
-
-def relative_error(a, b):
-    a, b = np.concatenate([g.ravel() for g in a]), np.concatenate([g.ravel() for g in b])
-    return np.linalg.norm(a - b) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b))
-
-
-def central_differences(loss, params, h=1e-6):
-    numeric = []
-    for p in params:
-        grad = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            saved = p[i]
-            p[i] = saved + h
-            up = loss()
-            p[i] = saved - h
-            down = loss()
-            p[i] = saved
-            grad[i] = (up - down) / (2 * h)
-        numeric.append(grad)
-    return numeric
+from gradcheck import attach_optimizer, central_differences, relative_error
+from layer_parity import adam, assert_same_training, config_without_name, fit_both, sgd
 
 
 # ------------------------------------------------------------------------ PReLU gradients
@@ -57,7 +31,7 @@ def test_prelu_gradients_match_finite_differences(shared):
     p = net.add_prelu(h, alpha, alpha_regularizer={"l1": 0.01, "l2": 0.02})
     net.add_output(net.add_dense(p, kernel2, bias2, {"name": "linear"}), {"name": "mean_squared_error"})
     params = [kernel1, bias1, alpha, kernel2, bias2]
-    attach_sgd(net, params)
+    attach_optimizer(net, params)
 
     def loss():
         net.reset_metrics()
@@ -80,7 +54,7 @@ def test_prelu_forward_and_zero_input_gradient():
     net = _core.Network("float64")
     h = net.add_dense(net.add_input(3), kernel, None, {"name": "linear"})
     net.add_output(net.add_prelu(h, alpha, trainable=False), {"name": "mean_squared_error"})
-    attach_sgd(net, [kernel])
+    attach_optimizer(net, [kernel])
     (predicted,) = net.predict([x], 2)
     np.testing.assert_array_equal(predicted, np.where(x > 0, x, alpha * x))
     t = np.zeros_like(x)
@@ -157,27 +131,6 @@ def test_softmax_on_other_axes_runs_in_python():
 
 
 # -------------------------------------------------------------------------- tf.keras parity
-@pytest.fixture(scope="module")
-def keras():
-    tf = pytest.importorskip("tensorflow")
-    return tf.keras
-
-
-# Float32 tolerance: both libraries evaluate the same float32 formulas, but TensorFlow and Eigen
-# order the sums of the matrix products differently (≈1e-7 relative per op); over 15 optimizer
-# steps this compounds to ~1e-6. 2e-5 is well above that and well below what a wrong slope,
-# cap or threshold would cause (>1e-3).
-RTOL, ATOL = 2e-5, 2e-5
-
-
-def sgd(lib):
-    return lib.optimizers.SGD(learning_rate=0.05)
-
-
-def adam(lib):
-    return lib.optimizers.Adam(learning_rate=0.01)
-
-
 def every_activation_layer(lib):
     """One model holding every activation layer, ending in a Softmax output."""
     return [lib.layers.Dense(8), make_layer(lib, "relu_capped"),
@@ -199,19 +152,8 @@ def test_activation_layers_train_like_tf_keras(keras, optimizer):
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(40, 5)) * 1.5).astype(np.float32)
     y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 40)]
-    models = []
-    for lib in (keras, fastdense):
-        model = lib.Sequential([lib.Input((5,)), *every_activation_layer(lib)])
-        model.compile(optimizer=optimizer(lib), loss="categorical_crossentropy")
-        models.append(model)
-    tf_model, fd_model = models
-    fd_model.set_weights(tf_model.get_weights())
-    histories = [m.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history for m in models]
-    for theirs, ours in zip(tf_model.get_weights(), fd_model.get_weights()):
-        np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
-    assert list(histories[0]) == list(histories[1])
-    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=RTOL)
-    np.testing.assert_allclose(fd_model.predict(x, verbose=0), tf_model.predict(x, verbose=0), rtol=RTOL, atol=ATOL)
+    tf_model, fd_model, histories = fit_both(keras, every_activation_layer, optimizer, x, y, "categorical_crossentropy")
+    assert_same_training(tf_model, fd_model, histories, x)
     prelu = fd_model.layers[9]
     assert not np.allclose(prelu.alpha.numpy(), 0.25)  # alpha was trained
 
@@ -233,12 +175,6 @@ def test_softmax_layer_output_takes_the_crossentropy_logits_shortcut(keras):
 
 
 # ---------------------------------------------------------------------------------- configs
-def config_without_name(layer):
-    config = layer.get_config()
-    config.pop("name")
-    return config
-
-
 @pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU"])
 def test_default_configs_match_keras(keras, name):
     ours, theirs = getattr(layers, name)(), getattr(keras.layers, name)()

@@ -6,36 +6,8 @@ import pytest
 
 import fastdense
 from fastdense import _core, layers
-
-SGD_LR1 = {"name": "sgd", "learning_rate": 1.0}
-
-
-def attach_optimizer(net, weights, config=SGD_LR1):
-    optimizer = _core.Optimizer(config, weights[0].dtype.name)
-    optimizer.build([w.shape for w in weights])
-    net.set_optimizer(optimizer, weights)
-    return optimizer
-
-
-def relative_error(a, b):
-    a, b = np.concatenate([g.ravel() for g in a]), np.concatenate([g.ravel() for g in b])
-    return np.linalg.norm(a - b) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b))
-
-
-def central_differences(loss, params, h=1e-6):
-    numeric = []
-    for p in params:
-        grad = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            saved = p[i]
-            p[i] = saved + h
-            up = loss()
-            p[i] = saved - h
-            down = loss()
-            p[i] = saved
-            grad[i] = (up - down) / (2 * h)
-        numeric.append(grad)
-    return numeric
+from gradcheck import attach_optimizer, central_differences, relative_error
+from layer_parity import adam, assert_same_training, config_without_name, fit_both, sgd
 
 
 class Stack:
@@ -291,51 +263,14 @@ def test_normalization_on_higher_rank_inputs_runs_in_python():
 
 
 # -------------------------------------------------------------------------- tf.keras parity
-@pytest.fixture(scope="module")
-def keras():
-    tf = pytest.importorskip("tensorflow")
-    return tf.keras
-
-
-def fit_both(keras, make_layers, optimizer):
-    """Fits the same Sequential model in tf.keras and fastdense from tf's initial weights
-    (3 epochs of 5 batches of 8, no shuffling); returns both models, their histories and x."""
+def regression_data():
+    """The parity fits' data: 5 batches of 8 rows of 5 features, 2 regression targets."""
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(40, 5)) * 2 + 0.5).astype(np.float32)
-    y = rng.normal(size=(40, 2)).astype(np.float32)
-    models = []
-    for lib in (keras, fastdense):
-        model = lib.Sequential([lib.Input((5,)), *make_layers(lib)])
-        model.compile(optimizer=optimizer(lib), loss="mse")
-        models.append(model)
-    tf_model, fd_model = models
-    fd_model.set_weights(tf_model.get_weights())
-    histories = [m.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history for m in models]
-    return tf_model, fd_model, histories, x
+    return x, rng.normal(size=(40, 2)).astype(np.float32)
 
 
-# Float32 tolerance: both sides run the same float32 formulas, but TensorFlow and Eigen sum the
-# batch statistics and matrix products in different orders, so each op may differ in its last
-# bits (~1e-7 relative). Over 15 optimizer steps these differences compound to ~1e-6; 2e-5 leaves
-# room while still catching any formula difference (a biased/unbiased variance or a wrong
-# momentum shows up at 1e-3 or more).
-RTOL, ATOL = 2e-5, 2e-5
-
-
-def assert_same_training(tf_model, fd_model, histories, x):
-    for theirs, ours in zip(tf_model.get_weights(), fd_model.get_weights()):
-        np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
-    assert list(histories[0]) == list(histories[1])
-    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=RTOL)
-    np.testing.assert_allclose(fd_model.predict(x, verbose=0), tf_model.predict(x, verbose=0), rtol=RTOL, atol=ATOL)
-
-
-def sgd(lib):
-    return lib.optimizers.SGD(learning_rate=0.05)
-
-
-def adam(lib):
-    return lib.optimizers.Adam(learning_rate=0.01)
+X, Y = regression_data()
 
 
 @pytest.mark.parametrize("optimizer", [sgd, adam])
@@ -350,8 +285,8 @@ def test_normalizations_train_like_tf_keras(keras, optimizer):
                 lib.layers.LayerNormalization(beta_regularizer="l2"), lib.layers.Activation("relu"),
                 lib.layers.Dense(2)]
 
-    tf_model, fd_model, histories, x = fit_both(keras, make, optimizer)
-    assert_same_training(tf_model, fd_model, histories, x)
+    tf_model, fd_model, histories = fit_both(keras, make, optimizer, X, Y, "mse")
+    assert_same_training(tf_model, fd_model, histories, X)
     assert not np.allclose(fd_model.layers[1].moving_mean.numpy(), 0)  # the moving statistics moved
 
 
@@ -361,9 +296,9 @@ def test_frozen_batch_normalization_trains_like_tf_keras(keras):
         frozen.trainable = False
         return [lib.layers.Dense(8), frozen, lib.layers.Dense(2)]
 
-    tf_model, fd_model, histories, x = fit_both(keras, make, adam)
+    tf_model, fd_model, histories = fit_both(keras, make, adam, X, Y, "mse")
     assert len(fd_model.trainable_weights) == len(tf_model.trainable_weights) == 4
-    assert_same_training(tf_model, fd_model, histories, x)
+    assert_same_training(tf_model, fd_model, histories, X)
 
 
 def test_normalizations_without_center_or_scale_train_like_tf_keras(keras):
@@ -374,18 +309,12 @@ def test_normalizations_without_center_or_scale_train_like_tf_keras(keras):
                 lib.layers.Dense(6), lib.layers.LayerNormalization(scale=False, epsilon=0.01),
                 lib.layers.Dense(2)]
 
-    tf_model, fd_model, histories, x = fit_both(keras, make, sgd)
+    tf_model, fd_model, histories = fit_both(keras, make, sgd, X, Y, "mse")
     assert [w.shape for w in fd_model.get_weights()] == [w.shape for w in tf_model.get_weights()]
-    assert_same_training(tf_model, fd_model, histories, x)
+    assert_same_training(tf_model, fd_model, histories, X)
 
 
 # ---------------------------------------------------------------------------------- configs
-def config_without_name(layer):
-    config = layer.get_config()
-    config.pop("name")
-    return config
-
-
 @pytest.mark.parametrize("name", ["BatchNormalization", "LayerNormalization"])
 def test_default_configs_match_keras(keras, name):
     ours, theirs = getattr(layers, name)(), getattr(keras.layers, name)()

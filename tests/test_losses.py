@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fastdense import _core, losses, metrics
+from gradcheck import numerical_gradient, relative_error
 
 EPS = 1e-7
 
@@ -207,23 +208,12 @@ def reference_per_sample(config, y, p):
     raise AssertionError(name)
 
 
-def relative_error(a, b):
-    return np.linalg.norm(a - b) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b))
-
-
 # ---------------------------------------------------------------------------------------------
 # (a) Finite-difference gradients of the native losses, float64.
 
-def numeric_gradient(config, y, p, w, h=1e-6):
-    grad = np.zeros_like(p)
-    for idx in np.ndindex(p.shape):
-        shifted = p.copy()
-        shifted[idx] = p[idx] + h
-        up = _core.loss_evaluate(config, y, shifted, w, with_grad=False)[0]
-        shifted[idx] = p[idx] - h
-        down = _core.loss_evaluate(config, y, shifted, w, with_grad=False)[0]
-        grad[idx] = (up - down) / (2 * h)
-    return grad
+def numeric_gradient(config, y, p, w):
+    """The gradient of the reduced loss with respect to y_pred, by central differences."""
+    return numerical_gradient(lambda q: _core.loss_evaluate(config, y, q, w, with_grad=False)[0], p)
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
@@ -378,13 +368,6 @@ def test_large_batch_runs_parallel_and_does_not_depend_on_thread_count():
 # leaves margin for the ~100-ulp worst cases without hiding any formula difference (those show
 # up at 1e-3 or above: K2's extra epsilon in BCE, 16.118 vs 15.942 for the clip bound, ...).
 RTOL, ATOL = 1e-5, 1e-6
-
-
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-    return keras
 
 
 # (fastdense/keras class name, kwargs, data maker, function name)

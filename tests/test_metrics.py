@@ -11,14 +11,6 @@ RTOL, ATOL = 2e-5, 1e-6
 EPS = 1e-7
 
 
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
-
-
 def _batches(kind, seed=0, rows=(13, 9)):
     """Two (y_true, y_pred, sample_weight) batches of the given kind of problem."""
     rng = np.random.default_rng(seed)

@@ -12,16 +12,9 @@ from fastdense import optimizers
 from fastdense.optimizers import schedules
 
 
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
-
-
 # ---------------------------------------------------------------------------------------------
-# NumPy reference of the Keras 3 rules (keras-semantics.md §3.1-3.2), in float64.
+# NumPy reference of the Keras 3 rules, in float64: update_step of keras/src/optimizers/<name>.py, clipping
+# and weight decay from keras/src/optimizers/base_optimizer.py (_clip_gradients, _apply_weight_decay).
 
 DEFAULTS = {
     "sgd": dict(momentum=0.0, nesterov=False),

@@ -10,12 +10,8 @@ eager steps are what these tests spend their time on); the other cases use sever
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
-keras = tf.keras
-
-import fastdense  # noqa: E402
-from parity import (assert_same_run, class_indices, features, one_hot, regression_targets,  # noqa: E402
-                    train_both)
+import fastdense
+from parity import assert_same_run, class_indices, features, one_hot, regression_targets, train_both
 
 X = features(32, 4)
 Y_REG = regression_targets(32, 2)
@@ -34,7 +30,7 @@ def dense_net(output_units, hidden_activation="tanh", output_activation=None, hi
     return build
 
 
-def check(build, compile_kwargs, y, epochs=2, batch_size=16, x=X, **fit_kwargs):
+def check(keras, build, compile_kwargs, y, epochs=2, batch_size=16, x=X, **fit_kwargs):
     actual, expected = train_both(
         keras, fastdense, build, compile_kwargs,
         lambda k: dict(x=x, y=y, batch_size=batch_size, epochs=epochs, **fit_kwargs),
@@ -64,7 +60,7 @@ ACTIVATIONS = ["relu", "leaky_relu", "relu6", "sigmoid", "tanh", "softmax", "log
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_activation_under_two_losses(activation):
+def test_activation_under_two_losses(keras, activation):
     """Each activation in a hidden layer and in two output heads, one trained with MSE and one
     with MAE (one tf.keras fit covers both losses: tf's per-model set-up costs ~1 s here)."""
     output_activation = None if activation == "exponential" else activation  # exp(exp(.)) overflows
@@ -75,11 +71,11 @@ def test_activation_under_two_losses(activation):
         heads = [k.layers.Dense(2, activation=output_activation, name=name)(hidden) for name in ("sq", "abs")]
         return k.Model(inputs, heads)
 
-    check(build, lambda k: dict(optimizer=k.optimizers.SGD(0.05), loss={"sq": "mse", "abs": "mae"},
+    check(keras, build, lambda k: dict(optimizer=k.optimizers.SGD(0.05), loss={"sq": "mse", "abs": "mae"},
                                 metrics={"sq": ["mae"]}), [Y_REG, Y_REG * 0.5], batch_size=32)
 
 
-def test_graph_mode_matches_eager():
+def test_graph_mode_matches_eager(keras):
     """The other tests run tf.keras eagerly for speed; tf's default (traced) mode gives the same."""
     actual, expected = train_both(
         keras, fastdense, dense_net(1, output_activation="sigmoid"),
@@ -128,15 +124,15 @@ LOSS_CASES = [
 
 @pytest.mark.parametrize("units, activation, y, loss, rate", [(case[1:] + (0.1,))[:5] for case in LOSS_CASES],
                          ids=[case[0] for case in LOSS_CASES])
-def test_loss(units, activation, y, loss, rate):
-    check(dense_net(units, output_activation=activation),
+def test_loss(keras, units, activation, y, loss, rate):
+    check(keras, dense_net(units, output_activation=activation),
           lambda k: dict(optimizer=k.optimizers.SGD(rate), loss=loss(k)), y, batch_size=32)
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean_with_sample_weight"])
-def test_loss_reduction(reduction):
+def test_loss_reduction(keras, reduction):
     """A Loss object's reduction, with sample weights and a partial last batch."""
-    check(dense_net(2), lambda k: dict(optimizer=k.optimizers.SGD(0.02), loss=k.losses.MeanSquaredError(
+    check(keras, dense_net(2), lambda k: dict(optimizer=k.optimizers.SGD(0.02), loss=k.losses.MeanSquaredError(
         reduction=reduction)), Y_REG, batch_size=10, sample_weight=np.linspace(0.1, 2.0, 32))
 
 
@@ -167,8 +163,8 @@ OPTIMIZER_CASES = [
 
 
 @pytest.mark.parametrize("optimizer", [case[1] for case in OPTIMIZER_CASES], ids=[case[0] for case in OPTIMIZER_CASES])
-def test_optimizer(optimizer):
-    check(dense_net(2), lambda k: dict(optimizer=optimizer(k), loss="mse", metrics=["mae"]), Y_REG, epochs=3)
+def test_optimizer(keras, optimizer):
+    check(keras, dense_net(2), lambda k: dict(optimizer=optimizer(k), loss="mse", metrics=["mae"]), Y_REG, epochs=3)
 
 
 # --------------------------------------------------------------------------------------- regularizers
@@ -184,14 +180,14 @@ REGULARIZER_CASES = [
 
 @pytest.mark.parametrize("arguments", [case[1] for case in REGULARIZER_CASES],
                          ids=[case[0] for case in REGULARIZER_CASES])
-def test_regularizer(arguments):
+def test_regularizer(keras, arguments):
     """History 'loss' includes the penalties, evaluate too (and both regularize every layer)."""
     def build(k):
         kwargs = {name: make(k) for name, make in arguments.items()}
         return k.Sequential([k.Input((4,)), k.layers.Dense(8, activation="tanh", **kwargs),
                              k.layers.Dense(2, **kwargs)])
 
-    check(build, lambda k: dict(optimizer=k.optimizers.SGD(0.1), loss="mse", metrics=["mse"]), Y_REG,
+    check(keras, build, lambda k: dict(optimizer=k.optimizers.SGD(0.1), loss="mse", metrics=["mse"]), Y_REG,
           validation_split=0.25)
 
 
@@ -199,55 +195,55 @@ def test_regularizer(arguments):
 SAMPLE_WEIGHTS = np.random.default_rng(11).uniform(0, 2, size=32).astype(np.float32)
 
 
-def test_sample_weight_weights_loss_and_weighted_metrics_only():
-    check(dense_net(2), lambda k: dict(optimizer="sgd", loss="mse", metrics=["mae"], weighted_metrics=["mae"]),
+def test_sample_weight_weights_loss_and_weighted_metrics_only(keras):
+    check(keras, dense_net(2), lambda k: dict(optimizer="sgd", loss="mse", metrics=["mae"], weighted_metrics=["mae"]),
           Y_REG, sample_weight=SAMPLE_WEIGHTS)
 
 
-def test_class_weight_with_sparse_labels_weights_training_data_only():
+def test_class_weight_with_sparse_labels_weights_training_data_only(keras):
     """The validation split gets no class weights (val_loss is unweighted)."""
-    check(dense_net(3, output_activation="softmax"),
+    check(keras, dense_net(3, output_activation="softmax"),
           lambda k: dict(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                          weighted_metrics=["accuracy"]),
           LABELS, class_weight={0: 0.5, 1: 2.0, 2: 1.0}, validation_split=0.25)
 
 
-def test_class_weight_with_one_hot_and_binary_labels():
-    check(dense_net(3, output_activation="softmax"),
+def test_class_weight_with_one_hot_and_binary_labels(keras):
+    check(keras, dense_net(3, output_activation="softmax"),
           lambda k: dict(optimizer="adam", loss="categorical_crossentropy"), Y_ONEHOT, class_weight={1: 3.0})
-    check(dense_net(1, output_activation="sigmoid"),
+    check(keras, dense_net(1, output_activation="sigmoid"),
           lambda k: dict(optimizer="adam", loss="binary_crossentropy", weighted_metrics=["accuracy"]), Y_BINARY,
           class_weight={0: 1.0, 1: 4.0})
 
 
 # -------------------------------------------------------------------------------------------- validation
-def test_validation_split_with_sample_weight_and_partial_batches():
-    check(dense_net(2), lambda k: dict(optimizer="adam", loss="mse", metrics=["mae"]), Y_REG, batch_size=10,
+def test_validation_split_with_sample_weight_and_partial_batches(keras):
+    check(keras, dense_net(2), lambda k: dict(optimizer="adam", loss="mse", metrics=["mae"]), Y_REG, batch_size=10,
           validation_split=0.3, sample_weight=SAMPLE_WEIGHTS)
 
 
 @pytest.mark.parametrize("container", [tuple, list])
-def test_validation_data_tuple_and_list(container):
+def test_validation_data_tuple_and_list(keras, container):
     x_val, y_val = features(12, 4, seed=20), regression_targets(12, 2, seed=21)
-    check(dense_net(2), lambda k: dict(optimizer="rmsprop", loss="mse", metrics=["mae"]), Y_REG,
+    check(keras, dense_net(2), lambda k: dict(optimizer="rmsprop", loss="mse", metrics=["mae"]), Y_REG,
           validation_data=container([x_val, y_val]), validation_batch_size=5)
 
 
-def test_validation_data_with_sample_weight_and_validation_freq():
+def test_validation_data_with_sample_weight_and_validation_freq(keras):
     x_val, y_val = features(12, 4, seed=20), regression_targets(12, 2, seed=21)
     w_val = np.linspace(0.1, 1.0, 12).astype(np.float32)
-    check(dense_net(2), lambda k: dict(optimizer="rmsprop", loss="mse", weighted_metrics=["mse"]), Y_REG,
+    check(keras, dense_net(2), lambda k: dict(optimizer="rmsprop", loss="mse", weighted_metrics=["mse"]), Y_REG,
           epochs=4, validation_data=(x_val, y_val, w_val), validation_freq=2)
 
 
 # ------------------------------------------------------------------------------------- epochs and steps
-def test_steps_per_epoch_continues_through_the_data():
+def test_steps_per_epoch_continues_through_the_data(keras):
     """With arrays, an epoch of steps_per_epoch batches continues where the last one stopped."""
-    check(dense_net(2), lambda k: dict(optimizer="sgd", loss="mse", metrics=["mae"]), Y_REG, epochs=3,
+    check(keras, dense_net(2), lambda k: dict(optimizer="sgd", loss="mse", metrics=["mae"]), Y_REG, epochs=3,
           batch_size=8, steps_per_epoch=3)
 
 
-def test_initial_epoch():
-    actual, expected = check(dense_net(2), lambda k: dict(optimizer="adam", loss="mse"), Y_REG, epochs=4,
+def test_initial_epoch(keras):
+    actual, expected = check(keras, dense_net(2), lambda k: dict(optimizer="adam", loss="mse"), Y_REG, epochs=4,
                              initial_epoch=2)
     assert actual.history.epoch == [2, 3]

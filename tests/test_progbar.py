@@ -377,14 +377,6 @@ def test_progbar_logger_verbose_auto_means_1():
 # -- parity with keras.utils.Progbar -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
-
-
 def drive(bar_class, module, monkeypatch, script, **kwargs):
     clock = FakeClock()
     stream = TerminalStream()

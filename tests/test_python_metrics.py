@@ -11,14 +11,6 @@ from fastdense import metrics
 RTOL = 1e-4
 
 
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
-
-
 def half_squared_error(y_true, y_pred):
     """A user metric written with operators only, so the same function runs in both libraries."""
     return (y_pred - y_true) ** 2 * 0.5

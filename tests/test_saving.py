@@ -740,8 +740,6 @@ def test_checkpoint_callbacks_write_loadable_files(tmp_path):
 
 
 def test_batch_normalization_round_trip(tmp_path):
-    if not hasattr(layers, "BatchNormalization"):
-        pytest.skip("fastdense.layers has no BatchNormalization yet")
     model = models.Sequential([layers.Input((4,)), layers.Dense(3), layers.BatchNormalization(), layers.Dense(1)])
     model.compile("adam", "mse")
     trained(model)

@@ -1,5 +1,6 @@
 """model.summary(): the exact text of Keras 3's summary (tf.keras's print_fn output) for the same
-models, and the reference example of keras-semantics §10 without TensorFlow."""
+models, and without TensorFlow against a text recorded from tf.keras (print_summary in
+keras/src/utils/summary_utils.py)."""
 
 import numpy as np
 import pytest
@@ -11,14 +12,6 @@ import fastdense as fd
 def terminal_width(monkeypatch):
     # Both libraries size the table from the terminal; fix it so the text does not depend on it.
     monkeypatch.setenv("COLUMNS", "80")
-
-
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
 
 
 def summary_of(model, **kwargs):

@@ -18,14 +18,6 @@ from fastdense.utils import (
 )
 
 
-@pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    import keras
-
-    return keras
-
-
 def one_hot_reference(labels, num_classes):
     """Row i of the identity matrix for label i, built with a loop."""
     labels = np.asarray(labels).reshape(-1)

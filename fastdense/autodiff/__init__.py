@@ -50,8 +50,9 @@ For custom training loops there is a tf.GradientTape-like context (``GradientTap
 scalar functions ``value_and_grad`` / ``grad``.
 """
 
+from fastdense.autodiff.base import Primitive, active_tape
 from fastdense.autodiff.tensor import TracedArray, TraceableVariable
-from fastdense.autodiff.tape import GradientTape, Primitive, active_tape
+from fastdense.autodiff.tape import GradientTape
 from fastdense.autodiff.gradients import PRIMITIVES
 from fastdense.autodiff import dispatch, native
 from fastdense.autodiff.api import Gradients, Pullback, asarray, grad, is_traced, stop_gradient, value_and_grad, vjp

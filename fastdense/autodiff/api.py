@@ -6,7 +6,8 @@ import numbers
 
 import numpy as np
 
-from fastdense.autodiff.tape import GradientTape, active_tape, finished_gradient
+from fastdense.autodiff.base import active_tape
+from fastdense.autodiff.tape import GradientTape, finished_gradient
 from fastdense.autodiff.tensor import TracedArray, TraceableVariable
 
 Gradients = collections.namedtuple("Gradients", ["inputs", "variables"])

@@ -14,8 +14,7 @@ plain values with NumPy itself.
 import numpy as np
 
 from fastdense.autodiff import gradients as P
-from fastdense.autodiff.tape import tape_of
-from fastdense.autodiff.tensor import TracedArray, TraceableVariable
+from fastdense.autodiff.base import TracedValue, Watchable, tape_of
 
 # --------------------------------------------------------------------------------------- ufuncs
 
@@ -43,14 +42,14 @@ REDUCE_PRIMITIVES = {np.add: P.sum_, np.multiply: P.prod, np.maximum: P.max_, np
 
 def value_of(x):
     """The plain value of a traced array or variable; anything else unchanged."""
-    if isinstance(x, (TracedArray, TraceableVariable)):
+    if isinstance(x, (TracedValue, Watchable)):
         return x.value
     return x
 
 
 def plain(obj):
     """obj with every traced array or variable inside lists, tuples and dicts replaced by its value."""
-    if isinstance(obj, (TracedArray, TraceableVariable)):
+    if isinstance(obj, (TracedValue, Watchable)):
         return obj.value
     if isinstance(obj, (list, tuple)):
         return type(obj)(plain(o) for o in obj)
@@ -60,7 +59,7 @@ def plain(obj):
 
 
 def _flatten(obj, into):
-    if isinstance(obj, (TracedArray, TraceableVariable)):
+    if isinstance(obj, (TracedValue, Watchable)):
         into.append(obj)
     elif isinstance(obj, (list, tuple)):
         for o in obj:
@@ -124,7 +123,7 @@ def implements(*functions):
 
 
 def array_function(func, types, args, kwargs):
-    if not all(issubclass(t, (TracedArray, TraceableVariable, np.ndarray)) for t in types):
+    if not all(issubclass(t, (TracedValue, Watchable, np.ndarray)) for t in types):
         return NotImplemented
     tape = tape_of(_flatten((args, kwargs), []))
     if tape is None:
@@ -144,7 +143,7 @@ def _no_options(name, options):
 
 def operand(a):
     """A traced array, variable or ndarray for one array argument (lists are stacked)."""
-    if isinstance(a, (TracedArray, TraceableVariable, np.ndarray)):
+    if isinstance(a, (TracedValue, Watchable, np.ndarray)):
         return a
     if isinstance(a, (list, tuple)) and _flatten(a, []):
         return _stack(list(a))

@@ -1,6 +1,6 @@
 """The primitive operations and their vector-Jacobian products (the op table).
 
-Every differentiable operation is a :class:`~fastdense.autodiff.tape.Primitive` in
+Every differentiable operation is a :class:`~fastdense.autodiff.base.Primitive` in
 :data:`PRIMITIVES`; ``fastdense.autodiff.dispatch`` maps NumPy ufuncs and functions onto them and
 builds the composite ones (var, norm, moveaxis, stack, ...) out of them. A vjp gets the output
 gradient ``g``, the output ``ans``, ``needs`` (which arguments are traced) and the forward's
@@ -15,7 +15,7 @@ Where a function has no derivative TensorFlow's choice is followed (keras.ops ru
 
 import numpy as np
 
-from fastdense.autodiff.tape import Primitive, unbroadcast
+from fastdense.autodiff.base import Primitive, unbroadcast
 
 PRIMITIVES = {}
 

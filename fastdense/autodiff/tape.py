@@ -1,106 +1,19 @@
 """The tape: records every operation on traced arrays in execution order and runs the reverse pass.
 
-A :class:`GradientTape` owns a list of nodes, one per traced value ("slot"). A node keeps the
-primitive that produced the value, the raw NumPy arguments it was applied to, its keyword
-arguments, the produced value and the slots of its traced parents (-1 for constants). The
-reverse pass walks the nodes backwards once, calling each primitive's vector-Jacobian product.
+A :class:`GradientTape` owns a list of nodes (:class:`~fastdense.autodiff.base.Node`), one per
+traced value ("slot"). A node keeps the primitive that produced the value, the raw NumPy
+arguments it was applied to, its keyword arguments, the produced value and the slots of its
+traced parents (-1 for constants). The reverse pass walks the nodes backwards once, calling each primitive's vector-Jacobian product.
 
 Variables (objects deriving from :class:`~fastdense.autodiff.tensor.TraceableVariable`) become
 leaves of the tape the first time a recording tape sees them, so every use of one variable
 accumulates into one gradient.
 """
 
-import threading
-
 import numpy as np
 
+from fastdense.autodiff.base import Node, tape_stack, unbroadcast
 from fastdense.autodiff.tensor import TracedArray, TraceableVariable
-
-_state = threading.local()
-
-
-def _stack():
-    stack = getattr(_state, "tapes", None)
-    if stack is None:
-        stack = _state.tapes = []
-    return stack
-
-
-def active_tape():
-    """The innermost recording tape of this thread, or None."""
-    stack = getattr(_state, "tapes", None)
-    return stack[-1] if stack else None
-
-
-class _Node:
-    __slots__ = ("primitive", "value", "args", "kwargs", "parents", "needs")
-
-    def __init__(self, primitive, value, args, kwargs, parents):
-        self.primitive = primitive
-        self.value = value
-        self.args = args
-        self.kwargs = kwargs
-        self.parents = parents
-        self.needs = tuple(p >= 0 for p in parents)  # which arguments are traced
-
-
-class Primitive:
-    """An operation with a NumPy forward function and a vector-Jacobian product.
-
-    ``forward(*args, **kwargs)`` computes on plain values. ``vjp(g, ans, needs, *args, **kwargs)``
-    returns one gradient (or None) per positional argument, given the output gradient ``g``,
-    the output ``ans`` and ``needs[i]`` telling whether argument i is traced. A gradient may
-    have the broadcast shape or a wider float dtype: the tape sums it down to the argument's
-    shape and casts it. A vjp never writes into ``g``, ``ans`` or the arguments.
-
-    Calling a primitive applies it: on plain values it is just ``forward``; when an argument is
-    traced (or is a variable a recording tape watches) the result is a recorded TracedArray.
-    """
-
-    __slots__ = ("name", "forward", "vjp")
-
-    def __init__(self, name, forward, vjp):
-        self.name = name
-        self.forward = forward
-        self.vjp = vjp
-
-    def __call__(self, *args, **kwargs):
-        tape = tape_of(args)
-        if tape is None:
-            return self.forward(*[a.value if isinstance(a, TraceableVariable) else a for a in args], **kwargs)
-        return tape.apply(self, args, kwargs)
-
-    def __repr__(self):
-        return f"<Primitive {self.name}>"
-
-
-def tape_of(args):
-    """The tape an operation on ``args`` records on, or None for a plain computation.
-
-    That is the tape of the traced arguments (all must share it), else the active tape when an
-    argument is a variable it watches.
-    """
-    tape = None
-    has_variable = False
-    for a in args:
-        if isinstance(a, TracedArray):
-            if tape is None:
-                tape = a._tape
-            elif a._tape is not tape:
-                raise ValueError("an operation mixes traced values of two different traces; fastdense.autodiff "
-                                 "does not support nested differentiation")
-        elif isinstance(a, TraceableVariable):
-            has_variable = True
-    if tape is None:
-        if not has_variable:
-            return None
-        tape = active_tape()
-        if tape is None or not any(isinstance(a, TraceableVariable) and tape.watches(a) for a in args):
-            return None
-    if not tape._recording:
-        raise RuntimeError("a traced value was used after its trace ended (was it kept from an earlier "
-                           "forward pass?); traced values are only valid inside the traced function")
-    return tape
 
 
 class GradientTape:
@@ -126,12 +39,12 @@ class GradientTape:
 
     # ------------------------------------------------------------------------------ recording
     def __enter__(self):
-        _stack().append(self)
+        tape_stack().append(self)
         self._recording = True
         return self
 
     def __exit__(self, *exc_info):
-        stack = _stack()
+        stack = tape_stack()
         if stack and stack[-1] is self:
             stack.pop()
         self._recording = False
@@ -162,7 +75,7 @@ class GradientTape:
 
     def _leaf(self, value):
         slot = len(self._nodes)
-        self._nodes.append(_Node(None, value, (), None, ()))
+        self._nodes.append(Node(None, value, (), None, ()))
         return TracedArray(value, self, slot)
 
     def existing_leaf(self, variable):
@@ -213,7 +126,7 @@ class GradientTape:
             raise TypeError(f"{primitive.name} produced a {out.dtype} result from a traced value; fastdense.autodiff "
                             "differentiates real floating-point arrays only")
         slot = len(self._nodes)
-        self._nodes.append(_Node(primitive, out, values, kwargs, parents))
+        self._nodes.append(Node(primitive, out, values, kwargs, parents))
         return TracedArray(out, self, slot)
 
     # ----------------------------------------------------------------------------- reverse pass
@@ -317,23 +230,6 @@ def _accumulate(grads, owned, slot, g):
     else:
         grads[slot] = current + g
         owned.add(slot)
-
-
-def unbroadcast(g, shape):
-    """Sums g over the axes along which an array of ``shape`` was broadcast to g's shape."""
-    if g.shape == shape:
-        return g
-    extra = g.ndim - len(shape)
-    if extra < 0:  # NumPy's assignment drops leading size-1 axes of the value: put them back
-        if any(n != 1 for n in shape[:-extra]):
-            return None
-        g, extra = g.reshape(shape[:-extra] + g.shape), 0
-    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    if g.size != int(np.prod(shape)):
-        return None
-    return g.reshape(shape)
 
 
 def _fit(g, like, what):

@@ -11,6 +11,9 @@ recording tape a (trainable) variable becomes a traced leaf; elsewhere it comput
 
 import numpy as np
 
+from fastdense.autodiff import dispatch as _dispatch
+from fastdense.autodiff.base import TracedValue, Watchable
+
 
 class ArrayOperators:
     """Python's arithmetic and ordering operators spelled as NumPy ufunc calls.
@@ -96,7 +99,7 @@ _SCALAR_CONVERSION = ("{}() of a traced value would cut its gradient (NumPy call
                       "value on purpose")
 
 
-class TracedArray(ArrayOperators):
+class TracedArray(TracedValue, ArrayOperators):
     """A NumPy value recorded on a :class:`~fastdense.autodiff.tape.GradientTape`.
 
     It behaves like a read-only ndarray for the operations listed in ``fastdense.autodiff``
@@ -105,19 +108,9 @@ class TracedArray(ArrayOperators):
     slices of ``t`` do not see the change.
     """
 
-    __slots__ = ("_value", "_tape", "_slot")
-
-    def __init__(self, value, tape, slot):
-        self._value = value
-        self._tape = tape
-        self._slot = slot
+    __slots__ = ()
 
     # ----------------------------------------------------------------------------- metadata
-    @property
-    def value(self):
-        """The current NumPy value (read it, do not write into it; no gradient flows through it)."""
-        return self._value
-
     @property
     def shape(self):
         return self._value.shape
@@ -275,7 +268,7 @@ class TracedArray(ArrayOperators):
         return np.argmin(self._value, axis=axis)
 
 
-class TraceableVariable(ArrayOperators):
+class TraceableVariable(Watchable, ArrayOperators):
     """Array behaviour for a weight object with a ``value`` (ndarray) and a ``trainable`` flag.
 
     Operators, ``np.`` functions and indexing compute on the value and return plain arrays, except
@@ -306,6 +299,3 @@ class TraceableVariable(ArrayOperators):
     def __getitem__(self, index):
         return _dispatch.getitem(self, index)
 
-
-# Imported last: dispatch needs the classes above.
-from fastdense.autodiff import dispatch as _dispatch  # noqa: E402

@@ -1,6 +1,6 @@
 """Callbacks shaped like `keras.callbacks` (Keras 3 behaviour).
 
-Contract with the model's loops. `fit` does (keras-semantics §7.3)::
+Contract with the model's loops. `fit` does (as keras/src/backend/tensorflow/trainer.py's fit)::
 
     callbacks = CallbackList(user_callbacks, add_history=True, add_progbar=verbose != 0,
                              model=model, verbose=verbose, epochs=epochs,

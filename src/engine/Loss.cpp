@@ -1,4 +1,4 @@
-// Keras 3 loss formulas (keras-semantics.md §2.2, §2.3) with their gradients.
+// Keras 3 loss formulas (keras/src/losses/losses.py; reductions: keras/src/losses/loss.py) with their gradients.
 //
 // Each loss is a row kernel: given one sample's y_true and y_pred rows it returns the per-sample
 // loss l_i and, when asked, writes scale * dl_i/dy_pred into the gradient row. loss_evaluate
