@@ -9,8 +9,8 @@ import zipfile
 import h5py
 import numpy as np
 
-from fastdense.saving import keras_zip, legacy_h5, weights_h5
-from fastdense.saving.atomic import atomic_path
+from fastdense.saving import h5_image, keras_zip, legacy_h5, weights_h5
+from fastdense.saving.atomic import atomic_path, check_target, write_bytes
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -23,12 +23,14 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
     path = os.fspath(filepath)
     kind = _model_format(path, save_format)
     _check_built(model, "save")
-    with atomic_path(path, overwrite) as temp:
-        if kind == "keras":
+    check_target(path, overwrite)  # before the work of building the file
+    if kind == "keras":
+        with atomic_path(path, overwrite) as temp:
             keras_zip.save_model(model, temp, include_optimizer)
-        else:
-            with h5py.File(temp, "w") as h5:
-                legacy_h5.save_model(model, h5, include_optimizer)
+    else:
+        # HDF5 builds the file in memory; Python writes it (see h5_image: a failed write inside
+        # HDF5 can crash the interpreter).
+        write_bytes(path, h5_image.build(lambda h5: legacy_h5.save_model(model, h5, include_optimizer)), overwrite)
 
 
 def _model_format(path, save_format):
@@ -55,15 +57,15 @@ def save_weights(model, filepath, overwrite=True, **kwargs):
     path = os.fspath(filepath)
     _check_built(model, "save_weights")
     if path.endswith(".weights.h5"):
-        with atomic_path(path, overwrite) as temp, h5py.File(temp, "w") as h5:
-            optimizer = model.optimizer if getattr(model, "compiled", False) else None
-            weights_h5.write_tree(h5, model, optimizer)
+        optimizer = model.optimizer if getattr(model, "compiled", False) else None
+        write = lambda h5: weights_h5.write_tree(h5, model, optimizer)  # noqa: E731
     elif path.endswith(_H5_SUFFIXES):
-        with atomic_path(path, overwrite) as temp, h5py.File(temp, "w") as h5:
-            legacy_h5.save_weights(model, h5)
+        write = lambda h5: legacy_h5.save_weights(model, h5)  # noqa: E731
     else:
         raise ValueError("The filename must end in `.weights.h5` (Keras 3 weights) or `.h5` (legacy HDF5 "
                          f"weights). Received: filepath={path}")
+    check_target(path, overwrite)
+    write_bytes(path, h5_image.build(write), overwrite)
 
 
 def _check_built(model, action):

@@ -9,6 +9,7 @@ import zipfile
 import h5py
 
 from fastdense.saving import compile_config, serialization, weights_h5
+from fastdense.saving import h5_image
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
@@ -22,14 +23,12 @@ def save_model(model, path, include_optimizer=True):
     config = serialization.serialize_model(model, include_compile=include_optimizer)
     metadata = {"keras_version": serialization.KERAS_FORMAT_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as h5:
-        optimizer = model.optimizer if include_optimizer and getattr(model, "compiled", False) else None
-        weights_h5.write_tree(h5, model, optimizer)
+    optimizer = model.optimizer if include_optimizer and getattr(model, "compiled", False) else None
+    weights = h5_image.build(lambda h5: weights_h5.write_tree(h5, model, optimizer))
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(METADATA, json.dumps(metadata))
         archive.writestr(CONFIG, serialization.dumps(config))
-        archive.writestr(WEIGHTS, buffer.getvalue())
+        archive.writestr(WEIGHTS, weights)
 
 
 def read_entry(archive, name, source, limit=None):

@@ -1,0 +1,103 @@
+"""Files that cannot hurt the process: a failed write raises OSError and keeps the previous file
+(HDF5 builds in memory), saving never creates directories, and damaged or hostile files are
+refused with OSError/ValueError naming the file, never a crash, a hang or unbounded memory."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastdense
+from fastdense import layers, models
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastdense.__file__)))
+X = np.random.default_rng(1).random((10, 4)).astype("float32")
+Y = np.random.default_rng(2).random((10, 1)).astype("float32")
+
+SAVES = {  # format -> how to save it
+    "model.keras": "model.save",
+    "model.h5": "model.save",
+    "w.weights.h5": "model.save_weights",
+    "w.h5": "model.save_weights",
+}
+
+
+def run_python(code, *args, cwd, timeout=60):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+    # cwd: `python -c` puts the working directory first on sys.path (an unbuilt source tree would shadow).
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, cwd=cwd)
+
+
+def small_model():
+    model = models.Sequential([layers.Input((4,)), layers.Dense(5, activation="relu"), layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(X, Y, epochs=1, batch_size=4, verbose=0)
+    return model
+
+
+# ------------------------------------------------------------------ defect 3: write errors
+WRITE_LIMIT_SCRIPT = textwrap.dedent("""
+    import json, os, resource, signal, sys
+    import numpy as np
+    import fastdense
+    from fastdense import layers, models
+    name, save = sys.argv[1], sys.argv[2]
+    path = os.path.join(os.getcwd(), name)
+    small = models.Sequential([layers.Input((4,)), layers.Dense(2)])
+    small.compile("adam", "mse")
+    (small.save if save == "model.save" else small.save_weights)(path)
+    before = open(path, "rb").read()
+    big = models.Sequential([layers.Input((256,)), layers.Dense(512), layers.Dense(256)])  # ~1.5 MB
+    big.compile("adam", "mse")
+    # Writes past 512 KiB fail with EFBIG (SIGXFSZ ignored, as a server would).
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (512 * 1024, resource.RLIM_INFINITY))
+    try:
+        (big.save if save == "model.save" else big.save_weights)(path)
+        outcome = "saved"
+    except OSError as error:
+        outcome = "OSError" if name in str(error) else "OSError not naming the file: " + str(error)
+    print(json.dumps({"outcome": outcome, "intact": open(path, "rb").read() == before,
+                      "left": sorted(os.listdir(os.getcwd()))}))
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE/SIGXFSZ semantics are Linux's")
+@pytest.mark.parametrize("name", sorted(SAVES))
+def test_write_error_raises_oserror_and_keeps_previous_file(tmp_path, name):
+    result = run_python(WRITE_LIMIT_SCRIPT, name, SAVES[name], cwd=str(tmp_path))
+    assert result.returncode == 0, (result.returncode, result.stderr[-3000:])
+    assert "Segmentation" not in result.stderr and "HDF5-DIAG" not in result.stderr, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {"outcome": "OSError", "intact": True, "left": [name]}
+
+
+# ---------------------------------------------------------------- defect 6: directories
+@pytest.mark.parametrize("name", sorted(SAVES))
+def test_saving_into_a_missing_directory_raises(tmp_path, name):
+    model = small_model()
+    save = model.save if SAVES[name] == "model.save" else model.save_weights
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        save(missing / name)
+    assert os.listdir(tmp_path) == []
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="file"):
+        save(tmp_path / "file" / name)
+    missing.mkdir(parents=True)
+    save(missing / name)
+    assert os.listdir(missing) == [name]
+
+
+def test_checkpoint_callbacks_still_create_their_directory(tmp_path):
+    """Keras 3's ModelCheckpoint makes the directory of its filepath; the callback keeps doing so."""
+    model = small_model()
+    path = tmp_path / "ckpt" / "epoch{epoch}.weights.h5"
+    model.fit(X, Y, epochs=1, verbose=0,
+              callbacks=[fastdense.callbacks.ModelCheckpoint(str(path), save_weights_only=True)])
+    assert os.listdir(tmp_path / "ckpt") == ["epoch1.weights.h5"]
