@@ -101,3 +101,48 @@ def test_checkpoint_callbacks_still_create_their_directory(tmp_path):
     model.fit(X, Y, epochs=1, verbose=0,
               callbacks=[fastdense.callbacks.ModelCheckpoint(str(path), save_weights_only=True)])
     assert os.listdir(tmp_path / "ckpt") == ["epoch1.weights.h5"]
+
+
+# ----------------------------------------------------------- defect 4: hostile HDF5 files
+HOSTILE_LOAD_SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    import fastdense
+    from fastdense.saving import h5_guard
+    h5_guard.BASE_SECONDS = 3.0
+    outcomes = []
+    for path in sys.argv[1:]:
+        start = time.perf_counter()
+        try:
+            fastdense.models.load_model(path)
+            outcome = "loaded"
+        except (OSError, ValueError) as error:
+            outcome = type(error).__name__ if path in str(error) else "not naming the file: " + str(error)
+        outcomes.append([outcome, time.perf_counter() - start])
+    print(json.dumps(outcomes))
+""")
+
+
+def global_heap_offsets(data):
+    """Offsets of the global heap collections ('GCOL') in an HDF5 file's bytes."""
+    offsets, start = [], data.find(b"GCOL")
+    while start >= 0:
+        offsets.append(start)
+        start = data.find(b"GCOL", start + 1)
+    return offsets
+
+
+def test_corrupted_global_heap_size_is_refused_not_looped_on(tmp_path):
+    """A global heap collection whose size reaches past its end made HDF5 loop forever inside
+    load_model (reading the model_config attribute); now the bounded walk refuses the file."""
+    small_model().save(tmp_path / "m.h5")
+    data = bytearray((tmp_path / "m.h5").read_bytes())
+    heap = global_heap_offsets(data)[0]
+    # GCOL, version, 3 reserved bytes, then the collection size (8 bytes with h5py's defaults).
+    assert int.from_bytes(data[heap + 8:heap + 16], "little") == 4096
+    data[heap + 8:heap + 16] = (8192).to_bytes(8, "little")
+    (tmp_path / "loop.h5").write_bytes(bytes(data))
+    result = run_python(HOSTILE_LOAD_SCRIPT, str(tmp_path / "loop.h5"), str(tmp_path / "m.h5"), cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (refused, seconds), (loaded, _) = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (refused, loaded) == ("ValueError", "loaded")
+    assert seconds < 10

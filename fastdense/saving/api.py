@@ -9,7 +9,7 @@ import zipfile
 import h5py
 import numpy as np
 
-from fastdense.saving import h5_image, keras_zip, legacy_h5, weights_h5
+from fastdense.saving import h5_guard, h5_image, keras_zip, legacy_h5, weights_h5
 from fastdense.saving.atomic import atomic_path, check_target, write_bytes
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -84,7 +84,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             with zipfile.ZipFile(path) as archive:
                 model, optimizer_values = keras_zip.load_model(archive, path, custom_objects, compile, safe_mode)
         elif kind == "hdf5":
-            with h5py.File(path, "r") as h5:
+            with h5_guard.open_file(h5_guard.read(path), path) as h5:
                 if "model_config" not in h5.attrs and _looks_like_weights(h5):
                     raise ValueError(f"{path}: this is a weights-only file; create the model and call "
                                      "model.load_weights() instead")
@@ -110,7 +110,7 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
             plan.apply()
             optimizer_values = plan.optimizer_values
         elif kind == "hdf5":
-            with h5py.File(path, "r") as h5:
+            with h5_guard.open_file(h5_guard.read(path), path) as h5:
                 legacy_group = _legacy_weights_group(h5)
                 if legacy_group is not None:
                     assignments = legacy_h5.read_weights(legacy_group, model, path, by_name, skip_mismatch)
@@ -189,11 +189,24 @@ def _sniff(path):
         head = f.read(8)
     if head.startswith(ZIP_SIGNATURE):
         return "zip"
-    if head == HDF5_SIGNATURE or h5py.is_hdf5(path):
+    if head == HDF5_SIGNATURE or _has_user_block(path):
         return "hdf5"
     if not head:
         raise ValueError(f"{path}: the file is empty")
     return None
+
+
+def _has_user_block(path):
+    """An HDF5 superblock after a user block: at byte 512, 1024, 2048, ... (HDF5 itself is not
+    asked: it would parse the damaged file this check comes before)."""
+    size, offset = os.path.getsize(path), 512
+    with open(path, "rb") as f:
+        while offset + len(HDF5_SIGNATURE) <= size:
+            f.seek(offset)
+            if f.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+                return True
+            offset *= 2
+    return False
 
 
 @contextlib.contextmanager

@@ -2,14 +2,12 @@
 metadata.json, config.json and model.weights.h5."""
 
 import datetime
-import io
 import json
 import zipfile
 
-import h5py
+from fastdense.saving import h5_guard, h5_image
 
 from fastdense.saving import compile_config, serialization, weights_h5
-from fastdense.saving import h5_image
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
@@ -50,8 +48,9 @@ def read_config(archive, source):
 
 
 def open_weights(archive, source):
-    """The archive's model.weights.h5 as an open h5py File (read from memory)."""
-    return h5py.File(io.BytesIO(read_entry(archive, WEIGHTS, source)), "r")
+    """The archive's model.weights.h5 as an open h5py File (read from memory, after
+    h5_guard's bounded walk)."""
+    return h5_guard.open_file(read_entry(archive, WEIGHTS, source), f"{source}/{WEIGHTS}")
 
 
 def load_model(archive, source, custom_objects=None, compile=True, safe_mode=True):
