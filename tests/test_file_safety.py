@@ -183,3 +183,19 @@ def test_fuzzed_json_configs_raise_value_error(fuzz_report):
     json_failures = [f for f in fuzz_report["failures"] if f["kind"] == "json"]
     assert json_failures == []
     assert fuzz_report["by_format"]["json:.json"].get("refused", 0) > 10
+
+
+def test_archive_entry_claiming_impossible_size_is_refused(tmp_path):
+    """A .keras entry whose recorded size exceeds what its compressed bytes can expand to is
+    refused before anything is allocated for it."""
+    small_model().save(tmp_path / "m.keras")
+    data = bytearray((tmp_path / "m.keras").read_bytes())
+    central = data.find(b"PK\x01\x02")
+    while central >= 0:
+        name_length = int.from_bytes(data[central + 28:central + 30], "little")
+        if data[central + 46:central + 46 + name_length] == b"model.weights.h5":
+            data[central + 24:central + 28] = (2**32 - 2).to_bytes(4, "little")  # uncompressed size
+        central = data.find(b"PK\x01\x02", central + 4)
+    (tmp_path / "claims.keras").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"claims\.keras.*model\.weights\.h5.*more than compression"):
+        models.load_model(tmp_path / "claims.keras")

@@ -73,6 +73,12 @@ def walk(data):
     seen = set()
 
     def touch(obj, where):
+        # Lookups of absent names walk the name indexes' leftmost and rightmost paths, as the
+        # loaders' membership tests ("model_config" in attrs, get("vars")) do.
+        for absent in ("\x01", "\U0010ffff"):
+            absent in obj.attrs
+            if isinstance(obj, h5py.Group):
+                absent in obj
         for name in obj.attrs:
             obj.attrs[name]
         if isinstance(obj, h5py.Dataset):

