@@ -199,3 +199,18 @@ def test_archive_entry_claiming_impossible_size_is_refused(tmp_path):
     (tmp_path / "claims.keras").write_bytes(bytes(data))
     with pytest.raises(ValueError, match=r"claims\.keras.*model\.weights\.h5.*more than compression"):
         models.load_model(tmp_path / "claims.keras")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the walk's address-space limit is set on Linux")
+def test_reading_is_bounded_by_the_file_size(tmp_path):
+    """A 10 KB file declaring an 8 GB dataset (chunked, never written: HDF5 would hand back fill
+    values) is refused by the walk's address-space limit, before the loader allocates anything."""
+    import h5py
+
+    model = small_model()
+    model.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5", "a") as h5:
+        h5.create_dataset("layers/extra/vars/0", shape=(2**31,), dtype="float32", chunks=(2**20,))
+    assert os.path.getsize(tmp_path / "w.weights.h5") < 64 * 1024
+    with pytest.raises(ValueError, match=r"w\.weights\.h5.*more memory than a file of its size"):
+        model.load_weights(tmp_path / "w.weights.h5")
