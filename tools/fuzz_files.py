@@ -29,6 +29,7 @@ as a failure rather than taking the machine down.
 
 import argparse
 import collections
+import importlib.util
 import io
 import json
 import os
@@ -357,7 +358,10 @@ for line in sys.stdin:
 
 
 def _env():
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+    # The fastdense this interpreter imports (installed, or on PYTHONPATH), else this source tree's.
+    spec = importlib.util.find_spec("fastdense")
+    package_root = os.path.dirname(os.path.dirname(spec.origin)) if spec and spec.origin else ROOT
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
                 OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
 
 
