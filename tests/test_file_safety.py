@@ -214,3 +214,22 @@ def test_reading_is_bounded_by_the_file_size(tmp_path):
     assert os.path.getsize(tmp_path / "w.weights.h5") < 64 * 1024
     with pytest.raises(ValueError, match=r"w\.weights\.h5.*more memory than a file of its size"):
         model.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_links_into_other_files_are_refused_and_other_links_load(tmp_path):
+    """Soft links, extra hard links and named datatypes are walked; an external link (HDF5 would
+    open another file on the loader's behalf) is refused."""
+    import h5py
+
+    model = small_model()
+    model.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5", "a") as h5:
+        h5["named_type"] = np.dtype("float32")
+        h5["soft"] = h5py.SoftLink("/layers")
+        h5["dangling"] = h5py.SoftLink("/nowhere")
+        h5["hard"] = h5["layers"]
+    model.load_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5", "a") as h5:
+        h5["outside"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/data")
+    with pytest.raises(ValueError, match=r"w\.weights\.h5.*'/outside' is a link into another file"):
+        model.load_weights(tmp_path / "w.weights.h5")

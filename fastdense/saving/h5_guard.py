@@ -92,6 +92,8 @@ def walk(data):
                 raise ValueError(f"'{where}' keeps its data in another file")
             obj[()]
             return
+        if not isinstance(obj, h5py.Group):
+            return  # a named datatype: its attributes were all there is
         for name in obj:
             link = obj.get(name, getlink=True)
             path = f"{where.rstrip('/')}/{name}"
