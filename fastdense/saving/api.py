@@ -58,9 +58,12 @@ def save_weights(model, filepath, overwrite=True, **kwargs):
     _check_built(model, "save_weights")
     if path.endswith(".weights.h5"):
         optimizer = model.optimizer if getattr(model, "compiled", False) else None
-        write = lambda h5: weights_h5.write_tree(h5, model, optimizer)  # noqa: E731
+
+        def write(h5):
+            weights_h5.write_tree(h5, model, optimizer)
     elif path.endswith(_H5_SUFFIXES):
-        write = lambda h5: legacy_h5.save_weights(model, h5)  # noqa: E731
+        def write(h5):
+            legacy_h5.save_weights(model, h5)
     else:
         raise ValueError("The filename must end in `.weights.h5` (Keras 3 weights) or `.h5` (legacy HDF5 "
                          f"weights). Received: filepath={path}")

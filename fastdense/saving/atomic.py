@@ -46,7 +46,8 @@ def atomic_path(path, overwrite=True):
         with contextlib.suppress(OSError):
             os.remove(temp_path)
         if isinstance(error, OSError) and path not in str(error):
-            raise OSError(error.errno, f"Could not write {path!r}: {error.strerror or error}") from error
+            message = f"Could not write {path!r}: {error.strerror or error}"
+            raise (OSError(error.errno, message) if error.errno else OSError(message)) from error
         raise
     _fsync_directory(directory)
 
