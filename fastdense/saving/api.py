@@ -9,8 +9,8 @@ import zipfile
 import h5py
 import numpy as np
 
-from fastdense.saving import keras_zip, legacy_h5, weights_h5
-from fastdense.saving.atomic import atomic_path
+from fastdense.saving import h5_guard, h5_image, keras_zip, legacy_h5, weights_h5
+from fastdense.saving.atomic import atomic_path, check_target, write_bytes
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -23,12 +23,14 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
     path = os.fspath(filepath)
     kind = _model_format(path, save_format)
     _check_built(model, "save")
-    with atomic_path(path, overwrite) as temp:
-        if kind == "keras":
+    check_target(path, overwrite)  # before the work of building the file
+    if kind == "keras":
+        with atomic_path(path, overwrite) as temp:
             keras_zip.save_model(model, temp, include_optimizer)
-        else:
-            with h5py.File(temp, "w") as h5:
-                legacy_h5.save_model(model, h5, include_optimizer)
+    else:
+        # HDF5 builds the file in memory; Python writes it (see h5_image: a failed write inside
+        # HDF5 can crash the interpreter).
+        write_bytes(path, h5_image.build(lambda h5: legacy_h5.save_model(model, h5, include_optimizer)), overwrite)
 
 
 def _model_format(path, save_format):
@@ -55,15 +57,18 @@ def save_weights(model, filepath, overwrite=True, **kwargs):
     path = os.fspath(filepath)
     _check_built(model, "save_weights")
     if path.endswith(".weights.h5"):
-        with atomic_path(path, overwrite) as temp, h5py.File(temp, "w") as h5:
-            optimizer = model.optimizer if getattr(model, "compiled", False) else None
+        optimizer = model.optimizer if getattr(model, "compiled", False) else None
+
+        def write(h5):
             weights_h5.write_tree(h5, model, optimizer)
     elif path.endswith(_H5_SUFFIXES):
-        with atomic_path(path, overwrite) as temp, h5py.File(temp, "w") as h5:
+        def write(h5):
             legacy_h5.save_weights(model, h5)
     else:
         raise ValueError("The filename must end in `.weights.h5` (Keras 3 weights) or `.h5` (legacy HDF5 "
                          f"weights). Received: filepath={path}")
+    check_target(path, overwrite)
+    write_bytes(path, h5_image.build(write), overwrite)
 
 
 def _check_built(model, action):
@@ -82,7 +87,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             with zipfile.ZipFile(path) as archive:
                 model, optimizer_values = keras_zip.load_model(archive, path, custom_objects, compile, safe_mode)
         elif kind == "hdf5":
-            with h5py.File(path, "r") as h5:
+            with h5_guard.open_file(h5_guard.read(path), path) as h5:
                 if "model_config" not in h5.attrs and _looks_like_weights(h5):
                     raise ValueError(f"{path}: this is a weights-only file; create the model and call "
                                      "model.load_weights() instead")
@@ -108,7 +113,7 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
             plan.apply()
             optimizer_values = plan.optimizer_values
         elif kind == "hdf5":
-            with h5py.File(path, "r") as h5:
+            with h5_guard.open_file(h5_guard.read(path), path) as h5:
                 legacy_group = _legacy_weights_group(h5)
                 if legacy_group is not None:
                     assignments = legacy_h5.read_weights(legacy_group, model, path, by_name, skip_mismatch)
@@ -187,11 +192,24 @@ def _sniff(path):
         head = f.read(8)
     if head.startswith(ZIP_SIGNATURE):
         return "zip"
-    if head == HDF5_SIGNATURE or h5py.is_hdf5(path):
+    if head == HDF5_SIGNATURE or _has_user_block(path):
         return "hdf5"
     if not head:
         raise ValueError(f"{path}: the file is empty")
     return None
+
+
+def _has_user_block(path):
+    """An HDF5 superblock after a user block: at byte 512, 1024, 2048, ... (HDF5 itself is not
+    asked: it would parse the damaged file this check comes before)."""
+    size, offset = os.path.getsize(path), 512
+    with open(path, "rb") as f:
+        while offset + len(HDF5_SIGNATURE) <= size:
+            f.seek(offset)
+            if f.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+                return True
+            offset *= 2
+    return False
 
 
 @contextlib.contextmanager

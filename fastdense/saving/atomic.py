@@ -1,16 +1,26 @@
 """Atomic file replacement: a save either completes or leaves the previous file untouched."""
 
 import contextlib
+import errno
 import os
 import tempfile
 
 
 def check_target(path, overwrite):
-    """Refuses a directory, and an existing file unless `overwrite`."""
+    """Refuses a directory, a path whose directory does not exist, and an existing file unless
+    `overwrite`."""
     if os.path.isdir(path):
         raise IsADirectoryError(f"Cannot save to {path!r}: it is a directory")
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"Cannot save to {path!r}: the file exists and overwrite=False")
+    directory = os.path.dirname(os.path.abspath(path))
+    # Keras 3 refuses a missing directory rather than creating it (a typo in a path must not
+    # silently scatter files); callbacks such as ModelCheckpoint create their directory themselves.
+    if not os.path.exists(directory):
+        raise FileNotFoundError(errno.ENOENT, f"Cannot save to {path!r}: the directory {directory!r} does not "
+                                "exist (create it first)")
+    if not os.path.isdir(directory):
+        raise NotADirectoryError(errno.ENOTDIR, f"Cannot save to {path!r}: {directory!r} is not a directory")
 
 
 @contextlib.contextmanager
@@ -19,12 +29,12 @@ def atomic_path(path, overwrite=True):
     there is flushed to disk and renamed over `path`, on an exception it is deleted.
 
     The rename is atomic on POSIX and Windows, so readers see either the old file or the new
-    one, never a partial write.
+    one, never a partial write. An OSError on the way (full disk, file-size limit, I/O error)
+    is re-raised naming `path` when it does not already.
     """
     path = os.fspath(path)
     check_target(path, overwrite)
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
     fd, temp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     os.close(fd)
     try:
@@ -32,11 +42,20 @@ def atomic_path(path, overwrite=True):
         yield temp_path
         _fsync_file(temp_path)
         os.replace(temp_path, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.remove(temp_path)
+        if isinstance(error, OSError) and path not in str(error):
+            message = f"Could not write {path!r}: {error.strerror or error}"
+            raise (OSError(error.errno, message) if error.errno else OSError(message)) from error
         raise
     _fsync_directory(directory)
+
+
+def write_bytes(path, data, overwrite=True):
+    """Writes `data` to `path` atomically with plain Python I/O (see `atomic_path`)."""
+    with atomic_path(path, overwrite) as temp, open(temp, "wb") as f:
+        f.write(data)
 
 
 def _permissions_for(path):

@@ -2,19 +2,19 @@
 metadata.json, config.json and model.weights.h5."""
 
 import datetime
-import io
 import json
 import zipfile
 
-import h5py
-
-from fastdense.saving import compile_config, serialization_lib, weights_h5
+from fastdense.saving import compile_config, h5_guard, h5_image, serialization_lib, weights_h5
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 # A model config is small; refusing huge entries keeps a hostile archive from exhausting memory.
 _MAX_CONFIG_BYTES = 256 * 2**20
+# Deflate expands at most ~1,032-fold: an entry claiming more is damaged (memory for an entry
+# stays proportional to the archive's size).
+_MAX_EXPANSION = 1100
 
 
 def save_model(model, path, include_optimizer=True):
@@ -22,14 +22,12 @@ def save_model(model, path, include_optimizer=True):
     config = serialization_lib.serialize_model(model, include_compile=include_optimizer)
     metadata = {"keras_version": serialization_lib.KERAS_FORMAT_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as h5:
-        optimizer = model.optimizer if include_optimizer and getattr(model, "compiled", False) else None
-        weights_h5.write_tree(h5, model, optimizer)
+    optimizer = model.optimizer if include_optimizer and getattr(model, "compiled", False) else None
+    weights = h5_image.build(lambda h5: weights_h5.write_tree(h5, model, optimizer))
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(METADATA, json.dumps(metadata))
         archive.writestr(CONFIG, serialization_lib.dumps(config))
-        archive.writestr(WEIGHTS, buffer.getvalue())
+        archive.writestr(WEIGHTS, weights)
 
 
 def read_entry(archive, name, source, limit=None):
@@ -39,6 +37,9 @@ def read_entry(archive, name, source, limit=None):
         raise ValueError(f"{source}: the archive has no {name} (entries: {archive.namelist()[:10]})") from None
     if limit is not None and info.file_size > limit:
         raise ValueError(f"{source}: {name} is {info.file_size} bytes, too large for a model config")
+    if info.file_size > _MAX_EXPANSION * info.compress_size + 2**20:
+        raise ValueError(f"{source}: {name} claims {info.file_size} bytes from {info.compress_size} compressed "
+                         "bytes, more than compression can give (a damaged archive)")
     return archive.read(info)
 
 
@@ -51,8 +52,9 @@ def read_config(archive, source):
 
 
 def open_weights(archive, source):
-    """The archive's model.weights.h5 as an open h5py File (read from memory)."""
-    return h5py.File(io.BytesIO(read_entry(archive, WEIGHTS, source)), "r")
+    """The archive's model.weights.h5 as an open h5py File (read from memory, after
+    h5_guard's bounded walk)."""
+    return h5_guard.open_file(read_entry(archive, WEIGHTS, source), f"{source}/{WEIGHTS}")
 
 
 def load_model(archive, source, custom_objects=None, compile=True, safe_mode=True):
