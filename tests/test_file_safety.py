@@ -177,8 +177,6 @@ def test_fuzzed_files_never_crash_hang_or_escape(fuzz_report):
         assert fuzz_report["by_format"][fmt].get("refused", 0) > 10, fuzz_report["by_format"]
 
 
-@pytest.mark.xfail(strict=True, reason="model_from_json (fastdense/saving/serialization.py) lets RecursionError "
-                                       "(deeply nested JSON) and TypeError (wrong types in the config) escape")
 def test_fuzzed_json_configs_raise_value_error(fuzz_report):
     json_failures = [f for f in fuzz_report["failures"] if f["kind"] == "json"]
     assert json_failures == []

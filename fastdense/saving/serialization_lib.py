@@ -330,6 +330,12 @@ def model_from_json(json_string, custom_objects=None, safe_mode=True):
     """A new (uncompiled, freshly initialised) model from a to_json() string, Keras 2 or 3."""
     try:
         config = json.loads(json_string)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RecursionError) as error:
         raise ValueError(f"model_from_json: the string is not valid JSON: {error}") from None
-    return model_from_config(config, custom_objects, safe_mode, source="model_from_json")
+    try:
+        return model_from_config(config, custom_objects, safe_mode, source="model_from_json")
+    except ValueError:
+        raise
+    except Exception as error:  # a damaged config can fail anywhere in the rebuild: say it is the config
+        raise ValueError(f"model_from_json: the config does not describe a model "
+                         f"({type(error).__name__}: {error})") from error
