@@ -97,9 +97,6 @@ class Hashing(PreprocessingLayer):
         indices = hash_buckets(inputs, bins, self.salt)
         if mask is not None:
             indices = np.where(mask, 0, indices + 1)
-        if self.output_mode == "one_hot":  # already squeezed: one vector per value
-            return encoding.encode(indices[..., None] if indices.ndim else indices, "one_hot", self.num_bins,
-                                   self._keras_dtype)
         return encoding.encode(indices, self.output_mode, self.num_bins, self._keras_dtype)
 
     def get_config(self):

@@ -276,7 +276,7 @@ class IndexLookup(PreprocessingLayer):
             if self.num_oov_indices == 1:
                 buckets = np.zeros(values.shape, np.int64)
             elif self.vocabulary_dtype != "string" and self.oov_method != "farmhash":
-                buckets = np.floor_divide(values.astype(np.int64), 1) % self.num_oov_indices
+                buckets = values.astype(np.int64) % self.num_oov_indices  # floormod
             else:
                 buckets = hash_buckets(values, self.num_oov_indices, self.salt)
             indices = np.where(oov, buckets + self._oov_start_index(), indices)

@@ -108,9 +108,9 @@ class Normalization(PreprocessingLayer):
                 self._check_adapt_shape(batch)
                 batch_mean = np.mean(batch, axis=self._reduce_axis)
                 batch_var = np.var(batch, axis=self._reduce_axis)
-                total_count += math.prod(batch.shape[d] for d in self._reduce_axis) if self._reduce_axis else 1
-                batch_weight = float(math.prod(batch.shape[d] for d in self._reduce_axis)
-                                     if self._reduce_axis else 1) / total_count
+                batch_count = math.prod(batch.shape[d] for d in self._reduce_axis)
+                total_count += batch_count
+                batch_weight = float(batch_count) / total_count
                 existing_weight = 1.0 - batch_weight
                 new_mean = total_mean * existing_weight + batch_mean * batch_weight
                 total_var = ((total_var + (total_mean - new_mean) ** 2) * existing_weight

@@ -35,6 +35,8 @@ class PreprocessingLayer(Layer):
 
     # Float-to-float layers (Normalization, Rescaling) may also follow engine layers, as Python nodes.
     numeric_in_engine = False
+    # Layers called on a list of inputs (HashedCrossing) get a list of arrays.
+    _takes_list = False
 
     def __init__(self, dtype=None, **kwargs):
         name = _standard_name(dtype)
@@ -64,8 +66,6 @@ class PreprocessingLayer(Layer):
             shape = (None,) + arrays.shape[1:]
         self._maybe_build(shape)
         return self.call(arrays, *args, **kwargs)
-
-    _takes_list = False
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
