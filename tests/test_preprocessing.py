@@ -422,3 +422,27 @@ def test_keras_file_from_fastdense_loads_in_keras(tmp_path):
                                rtol=1e-5, atol=1e-6)
     again = fastdense.models.load_model(path)
     np.testing.assert_array_equal(again.predict([numbers, words], verbose=0), ours.predict([numbers, words], verbose=0))
+
+
+def test_preprocessing_runs_once_per_fit_not_per_epoch(monkeypatch):
+    numeric, integer, string, y = table(rows=64)
+    model = tabular_model(fastdense, numeric, integer, string)
+    model.compile("adam", "mse")
+    calls = []
+    lookup = next(layer for layer in model.layers if isinstance(layer, layers.StringLookup))
+    original = lookup.call
+    monkeypatch.setattr(lookup, "call", lambda x: calls.append(len(x)) or original(x))
+    model.fit([numeric, integer, string], y, batch_size=16, epochs=4, validation_split=0.25, verbose=0)
+    assert calls == [64]  # the whole array once, split afterwards; four epochs of 3 + 1 batches reuse it
+    model.predict([numeric, integer, string], verbose=0)
+    assert calls == [64, 64]
+
+
+def test_hashed_crossing_of_many_rows_matches_scalar_formula():
+    rng = np.random.default_rng(11)
+    strings, integers = rng.choice(["a", "bb", "ccc"], size=500), rng.integers(-3, 3, size=500)
+    got = layers.HashedCrossing(97)([strings, integers])
+    for s, i, bucket in zip(strings[:50], integers[:50], got[:50]):
+        value = fingerprint.fingerprint_cat64(fingerprint.CROSS_HASH_KEY, fingerprint.fingerprint64(s))
+        value = fingerprint.fingerprint_cat64(value, int(i) & (2**64 - 1))
+        assert value % 97 == bucket

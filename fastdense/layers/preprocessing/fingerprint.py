@@ -11,6 +11,8 @@ All arithmetic is modulo 2**64 (Python integers masked with `_M`).
 
 import struct
 
+import numpy as np
+
 _M = (1 << 64) - 1
 _K0 = 0xC3A5C85C97CB3127
 _K1 = 0xB492B66FBE98F273
@@ -156,6 +158,19 @@ def fingerprint_cat64(fp1, fp2):
     result = (result * _CAT_MUL) & _M
     result = (_shift_mix(result) * _CAT_MUL) & _M
     return _shift_mix(result)
+
+
+def fingerprint_cat64_array(fp1, fp2):
+    """`fingerprint_cat64` of two uint64 arrays, elementwise (NumPy's uint64 wraps modulo 2**64)."""
+    mul = np.uint64(_CAT_MUL)
+    shift = np.uint64(47)
+    with np.errstate(over="ignore"):
+        result = fp1 ^ mul
+        mixed = fp2 * mul
+        result = result ^ ((mixed ^ (mixed >> shift)) * mul)
+        result = result * mul
+        result = (result ^ (result >> shift)) * mul
+        return result ^ (result >> shift)
 
 
 def _sipround(v0, v1, v2, v3):

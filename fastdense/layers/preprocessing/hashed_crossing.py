@@ -61,14 +61,10 @@ class HashedCrossing(PreprocessingLayer):
         if not all(a.dtype.kind in "iuUSO" for a in arrays):
             raise ValueError("All `HashedCrossing` inputs should have an integer or string dtype. Received dtypes "
                              f"{[str(a.dtype) for a in arrays]}")
-        columns = [_feature_hashes(a.reshape(-1)) for a in arrays]
-        crossed = np.empty(columns[0].shape, dtype=np.int64)
-        for row in range(crossed.size):
-            value = fingerprint.CROSS_HASH_KEY
-            for column in columns:
-                value = fingerprint.fingerprint_cat64(value, int(column[row]))
-            crossed[row] = value % self.num_bins
-        crossed = crossed.reshape(shape)
+        crossed = np.full(arrays[0].size, fingerprint.CROSS_HASH_KEY, dtype=np.uint64)
+        for array in arrays:
+            crossed = fingerprint.fingerprint_cat64_array(crossed, _feature_hashes(array.reshape(-1)))
+        crossed = (crossed % np.uint64(self.num_bins)).astype(np.int64).reshape(shape)
         return encoding.encode(crossed, self.output_mode, self.num_bins, self._keras_dtype)
 
     def get_config(self):

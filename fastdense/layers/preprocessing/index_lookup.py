@@ -262,11 +262,11 @@ class IndexLookup(PreprocessingLayer):
         return output
 
     def _lookup(self, values):
-        flat = values.reshape(-1).tolist()
-        convert = self._convert_token
         missing = -1
-        indices = np.fromiter((self._index.get(convert(v), missing) for v in flat), dtype=np.int64, count=len(flat))
-        indices = indices.reshape(values.shape)
+        uniques, inverse = np.unique(values.reshape(-1), return_inverse=True)  # each distinct value looked up once
+        found = np.fromiter((self._index.get(self._convert_token(v), missing) for v in uniques.tolist()),
+                            dtype=np.int64, count=len(uniques))
+        indices = found[inverse].reshape(values.shape)
         oov = indices == missing
         if self.num_oov_indices == 0:
             if oov.any():
