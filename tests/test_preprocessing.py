@@ -446,3 +446,30 @@ def test_hashed_crossing_of_many_rows_matches_scalar_formula():
         value = fingerprint.fingerprint_cat64(fingerprint.CROSS_HASH_KEY, fingerprint.fingerprint64(s))
         value = fingerprint.fingerprint_cat64(value, int(i) & (2**64 - 1))
         assert value % 97 == bucket
+
+
+def tf_idf_model(k):
+    documents = np.array([["a", "b", "a"], ["c", "a", "d"], ["b", "b", "e"]])
+    lookup = k.layers.StringLookup(output_mode="tf_idf", name="documents_lookup")
+    lookup.adapt(documents)
+    integers = k.layers.IntegerLookup(output_mode="multi_hot", name="codes_lookup")
+    integers.adapt(np.array([[3], [9], [3], [4]]))
+    x_words, x_codes = k.Input((3,), dtype="string", name="words"), k.Input((1,), dtype="int64", name="codes")
+    features = k.layers.Concatenate()([lookup(x_words), integers(x_codes)])
+    return k.Model([x_words, x_codes], k.layers.Dense(1)(features)), [documents, np.array([[3], [5], [4]])]
+
+
+def test_tf_idf_and_integer_vocabularies_cross_keras_files_both_ways(tmp_path):
+    tf, keras = tf_keras()
+    theirs, x = tf_idf_model(keras)
+    theirs.save(str(tmp_path / "theirs.keras"))
+    ours = fastdense.models.load_model(str(tmp_path / "theirs.keras"))
+    np.testing.assert_allclose(ours.predict(x, verbose=0), keras_predict(tf, theirs, x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.get_layer("documents_lookup").idf_weights,
+                               np.asarray(theirs.get_layer("documents_lookup").idf_weights), rtol=1e-6)
+    mine, x = tf_idf_model(fastdense)
+    mine.save(str(tmp_path / "mine.keras"))
+    loaded = keras.models.load_model(str(tmp_path / "mine.keras"))
+    np.testing.assert_allclose(keras_predict(tf, loaded, x), mine.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert [int(v) for v in loaded.get_layer("codes_lookup").get_vocabulary()] == \
+        mine.get_layer("codes_lookup").get_vocabulary()
