@@ -288,6 +288,21 @@ def test_config_round_trips():
         assert copy.get_config() == layer.get_config()
 
 
+@pytest.mark.parametrize("name, kwargs", [
+    ("Normalization", {}), ("Normalization", {"mean": [1.0, 2.0], "variance": [2.0, 3.0], "invert": True}),
+    ("Rescaling", {"scale": 0.5, "offset": 1.0}), ("Discretization", {"bin_boundaries": [0.0, 1.0], "epsilon": 0.1}),
+    ("Discretization", {"num_bins": 4, "output_mode": "count"}), ("CategoryEncoding", {"num_tokens": 3}),
+    ("StringLookup", {"vocabulary": ["a"], "mask_token": "", "output_mode": "one_hot"}),
+    ("IntegerLookup", {"vocabulary": [1, 2], "num_oov_indices": 2, "oov_method": "farmhash"}),
+    ("Hashing", {"num_bins": 3, "salt": 5}), ("Hashing", {"num_bins": 3, "output_mode": "count"}),
+    ("HashedCrossing", {"num_bins": 3, "output_mode": "one_hot"}),
+])
+def test_configs_equal_keras(name, kwargs):
+    _, keras = tf_keras()
+    assert getattr(layers, name)(name="x", **kwargs).get_config() == \
+        getattr(keras.layers, name)(name="x", **kwargs).get_config()
+
+
 def test_configs_load_in_keras():
     _, keras = tf_keras()
     for layer, x in adapted_layers():
