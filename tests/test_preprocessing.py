@@ -488,3 +488,29 @@ def test_tf_idf_and_integer_vocabularies_cross_keras_files_both_ways(tmp_path):
     np.testing.assert_allclose(keras_predict(tf, loaded, x), mine.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
     assert [int(v) for v in loaded.get_layer("codes_lookup").get_vocabulary()] == \
         mine.get_layer("codes_lookup").get_vocabulary()
+
+
+def crossing_model(k, numeric, string, integer):
+    discretization = k.layers.Discretization(num_bins=4)
+    discretization.adapt(numeric)
+    x_numeric = k.Input((1,), name="numeric")
+    x_string = k.Input((1,), dtype="string", name="string")
+    x_integer = k.Input((1,), dtype="int64", name="integer")
+    buckets = discretization(x_numeric)
+    crossed = k.layers.HashedCrossing(16, output_mode="one_hot")([x_string, x_integer])
+    bucket_cross = k.layers.HashedCrossing(8)([buckets, x_integer])
+    features = k.layers.Concatenate()([k.layers.CategoryEncoding(4, output_mode="one_hot")(buckets), crossed,
+                                       k.layers.CategoryEncoding(8, output_mode="one_hot")(bucket_cross),
+                                       k.layers.Rescaling(0.1)(x_numeric)])
+    return k.Model([x_numeric, x_string, x_integer], k.layers.Dense(2)(features))
+
+
+def test_chained_preprocessing_and_crossings_in_a_model_match_keras():
+    tf, keras = tf_keras()
+    numeric, integer, string, _ = table(rows=40)
+    x = [numeric[:, :1], string, integer]
+    keras.utils.set_random_seed(1)
+    theirs = crossing_model(keras, *x)
+    ours = crossing_model(fastdense, *x)
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours.predict(x, verbose=0), keras_predict(tf, theirs, x), rtol=1e-5, atol=1e-6)
