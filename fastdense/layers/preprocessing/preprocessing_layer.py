@@ -83,7 +83,6 @@ class PreprocessingLayer(Layer):
         return super()._lower(network, input_ids)
 
 
-
 def as_array(value):
     """A NumPy array from an array, list, pandas object or scalar, keeping strings as strings."""
     if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
