@@ -7,10 +7,14 @@ from fastdense.layers.layer import Layer
 from fastdense.layers.merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average,
                                       concatenate, maximum, minimum, multiply, subtract)
 from fastdense.layers.normalization import BatchNormalization, LayerNormalization
+from fastdense.layers.preprocessing import (CategoryEncoding, Discretization, HashedCrossing, Hashing, IntegerLookup,
+                                            Normalization, Rescaling, StringLookup)
 
 __all__ = [
     "Activation", "Add", "Average", "BatchNormalization", "Concatenate", "Dense", "Dropout", "ELU", "Flatten",
     "GaussianNoise", "Input", "InputLayer", "KerasTensor", "Layer", "LayerNormalization", "LeakyReLU", "Maximum",
     "Minimum", "Multiply", "PReLU", "ReLU", "Reshape", "Softmax", "Subtract", "add", "average", "concatenate",
     "maximum", "minimum", "multiply", "subtract",
+    "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "Normalization", "Rescaling",
+    "StringLookup",
 ]

@@ -1,5 +1,8 @@
 """Symbolic tensors and the graph nodes that functional models are built from."""
 
+import numpy as np
+
+from fastdense import backend
 from fastdense.layers.layer import Layer
 from fastdense.object_registry import register_builtin
 from fastdense.utils import naming
@@ -73,7 +76,9 @@ class InputLayer(Layer):
     Args:
         shape: the shape of one sample (without the batch axis).
         batch_size: optional fixed batch size (kept in the config only).
-        dtype: the input dtype.
+        dtype: the input dtype: 'float32' (default) or 'float64' for the engine, or 'string',
+            'int64', 'int32', 'bool', ... for columns that preprocessing layers (StringLookup,
+            IntegerLookup, Hashing, ...) turn into numbers before the engine.
         batch_shape: the full shape including the batch axis (alternative to shape).
         name: the input's name (keys of dict inputs to fit/predict).
     """
@@ -90,11 +95,14 @@ class InputLayer(Layer):
                 raise ValueError("Input needs a shape, e.g. Input(shape=(10,))")
             shape = (shape,) if isinstance(shape, int) else tuple(shape)
             batch_shape = (batch_size,) + shape
-        super().__init__(dtype=dtype, name=name or naming.uniquify("input_layer"), **kwargs)
+        input_dtype = _input_dtype(dtype)
+        super().__init__(dtype=input_dtype if input_dtype in ("float32", "float64") else None,
+                         name=name or naming.uniquify("input_layer"), **kwargs)
+        self.input_dtype = input_dtype or self.dtype
         self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.optional = optional
         self.built = True
-        Node(self, [], [KerasTensor(self.batch_shape, self.dtype, name=self.name)])
+        Node(self, [], [KerasTensor(self.batch_shape, self.input_dtype, name=self.name)])
 
     def _lower(self, network, input_ids):
         width = 1
@@ -103,8 +111,21 @@ class InputLayer(Layer):
         return network.add_input(width)
 
     def get_config(self):
-        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": False, "ragged": False,
+        return {"batch_shape": list(self.batch_shape), "dtype": self.input_dtype, "sparse": False, "ragged": False,
                 "name": self.name, "optional": self.optional}
+
+
+def _input_dtype(dtype):
+    """Keras's name of an Input dtype ('string' for str/bytes/object), None for the default."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, dict):  # a Keras 3 DTypePolicy config
+        dtype = dtype.get("config", {}).get("name")
+    if hasattr(dtype, "name") and not isinstance(dtype, (str, np.dtype)):
+        dtype = dtype.name
+    if dtype in ("string", "str", str, bytes, object) or np.dtype(dtype).kind in "USO":
+        return "string"
+    return np.dtype(dtype).name
 
 
 def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None,

@@ -25,20 +25,27 @@ class OutputInfo:
         self.sparse_classes = sparse_classes  # class count when targets are class indices, else None
 
 
-def build_network(model, compiled_outputs=None, y_true_shapes=None):
+def build_network(model, compiled_outputs=None, y_true_shapes=None, engine_inputs=None, computed_outside=()):
     """(network, one OutputInfo per output) for a built model.
 
     compiled_outputs: one compile_utils.CompiledOutput per model output for a training network
     (y_true_shapes: the batch shape of each output's targets, which sets the columns the engine
     reads); None for an inference network. The optimizer is `model.optimizer`, built for the
     model's trainable weights.
+
+    engine_inputs / computed_outside: when part of the graph runs before the engine (the
+    preprocessing stage, layers/preprocessing/stage.py), the tensors the engine reads instead of
+    the model's Inputs, and the ids of the graph nodes it must not lower.
     """
     training = compiled_outputs is not None
     dtype = model._dtype
     network = _core.Network(dtype)
     network.seed(int(fd_random.global_generator().integers(0, 2**63 - 1)))
-    input_ids = [t._keras_history[0]._lower(network, []) for t in model.inputs]
-    output_ids = model._lower_graph(network, input_ids)
+    if engine_inputs is None:
+        input_ids = [t._keras_history[0]._lower(network, []) for t in model.inputs]
+        output_ids = model._lower_graph(network, input_ids)
+    else:
+        output_ids = _lower_after_stage(model, network, engine_inputs, computed_outside)
     if training:
         for o, native_id in enumerate(output_ids):
             compiled = compiled_outputs[o]
@@ -64,3 +71,16 @@ def build_network(model, compiled_outputs=None, y_true_shapes=None):
     if training:  # metrics the engine lacks run in Python on each batch's predictions
         network = python_metrics.attach(network, compiled_outputs, [t.shape for t in model.outputs], y_true_shapes)
     return network, output_infos
+
+
+def _lower_after_stage(model, network, engine_inputs, computed_outside):
+    """Lowers the graph nodes not computed before the engine; each engine input is a network
+    input as wide as one sample of the tensor. Returns the output ids."""
+    ids = {id(t): network.add_input(int(np.prod(t.shape[1:]))) for t in engine_inputs}
+    for node in model._graph_nodes:
+        if not node.inputs or id(node) in computed_outside:
+            continue
+        result = node.layer._lower(network, [ids[id(t)] for t in node.inputs])
+        for tensor, native_id in zip(node.outputs, result if isinstance(result, list) else [result]):
+            ids[id(tensor)] = native_id
+    return [ids[id(t)] for t in model.outputs]

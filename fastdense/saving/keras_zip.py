@@ -1,8 +1,11 @@
 """The Keras 3 `.keras` archive: a zip (entries stored, not compressed) holding
-metadata.json, config.json and model.weights.h5."""
+metadata.json, config.json, model.weights.h5 and assets/ (files a layer writes with
+`save_assets`, e.g. an adapted vocabulary at assets/layers/string_lookup/vocabulary.txt)."""
 
 import datetime
 import json
+import os
+import tempfile
 import zipfile
 
 from fastdense.saving import compile_config, h5_guard, h5_image, serialization_lib, weights_h5
@@ -10,6 +13,7 @@ from fastdense.saving import compile_config, h5_guard, h5_image, serialization_l
 CONFIG = "config.json"
 METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
+ASSETS = "assets"
 # A model config is small; refusing huge entries keeps a hostile archive from exhausting memory.
 _MAX_CONFIG_BYTES = 256 * 2**20
 # Deflate expands at most ~1,032-fold: an entry claiming more is damaged (memory for an entry
@@ -28,6 +32,34 @@ def save_model(model, path, include_optimizer=True):
         archive.writestr(METADATA, json.dumps(metadata))
         archive.writestr(CONFIG, serialization_lib.dumps(config))
         archive.writestr(WEIGHTS, weights)
+        _write_assets(archive, model)
+
+
+def _layers_with(model, hook):
+    """(weights-tree path, layer) of every layer below `model` defining `hook`; the assets of
+    a layer live under the same path as its variables (keras/src/saving/saving_lib.py)."""
+    return [(path, obj) for path, obj in weights_h5._walk(model, "", set()) if callable(getattr(obj, hook, None))]
+
+
+def _write_assets(archive, model):
+    for path, layer in _layers_with(model, "save_assets"):
+        with tempfile.TemporaryDirectory() as folder:
+            layer.save_assets(folder)
+            for name in sorted(os.listdir(folder)):
+                with open(os.path.join(folder, name), "rb") as f:
+                    archive.writestr(f"{ASSETS}/{path}/{name}", f.read())
+
+
+def _load_assets(archive, model, source):
+    names = archive.namelist()
+    for path, layer in _layers_with(model, "load_assets"):
+        prefix = f"{ASSETS}/{path}/"
+        files = [n for n in names if n.startswith(prefix) and "/" not in n[len(prefix):] and n != prefix]
+        with tempfile.TemporaryDirectory() as folder:
+            for name in files:
+                with open(os.path.join(folder, name[len(prefix):]), "wb") as f:
+                    f.write(read_entry(archive, name, source))
+            layer.load_assets(folder)
 
 
 def read_entry(archive, name, source, limit=None):
@@ -69,4 +101,5 @@ def load_model(archive, source, custom_objects=None, compile=True, safe_mode=Tru
     with open_weights(archive, source) as h5:
         plan = weights_h5.read_tree(h5, model, source)
     plan.apply()
+    _load_assets(archive, model, source)
     return model, (plan.optimizer_values if compile and compiled else None)

@@ -80,13 +80,13 @@ def write_tree(h5, model, optimizer=None):
     for path, obj in _walk(model, "", set()):
         group = h5.require_group(f"{path}/vars" if path else "vars")
         group.attrs["name"] = obj.name
-        if _has_hook(obj, "save_own_variables"):
+        if _has_hook(obj, "save_own_variables"):  # Keras writes such a store under its own keys ('idf_weights')
             store = {}
             obj.save_own_variables(store)
-            values = [store[k] for k in sorted(store, key=_key_order)]
+            for key in sorted(store, key=_key_order):
+                group.create_dataset(str(key), data=np.asarray(store[key]))
         else:
-            values = [v.numpy() for v in own_variables(obj)]
-        _write_values(group, values)
+            _write_values(group, [v.numpy() for v in own_variables(obj)])
     if optimizer is not None:
         group = h5.require_group("optimizer/vars")
         group.attrs["name"] = optimizer.name
@@ -177,9 +177,10 @@ def _read_values(group, variables, source, group_path, layer):
 
 
 def _read_store(group, source, group_path):
+    """A layer's own store, keyed as in the file ('0', '1', ... or names such as 'idf_weights')."""
     if group is None:
         return {}
-    return {str(i): value for i, value in enumerate(_read_store_values(group, source, group_path))}
+    return {key: read_dataset(group[key], source, f"{group_path}/{key}") for key in sorted(group.keys(), key=_key_order)}
 
 
 def _read_store_values(group, source, group_path):

@@ -19,6 +19,7 @@ import numpy as np
 from fastdense import callbacks as callbacks_module
 from fastdense import native
 from fastdense import optimizers as optimizers_module
+from fastdense.layers.preprocessing.stage import PreprocessingStage
 from fastdense.trainers import compile_utils, data as data_utils
 from fastdense.trainers.epoch_iterator import ArrayEpochs, BatchSourceEpochs, is_sequence, iterate_batches, source_length
 
@@ -85,7 +86,32 @@ class Trainer:
     # ----------------------------------------------------------------------- native network
     @property
     def _dtype(self):
-        return self.inputs[0].dtype if self.inputs else "float32"
+        """The engine's float type: the first float Input's (string and integer Inputs are
+        preprocessed into float32 before the engine)."""
+        for tensor in self.inputs or []:
+            if tensor.dtype in ("float32", "float64"):
+                return tensor.dtype
+        return "float32"
+
+    def _preprocessing_stage(self):
+        """The model's preprocessing layers fed by its Inputs (layers/preprocessing/stage.py),
+        run on the data before the engine; None when it has none. Cached per graph."""
+        nodes = getattr(self, "_graph_nodes", None)
+        if nodes is None:
+            return None
+        cached = getattr(self, "_cached_stage", None)
+        if cached is None or cached[0] is not nodes:
+            cached = (nodes, PreprocessingStage.of(self))
+            self._cached_stage = cached
+        return cached[1]
+
+    def _engine_input_arrays(self, x, finite=True):
+        """The data of the model's Inputs as the engine's input arrays (through the
+        preprocessing stage when the model has one)."""
+        stage = self._preprocessing_stage()
+        if stage is None:
+            return data_utils.input_arrays(self, x, self._dtype, finite)
+        return data_utils.input_arrays(stage.engine_view, stage.apply(x), self._dtype, finite)
 
     def _native_network(self, targets=None):
         """The native Network: for training when the targets (one per output) are given, else
@@ -102,7 +128,10 @@ class Trainer:
                 self._compiled_outputs = compile_utils.resolve_outputs(
                     self._compile_args, self._output_keys, [t.shape for t in self.outputs], y_true_shapes)
             compiled_outputs = self._compiled_outputs
-        network, self._output_infos = native.build_network(self, compiled_outputs, y_true_shapes)
+        stage = self._preprocessing_stage()
+        network, self._output_infos = native.build_network(
+            self, compiled_outputs, y_true_shapes, engine_inputs=stage.engine_inputs if stage else None,
+            computed_outside=stage.computed_outside if stage else ())
         self._native = network
         self._native_for_training = training
         return network
@@ -143,14 +172,15 @@ class Trainer:
     # --------------------------------------------------------------------------- data
     def _training_data(self, x, y, sample_weight=None, class_weight=None):
         """(network, ArrayData) for arrays passed to fit/evaluate/train_on_batch."""
-        if self._native_for_training and sample_weight is None and class_weight is None:
+        if self._native_for_training and sample_weight is None and class_weight is None and \
+                self._preprocessing_stage() is None:
             data = data_utils.ready_batch(x, y, self.inputs, self._output_infos, self._dtype)
             if data is not None:
                 return self._native, data
         if y is None:
             raise ValueError("Targets y are required (or pass a generator yielding (x, y) batches)")
         self._ensure_built_for_data(x)
-        inputs = data_utils.input_arrays(self, x, self._dtype)
+        inputs = self._engine_input_arrays(x)
         raw_targets = self._target_list(y)
         network = self._native_network(raw_targets)
         targets = data_utils.target_arrays(raw_targets, inputs[0].shape[0], self._output_infos, self._dtype)
@@ -344,7 +374,7 @@ class Trainer:
 
     def _predict_arrays(self, x, batch_size=None, training=False):
         self._ensure_built_for_data(x)
-        inputs = data_utils.input_arrays(self, x, self._dtype, finite=False)
+        inputs = self._engine_input_arrays(x, finite=False)
         rows = inputs[0].shape[0]
         try:
             network = self._native_network()
