@@ -1,5 +1,5 @@
 """Data from other libraries, recognised without importing them: pandas DataFrames and Series
-(and any table with the dataframe interchange protocol, such as polars), objects with
+(and other tables: polars, pyarrow, anything with the dataframe interchange protocol), objects with
 `__array__`, scipy sparse matrices, `tf.data.Dataset` and PyTorch `DataLoader`.
 
 Importing fastdense imports none of those libraries: every check here looks at the type's
@@ -22,9 +22,11 @@ def _module(value):
 
 
 def is_table(value):
-    """A DataFrame: pandas's, or anything with the dataframe interchange protocol (polars, pyarrow)."""
-    return hasattr(type(value), "__dataframe__") or (_module(value).startswith("pandas")
-                                                     and type(value).__name__ == "DataFrame")
+    """A DataFrame: pandas's, or a table with the dataframe interchange protocol (pyarrow, modin),
+    or with the Arrow stream protocol and named columns (polars, which dropped the former)."""
+    kind = type(value)
+    return (hasattr(kind, "__dataframe__") or (hasattr(kind, "__arrow_c_stream__") and hasattr(value, "columns"))
+            or (_module(value).startswith("pandas") and kind.__name__ == "DataFrame"))
 
 
 def is_pandas_series(value):
