@@ -152,6 +152,8 @@ class NumpyBatches:
 
 def as_batch_source(value):
     """A Dataset or DataLoader wrapped as NumpyBatches; anything else unchanged."""
+    if isinstance(value, (np.ndarray, list, tuple, dict)) or value is None:  # predict's latency path
+        return value
     if is_tf_dataset(value) or is_torch_dataloader(value):
         return NumpyBatches(value)
     return value
