@@ -171,6 +171,21 @@ def test_non_numeric_series_and_numpy_strings_are_rejected():
         regression_model().fit(np.full((ROWS, 3), "a", dtype=object), Y, verbose=0)
 
 
+def test_nullable_columns_are_numeric_and_missing_values_are_nan():
+    """pandas's nullable Int64 / Float64 / boolean columns convert like their NumPy kinds; a
+    missing value is NaN: fit reports it, predict gives NaN for that sample (as Keras does)."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"a": pd.array((X[:, 0] * 10).astype(np.int64), dtype="Int64"),
+                       "b": pd.array(X[:, 1] > 0, dtype="boolean"), "c": pd.array(X[:, 2], dtype="Float64")})
+    as_float = np.column_stack([(X[:, 0] * 10).astype(np.int64), X[:, 1] > 0, X[:, 2]]).astype(np.float32)
+    np.testing.assert_array_equal(regression_model().predict(df, verbose=0),
+                                  regression_model().predict(as_float, verbose=0))
+    df.loc[3, "b"] = pd.NA
+    assert np.isnan(regression_model().predict(df, verbose=0)[3]).all()
+    with pytest.raises(ValueError, match="Input 0 contains NaN"):
+        regression_model().fit(df, Y, verbose=0)
+
+
 def test_categorical_column_of_numbers_is_numeric():
     pd = pytest.importorskip("pandas")
     codes = (X[:, 2] > 0).astype(np.int64)

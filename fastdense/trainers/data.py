@@ -102,7 +102,8 @@ def standardize(x, names, dtype, what):
                     for name in names}
         return foreign_data.table_to_array(x, dtype, what)
     if foreign_data.is_pandas_series(x):
-        return foreign_data.numeric_column(np.asarray(x), dtype, f"The Series {x.name!r} passed as {what}")
+        return foreign_data.numeric_column(foreign_data.series_values(x), dtype,
+                                           f"The Series {x.name!r} passed as {what}")
     if foreign_data.is_sparse(x):
         return x.tocsr()
     if hasattr(x, "__array__"):

@@ -60,10 +60,19 @@ def table_column_names(table):
     return list(table.__dataframe__().column_names())
 
 
+def series_values(series):
+    """A pandas Series as a NumPy array; a nullable numeric column (Int64, Float64, boolean) as
+    float64 with NaN for its missing values, which fit then reports as NaN in the input."""
+    dtype = series.dtype
+    if not isinstance(dtype, np.dtype) and getattr(dtype, "kind", "O") in "iufb":
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(series)
+
+
 def table_column(table, position, name):
     """One column of a table as a 1-D NumPy array (its own dtype)."""
     if hasattr(table, "iloc"):  # pandas: by position, as column labels may repeat or be integers
-        return np.asarray(table.iloc[:, position])
+        return series_values(table.iloc[:, position])
     try:
         column = table[name]
     except Exception:  # an interchange-only table: pandas reads the protocol
