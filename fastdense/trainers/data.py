@@ -59,6 +59,32 @@ class ArrayData:
         return max(1, _DENSE_CHUNK_BYTES // max(1, row_bytes * batch_size)) * batch_size
 
 
+def has_sparse(inputs):
+    """True when some converted input is a CSR matrix (input_arrays gives NumPy arrays otherwise)."""
+    for array in inputs:
+        if type(array) is not np.ndarray:
+            return True
+    return False
+
+
+def predict_by_chunks(network, inputs, batch_size):
+    """network.predict over inputs with sparse ones, a densified chunk of rows at a time."""
+    data = ArrayData(inputs)
+    chunk = data.rows_per_chunk(batch_size or 32)
+    parts = [network.predict(data.rows_at(slice(start, start + chunk)).inputs, batch_size or chunk)
+             for start in range(0, data.rows, chunk)]
+    return [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]
+
+
+def evaluate_by_chunks(network, data, count, batch_size):
+    """network.evaluate over the first `count` rows of sparse data, a densified chunk at a time
+    (the network's running means add the chunks up as they add up batches)."""
+    chunk = data.rows_per_chunk(batch_size)
+    for start in range(0, count, chunk):
+        part = data.rows_at(slice(start, min(start + chunk, count)))
+        network.evaluate(part.inputs, part.targets, part.sample_weight, batch_size, None)
+
+
 def is_batch_source(x):
     """True for Python generators/iterators, Sequence/PyDataset objects, tf.data Datasets and
     PyTorch DataLoaders; False for arrays, tables, Series and sparse matrices (a DataFrame has

@@ -284,10 +284,7 @@ class Trainer:
         if kind == "arrays":
             count = payload.rows if steps is None else min(payload.rows, steps * batch_size)
             if payload.sparse:
-                chunk = payload.rows_per_chunk(batch_size)
-                for start in range(0, count, chunk):
-                    part = payload.rows_at(slice(start, min(start + chunk, count)))
-                    network.evaluate(part.inputs, part.targets, part.sample_weight, batch_size, None)
+                data_utils.evaluate_by_chunks(network, payload, count, batch_size)
             else:
                 network.evaluate(payload.inputs, payload.targets, payload.sample_weight, batch_size,
                                  None if count == payload.rows else np.arange(count, dtype=np.int64))
@@ -384,13 +381,8 @@ class Trainer:
             network = self._native_network()
         except NotImplementedError:
             return self.call(x, training=training)
-        if type(inputs[0]) is not np.ndarray or (len(inputs) > 1 and not all(type(a) is np.ndarray for a in inputs)):
-            # sparse (CSR) inputs: densified by chunks
-            data = data_utils.ArrayData(inputs)
-            chunk = data.rows_per_chunk(batch_size or 32)
-            parts = [network.predict(data.rows_at(slice(start, start + chunk)).inputs, batch_size or chunk)
-                     for start in range(0, rows, chunk)]
-            outputs = [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]
+        if data_utils.has_sparse(inputs):
+            outputs = data_utils.predict_by_chunks(network, inputs, batch_size)
         else:
             outputs = network.predict(inputs, batch_size or rows)
         shaped = [out.reshape((rows,) + tuple(t.shape[1:])) for out, t in zip(outputs, self.outputs)]
