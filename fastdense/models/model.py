@@ -145,6 +145,34 @@ class Model(Trainer, Layer):
     def output_names(self):
         return [t._keras_history[0].name for t in self.outputs]
 
+    # Keras 3 reports one shape as a tuple and several (dict inputs included, in model.inputs
+    # order) as a list; an unbuilt model raises AttributeError, so hasattr() is False. A
+    # subclassed model built from data reports its shapes (Keras's raise: it keeps no graph).
+    @property
+    def input_shape(self):
+        return self._graph_shapes(self.inputs, "input shape")
+
+    @property
+    def output_shape(self):
+        return self._graph_shapes(self.outputs, "output shape")
+
+    def _graph_shapes(self, tensors, what):
+        if tensors is None:
+            raise AttributeError(f"{type(self).__name__} model '{self.name}' has no defined {what} yet: give it "
+                                 f"an Input, build() it or call it on data")
+        shapes = [tuple(t.shape) for t in tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def input(self):
+        """The inputs as given to Model(inputs=...), as Keras's Functional.input (Keras 3's
+        Sequential raises here, Keras 2's answered: so does fastdense)."""
+        return self._input_struct if self._is_graph_network else Layer.input.fget(self)
+
+    @property
+    def output(self):
+        return self._output_struct if self._is_graph_network else Layer.output.fget(self)
+
     @property
     def _output_keys(self):
         """What compile's dicts, dict targets and History prefixes name the outputs by: the keys

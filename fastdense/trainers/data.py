@@ -3,6 +3,12 @@
 Arrays are converted once per call to C-contiguous (samples, features) arrays of the model's
 float type; batches are then gathered natively by index, so the user's data is never copied
 per batch. Generators and Sequences yield batches that are converted one at a time.
+
+What Keras takes as arrays is taken here too (`standardize`): pandas DataFrames and Series,
+other tables with the dataframe interchange protocol (polars), anything with `__array__`, and
+scipy sparse matrices. A sparse input stays a CSR matrix in ArrayData: the engine cannot gather
+rows from it, so epochs over sparse data densify a few batches of rows at a time
+(`ArrayData.rows_at`, at most _DENSE_CHUNK_BYTES per native call) and never the whole matrix.
 """
 
 import numbers
@@ -11,6 +17,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from fastdense.native import check_finite
+from fastdense.trainers import foreign_data
+from fastdense.trainers.foreign_data import NonNumericDataError
+
+# Sparse inputs are densified per chunk of consecutive batches of at most this many bytes:
+# large enough that a chunk is several batches of a wide matrix, small next to the matrix.
+_DENSE_CHUNK_BYTES = 8 << 20
 
 
 class ArrayData:
@@ -21,6 +33,7 @@ class ArrayData:
         self.targets = targets
         self.sample_weight = sample_weight
         self.rows = inputs[0].shape[0]
+        self.sparse = any(foreign_data.is_sparse(a) for a in inputs)
 
     def take(self, start, stop):
         """Rows [start, stop) as views (validation_split)."""
@@ -29,12 +42,108 @@ class ArrayData:
                          None if self.targets is None else [t[cut] for t in self.targets],
                          None if self.sample_weight is None else self.sample_weight[cut])
 
+    def rows_at(self, index):
+        """The rows `index` (an index array or a slice) with sparse inputs densified: what the
+        engine reads for a chunk of batches of sparse data."""
+        def dense(array):
+            part = array[index]
+            return np.ascontiguousarray(part.toarray()) if foreign_data.is_sparse(part) else part
+
+        return ArrayData([dense(a) for a in self.inputs],
+                         None if self.targets is None else [t[index] for t in self.targets],
+                         None if self.sample_weight is None else self.sample_weight[index])
+
+    def rows_per_chunk(self, batch_size):
+        """How many rows of sparse data to densify at once: whole batches, at least one."""
+        row_bytes = sum(a.shape[1] * a.dtype.itemsize for a in self.inputs if foreign_data.is_sparse(a))
+        return max(1, _DENSE_CHUNK_BYTES // max(1, row_bytes * batch_size)) * batch_size
+
+
+def has_sparse(inputs):
+    """True when some converted input is a CSR matrix (input_arrays gives NumPy arrays otherwise)."""
+    for array in inputs:
+        if type(array) is not np.ndarray:
+            return True
+    return False
+
+
+def predict_by_chunks(network, inputs, batch_size):
+    """network.predict over inputs with sparse ones, a densified chunk of rows at a time."""
+    data = ArrayData(inputs)
+    chunk = data.rows_per_chunk(batch_size or 32)
+    parts = [network.predict(data.rows_at(slice(start, start + chunk)).inputs, batch_size or chunk)
+             for start in range(0, data.rows, chunk)]
+    return [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]
+
+
+def evaluate_by_chunks(network, data, count, batch_size):
+    """network.evaluate over the first `count` rows of sparse data, a densified chunk at a time
+    (the network's running means add the chunks up as they add up batches)."""
+    chunk = data.rows_per_chunk(batch_size)
+    for start in range(0, count, chunk):
+        part = data.rows_at(slice(start, min(start + chunk, count)))
+        network.evaluate(part.inputs, part.targets, part.sample_weight, batch_size, None)
+
 
 def is_batch_source(x):
-    """True for Python generators/iterators and Sequence/PyDataset objects."""
+    """True for Python generators/iterators, Sequence/PyDataset objects, tf.data Datasets and
+    PyTorch DataLoaders; False for arrays, tables, Series and sparse matrices (a DataFrame has
+    __getitem__ and __len__ too, but is data, not a Sequence)."""
     if isinstance(x, (np.ndarray, list, tuple, dict)) or x is None:
         return False
+    if isinstance(x, foreign_data.NumpyBatches) or foreign_data.is_tf_dataset(x) or foreign_data.is_torch_dataloader(x):
+        return True
+    if foreign_data.is_array_like(x):
+        return False
     return hasattr(x, "__next__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__"))
+
+
+def standardize(x, names, dtype, what):
+    """x with DataFrames, Series, array-likes and sparse matrices replaced by what the rest of
+    this module reads: NumPy arrays, and CSR matrices for sparse data. Lists, tuples and dicts
+    are standardized item by item.
+
+    names: the model's input names (or output keys, for targets) when it has several. A table
+    given for several inputs feeds each one its column of the same name (as `dict(df)` does);
+    otherwise a table is one (rows, columns) array, as in Keras. Series become 1-D arrays, which
+    the checks below expand to (rows, 1) for a (1,)-shaped Input or output, as Keras does.
+    """
+    if type(x) is np.ndarray or x is None:
+        return x
+    if isinstance(x, dict):
+        return {key: standardize(value, None, dtype, f"{what} {key!r}") for key, value in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(standardize(value, None, dtype, what) for value in x)
+    if foreign_data.is_table(x):
+        if names is not None and len(names) > 1:
+            columns = foreign_data.table_column_names(x)
+            missing = [n for n in names if n not in columns]
+            if missing:
+                raise ValueError(f"A DataFrame feeds a model with several {what}s by column name: the model's "
+                                 f"{what}s are {names} but the DataFrame has no column(s) {missing} (its columns "
+                                 f"are {columns})")
+            return {name: foreign_data.numeric_column(
+                        foreign_data.table_column(x, columns.index(name), name), dtype,
+                        f"Column {name!r} of the DataFrame passed as {what}s")
+                    for name in names}
+        return foreign_data.table_to_array(x, dtype, what)
+    if foreign_data.is_pandas_series(x):
+        return foreign_data.numeric_column(foreign_data.series_values(x), dtype,
+                                           f"The Series {x.name!r} passed as {what}")
+    if foreign_data.is_sparse(x):
+        return x.tocsr()
+    if hasattr(x, "__array__"):
+        return np.asarray(x)
+    return x
+
+
+def row_count(x):
+    """Samples in standardized data (the first array of a structure)."""
+    if isinstance(x, dict):
+        x = next(iter(x.values()))
+    elif isinstance(x, (list, tuple)):
+        x = x[0]
+    return x.shape[0] if hasattr(x, "shape") else len(x)
 
 
 def unpack(data):
@@ -100,10 +209,11 @@ def input_arrays(model, x, dtype, finite=True):
     for k, (tensor, value) in enumerate(zip(model.inputs, arrays)):
         if value is None:
             raise ValueError(f"Input {k} of model '{model.name}' is None")
-        array = np.asarray(value)
-        if array.dtype.kind not in "fiub":
-            raise TypeError(f"Input {k} of model '{model.name}' must be numeric, got dtype {array.dtype}")
         expected = tensor.shape[1:]
+        if foreign_data.is_sparse(value):
+            converted.append(_sparse_input(value, k, expected, tensor.shape, model.name, dtype, finite))
+            continue
+        array = _numeric_array(np.asarray(value), dtype, f"Input {k} of model '{model.name}'")
         if array.ndim == len(expected) and expected[-1] == 1:  # (N,) for an Input of shape (1,)
             array = array.reshape(array.shape + (1,))
         if array.ndim != len(expected) + 1 or any(e is not None and e != a for e, a in zip(expected, array.shape[1:])):
@@ -119,6 +229,30 @@ def input_arrays(model, x, dtype, finite=True):
     if len(rows) > 1:
         raise ValueError(f"All inputs must have the same number of samples, got {[a.shape[0] for a in converted]}")
     return converted
+
+
+def _numeric_array(array, dtype, what):
+    """`array` if numeric; an object array of numbers as `dtype`; else NonNumericDataError."""
+    if array.dtype.kind in "fiub":
+        return array
+    if array.dtype.kind == "O":
+        return foreign_data.numeric_column(array.reshape(-1), dtype, what).reshape(array.shape)
+    raise NonNumericDataError(f"{what} must be numeric, got dtype {array.dtype}: the model's inputs and targets "
+                              f"take numbers ({np.dtype(dtype).name})")
+
+
+def _sparse_input(matrix, k, expected, shape, model_name, dtype, finite):
+    """A CSR input checked like a dense one; its values in `dtype`, its rows densified later."""
+    if len(expected) != 1 or expected[0] not in (None, matrix.shape[1]):
+        raise ValueError(f"Input {k} of layer '{model_name}' is incompatible with the layer: "
+                         f"expected shape={shape}, found shape={matrix.shape}")
+    if matrix.shape[0] == 0:
+        raise ValueError(f"Input {k} of model '{model_name}' has no samples")
+    _numeric_array(matrix.data, dtype, f"Input {k} of model '{model_name}'")
+    matrix = matrix.astype(dtype, copy=False)
+    if finite:
+        check_finite(np.ascontiguousarray(matrix.data), f"Input {k}")
+    return matrix
 
 
 def target_arrays(values, rows, outputs, dtype):
@@ -141,9 +275,8 @@ def target_arrays(values, rows, outputs, dtype):
 
 def _target_array(value, rows, output, dtype):
     """One target converted to a (samples, columns) array of `dtype`, its shape checked."""
-    array = np.asarray(value)
-    if array.dtype.kind not in "fiub":
-        raise TypeError(f"Target for output '{output.name}' must be numeric, got dtype {array.dtype}")
+    array = value.toarray() if foreign_data.is_sparse(value) else np.asarray(value)
+    array = _numeric_array(array, dtype, f"Target for output '{output.name}'")
     if array.shape[0] != rows:
         raise ValueError(f"Data cardinality is ambiguous: x has {rows} samples but the target for output "
                          f"'{output.name}' has {array.shape[0]}. Make sure all arrays have the same number of samples.")

@@ -4,7 +4,9 @@ epoch runs, handed to the fit loop as chunks of consecutive steps.
 `chunks(epoch, per_batch, live_progress)` yields `(first step, last step, run)`: `run()` trains
 those steps natively. Over arrays a chunk is many batches in one native call unless a callback
 needs every batch (`per_batch`) or a progress bar is drawn (`live_progress`: chunks of about
-`_CHUNK_SECONDS`). A generator or Sequence gives one chunk per yielded batch.
+`_CHUNK_SECONDS`). Over sparse inputs a chunk is also at most as many batches as
+`ArrayData.rows_per_chunk` densifies at once. A generator, Sequence, tf.data Dataset or
+DataLoader gives one chunk per yielded batch.
 """
 
 import math
@@ -26,6 +28,7 @@ class ArrayEpochs:
     def __init__(self, model, data, batch_size, shuffle, steps_per_epoch):
         self.model, self.data, self.batch_size, self.shuffle = model, data, batch_size, shuffle
         self.batches_in_data = math.ceil(data.rows / batch_size)
+        self._most_batches = data.rows_per_chunk(batch_size) // batch_size if data.sparse else None
         self.steps_per_epoch = steps_per_epoch or self.batches_in_data
         self._order, self._position = None, 0
         self._seconds_per_step = None
@@ -53,6 +56,8 @@ class ArrayEpochs:
                               "most the number of batches in the data.")
                 return
             count = 1 if per_batch else self._chunk_length(live_progress)
+            if self._most_batches is not None:
+                count = min(count, self._most_batches)
             count = min(count, self.steps_per_epoch - step, self.batches_in_data - self._position)
             yield step, step + count - 1, self._runner(self._position, count)
             step += count
@@ -71,17 +76,26 @@ class ArrayEpochs:
             index = self._order[first_batch * self.batch_size:(first_batch + count) * self.batch_size]
             rates = model.optimizer._learning_rates(None, count)
             started = time.perf_counter()
-            model._native.train(data.inputs, data.targets, data.sample_weight, index, self.batch_size, rates)
+            if data.sparse:  # this chunk's rows, densified, in the order they train
+                part = data.rows_at(index)
+                model._native.train(part.inputs, part.targets, part.sample_weight, None, self.batch_size, rates)
+            else:
+                model._native.train(data.inputs, data.targets, data.sample_weight, index, self.batch_size, rates)
             self._seconds_per_step = (time.perf_counter() - started) / count
 
         return run
 
 
 class BatchSourceEpochs:
-    """Epochs over a generator or Sequence: one native call per yielded batch."""
+    """Epochs over a generator, Sequence, Dataset or DataLoader: one native call per yielded batch.
+
+    A generator is read on from epoch to epoch. A Dataset or DataLoader (`reiterable`) starts a
+    new pass each epoch, or, with steps_per_epoch given, when the previous pass ran out, as in
+    `keras/src/trainers/epoch_iterator.py`."""
 
     def __init__(self, model, source, steps_per_epoch, shuffle, class_weight):
         self.model, self.source, self.shuffle, self.class_weight = model, source, shuffle, class_weight
+        self._given_steps = steps_per_epoch
         self.steps_per_epoch = steps_per_epoch if steps_per_epoch is not None else source_length(source)
         self._iterator = None
 
@@ -97,13 +111,28 @@ class BatchSourceEpochs:
                 order = order[:self.steps_per_epoch]
             batches = (self.source[int(i)] for i in order)
         else:
-            if self._iterator is None:
-                self._iterator = iter(self.source)
+            reiterable = getattr(self.source, "reiterable", False)
+            if self._iterator is None or (reiterable and self._given_steps is None):
+                self._iterator, self._seen_in_pass = iter(self.source), 0
             batches = _take(self._iterator, self.steps_per_epoch)
+            if reiterable:
+                batches = self._renewed_when_exhausted(batches)
         for step, batch in enumerate(batches):
             yield step, step, self._runner(batch)
         if sequence and hasattr(self.source, "on_epoch_end"):
             self.source.on_epoch_end()
+
+    def _renewed_when_exhausted(self, batches):
+        """The batches of this epoch; the pass is over when it ran out or yielded all its batches."""
+        count = 0
+        for batch in batches:
+            count += 1
+            self._seen_in_pass += 1
+            yield batch
+        known = getattr(self.source, "num_batches", None)
+        if count < (self.steps_per_epoch or 0) or self.steps_per_epoch is None or (
+                known is not None and self._seen_in_pass >= known):
+            self._iterator = None
 
     def _runner(self, batch):
         def run():
