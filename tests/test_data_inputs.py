@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import fastdense
-from fastdense import layers
+from fastdense import layers, models
 from fastdense.trainers import data as data_utils
 from parity import assert_close, assert_same_run, train_both
 
@@ -455,3 +455,30 @@ def test_subclassed_model_reports_shapes_once_built_from_data():
     assert not hasattr(model, "input_shape")
     model.predict(X, verbose=0)
     assert (model.input_shape, model.output_shape) == ((None, 3), (None, 2))
+
+
+def test_dataframe_with_string_and_integer_columns_feeds_preprocessing_inputs():
+    """The keras.io structured-data recipe: one Input per column, string and integer columns
+    into lookups; dict(df), the DataFrame itself and a dict of NumPy columns give one answer."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rng.normal(40, 10, 120), "city": rng.choice(["a", "b", "c"], 120),
+                       "kids": rng.integers(0, 4, 120)})
+    y = rng.integers(0, 2, 120)
+    age = layers.Input((1,), name="age")
+    city = layers.Input((1,), name="city", dtype="string")
+    kids = layers.Input((1,), name="kids", dtype="int64")
+    norm, cities, counts = layers.Normalization(), layers.StringLookup(output_mode="one_hot"), \
+        layers.IntegerLookup(output_mode="one_hot")
+    norm.adapt(df[["age"]])
+    cities.adapt(df["city"])
+    counts.adapt(df["kids"])
+    hidden = layers.Dense(4, activation="relu")(layers.concatenate([norm(age), cities(city), counts(kids)]))
+    model = models.Model({"age": age, "city": city, "kids": kids}, layers.Dense(1, activation="sigmoid")(hidden))
+    model.compile("adam", "binary_crossentropy")
+    history = model.fit(dict(df), y, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    columns = {name: df[name].to_numpy() for name in df.columns}
+    expected = model.predict(columns, verbose=0)
+    np.testing.assert_array_equal(model.predict(dict(df), verbose=0), expected)
+    np.testing.assert_array_equal(model.predict(df, verbose=0), expected)

@@ -107,13 +107,16 @@ def standardize(x, names, dtype, what):
     given for several inputs feeds each one its column of the same name (as `dict(df)` does);
     otherwise a table is one (rows, columns) array, as in Keras. Series become 1-D arrays, which
     the checks below expand to (rows, 1) for a (1,)-shaped Input or output, as Keras does.
+    dtype: one dtype, or a dict name -> dtype when the inputs differ ('string' inputs keep
+    their text).
     """
     if type(x) is np.ndarray or x is None:
         return x
     if isinstance(x, dict):
-        return {key: standardize(value, None, dtype, f"{what} {key!r}") for key, value in x.items()}
+        return {key: standardize(value, None, _dtype_of(dtype, key), f"{what} {key!r}") for key, value in x.items()}
     if isinstance(x, (list, tuple)):
-        return type(x)(standardize(value, None, dtype, what) for value in x)
+        keys = names if isinstance(dtype, dict) and names is not None else [None] * len(x)
+        return type(x)(standardize(value, None, _dtype_of(dtype, key), what) for key, value in zip(keys, x))
     if foreign_data.is_table(x):
         if names is not None and len(names) > 1:
             columns = foreign_data.table_column_names(x)
@@ -122,19 +125,27 @@ def standardize(x, names, dtype, what):
                 raise ValueError(f"A DataFrame feeds a model with several {what}s by column name: the model's "
                                  f"{what}s are {names} but the DataFrame has no column(s) {missing} (its columns "
                                  f"are {columns})")
-            return {name: foreign_data.numeric_column(
-                        foreign_data.table_column(x, columns.index(name), name), dtype,
+            return {name: foreign_data.column_as(
+                        foreign_data.table_column(x, columns.index(name), name), _dtype_of(dtype, name),
                         f"Column {name!r} of the DataFrame passed as {what}s")
                     for name in names}
         return foreign_data.table_to_array(x, dtype, what)
     if foreign_data.is_pandas_series(x):
-        return foreign_data.numeric_column(foreign_data.series_values(x), dtype,
-                                           f"The Series {x.name!r} passed as {what}")
+        return foreign_data.column_as(foreign_data.series_values(x), dtype, f"The Series {x.name!r} passed as {what}")
     if foreign_data.is_sparse(x):
         return x.tocsr()
     if hasattr(x, "__array__"):
         return np.asarray(x)
     return x
+
+
+def _dtype_of(dtype, key):
+    """The dtype for the item `key` of a structure: `dtype` itself, or its entry when it is a
+    dict of per-input dtypes (unknown keys: the model's float type, as the first entry's)."""
+    if not isinstance(dtype, dict):
+        return dtype
+    floats = [d for d in dtype.values() if d in ("float32", "float64")]
+    return dtype.get(key, floats[0] if floats else "float32")
 
 
 def row_count(x):

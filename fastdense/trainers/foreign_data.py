@@ -82,6 +82,14 @@ def table_column(table, position, name):
     return np.asarray(column)
 
 
+def column_as(values, dtype, description):
+    """1-D values for an Input of `dtype`: text for a 'string' Input (what StringLookup and
+    Hashing read), numbers of `dtype` for every other (numeric_column)."""
+    if dtype == "string":
+        return np.asarray(values, dtype=object)
+    return numeric_column(values, dtype, description)
+
+
 def numeric_column(values, dtype, description):
     """1-D values as `dtype`; NonNumericDataError naming the column when they are not numbers.
     Object columns holding numbers (a pandas column mixing ints and bools) convert; strings,

@@ -173,11 +173,18 @@ class Trainer:
     def _standardized_inputs(self, x):
         """x as data.standardize makes it; a DataFrame given to a model with several inputs
         feeds them by name (the names a dict of inputs is keyed by)."""
-        names = None
-        if self.inputs is not None and len(self.inputs) > 1:
+        names, dtype = None, self._dtype
+        if self.inputs is not None:
             struct = getattr(self, "_input_struct", None)
-            names = sorted(struct) if isinstance(struct, dict) else self.input_names
-        return data_utils.standardize(x, names, self._dtype, "input")
+            tensors = dict(struct) if isinstance(struct, dict) else dict(zip(self.input_names, self.inputs))
+            # String and integer Inputs (fed to preprocessing layers) keep their own kind of data.
+            dtypes = {name: t.dtype if t.dtype not in (None, "float32", "float64") else self._dtype
+                      for name, t in tensors.items()}
+            if len(self.inputs) > 1:
+                names, dtype = sorted(struct) if isinstance(struct, dict) else self.input_names, dtypes
+            else:
+                dtype = next(iter(dtypes.values()))
+        return data_utils.standardize(x, names, dtype, "input")
 
     def _training_data(self, x, y, sample_weight=None, class_weight=None):
         """(network, ArrayData) for arrays passed to fit/evaluate/train_on_batch."""
