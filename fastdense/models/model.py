@@ -296,3 +296,66 @@ class Model(ModelSaving, Trainer, Layer):
         from fastdense.export import export_model
 
         export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+
+    # ---------------------------------------------------------------------------- pickling
+    # As Keras 3 (keras/src/saving/keras_saveable.py): pickle and copy.deepcopy go through the
+    # `.keras` archive, in memory, so the copy has the architecture, the weights, the compile
+    # config and the optimizer's slots, and no native object is ever copied. User-defined
+    # classes and functions the model uses travel with the pickle (by reference, as pickle
+    # stores classes), so unpickling needs neither the registry nor a custom-object scope.
+    def __reduce__(self):
+        from fastdense.saving import in_memory
+
+        return _unpickle_model, (in_memory.model_to_bytes(self), _user_objects(self))
+
+    def __deepcopy__(self, memo):
+        copied = _unpickle_model(*self.__reduce__()[1])
+        memo[id(self)] = copied
+        return copied
+
+
+def _unpickle_model(data, custom_objects):
+    from fastdense.saving import in_memory
+
+    return in_memory.model_from_bytes(data, custom_objects)
+
+
+def _user_objects(model):
+    """{name: object} for the user-defined classes and functions `model` needs to be rebuilt:
+    its own class, its layers' classes (nested models included), its compile arguments, and the
+    custom objects in scope. Only objects pickle can store by reference (not defined inside a
+    function) are kept; the others are resolved by name when unpickling, as in Keras."""
+    from fastdense.serialization import _SCOPES, get_registered_name
+
+    found = {}
+
+    def add(obj, name=None):
+        if isinstance(obj, (list, tuple)):
+            for item in obj:
+                add(item)
+            return
+        if isinstance(obj, dict):
+            for item in obj.values():
+                add(item)
+            return
+        kind = obj if isinstance(obj, type) else (obj if callable(obj) and hasattr(obj, "__qualname__") else type(obj))
+        module = getattr(kind, "__module__", "") or ""
+        if module == "fastdense" or module.startswith("fastdense.") or module == "builtins":
+            return
+        if "<locals>" in getattr(kind, "__qualname__", "<locals>"):
+            return
+        found[name or get_registered_name(kind)] = kind
+        found.setdefault(kind.__name__, kind)
+
+    def add_model(m):
+        add(type(m))
+        for layer in getattr(m, "layers", []):
+            add_model(layer) if isinstance(layer, Model) else add(type(layer))
+
+    add_model(model)
+    if getattr(model, "compiled", False) and model._compile_args:
+        add([value for value in model._compile_args.values() if value is not None])
+    for scope in _SCOPES:
+        for name, obj in scope.items():
+            add(obj, name)
+    return found
