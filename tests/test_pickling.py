@@ -215,3 +215,16 @@ def test_built_layer_pickles_with_its_weights():
     np.testing.assert_array_equal(copied.get_weights()[0], dense.get_weights()[0])
     x = data()[0]
     np.testing.assert_allclose(fd.ops.convert_to_numpy(copied(x)), fd.ops.convert_to_numpy(dense(x)))
+
+
+def doubled_tanh(x):
+    return 2.0 * np.tanh(x)
+
+
+def test_user_functions_held_by_layers_travel_with_the_pickle():
+    x, _ = data()
+    with saving.custom_object_scope({"doubled_tanh": doubled_tanh}):
+        model = models.Sequential([layers.Input((4,)), layers.Dense(3, activation=doubled_tanh)])
+    copied = pickle.loads(pickle.dumps(model))  # unpickled outside the scope
+    assert copied.layers[0].activation is doubled_tanh
+    np.testing.assert_array_equal(copied.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -322,14 +322,17 @@ def _unpickle_model(data, custom_objects):
 
 def _user_objects(model):
     """{name: object} for the user-defined classes and functions `model` needs to be rebuilt:
-    its own class, its layers' classes (nested models included), its compile arguments, and the
-    custom objects in scope. Only objects pickle can store by reference (not defined inside a
-    function) are kept; the others are resolved by name when unpickling, as in Keras."""
-    from fastdense.serialization import _SCOPES, get_registered_name
+    its own class, its layers' classes (nested models included), the functions and objects the
+    layers hold (activations, regularizers, ...), and its compile arguments. Only what pickle
+    can store by reference (module-level, not a lambda or a local definition) is kept; the
+    rest is resolved by name when unpickling (the registry or a custom-object scope), as in Keras."""
+    import types
+
+    from fastdense.saving import get_registered_name
 
     found = {}
 
-    def add(obj, name=None):
+    def add(obj):
         if isinstance(obj, (list, tuple)):
             for item in obj:
                 add(item)
@@ -338,24 +341,30 @@ def _user_objects(model):
             for item in obj.values():
                 add(item)
             return
-        kind = obj if isinstance(obj, type) else (obj if callable(obj) and hasattr(obj, "__qualname__") else type(obj))
-        module = getattr(kind, "__module__", "") or ""
-        if module == "fastdense" or module.startswith("fastdense.") or module == "builtins":
+        if isinstance(obj, types.FunctionType) or isinstance(obj, type):
+            kind = obj
+        elif hasattr(type(obj), "get_config"):  # a loss, metric, regularizer... instance
+            kind = type(obj)
+        else:
             return
-        if "<locals>" in getattr(kind, "__qualname__", "<locals>"):
+        module = (getattr(kind, "__module__", None) or "").split(".")[0]
+        qualname = getattr(kind, "__qualname__", "<lambda>")
+        if module in ("fastdense", "builtins", "numpy") or "<" in qualname:
             return
-        found[name or get_registered_name(kind)] = kind
+        found.setdefault(get_registered_name(kind), kind)
         found.setdefault(kind.__name__, kind)
 
-    def add_model(m):
-        add(type(m))
-        for layer in getattr(m, "layers", []):
-            add_model(layer) if isinstance(layer, Model) else add(type(layer))
+    def add_layer(layer):
+        add(type(layer))
+        for value in vars(layer).values():
+            if isinstance(value, Layer):
+                add_layer(value)
+            elif not isinstance(value, (list, tuple, dict)):
+                add(value)
+        for inner in (layer.layers if isinstance(layer, Model) else []):
+            add_layer(inner)
 
-    add_model(model)
+    add_layer(model)
     if getattr(model, "compiled", False) and model._compile_args:
         add([value for value in model._compile_args.values() if value is not None])
-    for scope in _SCOPES:
-        for name, obj in scope.items():
-            add(obj, name)
     return found
