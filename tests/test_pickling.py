@@ -228,3 +228,26 @@ def test_user_functions_held_by_layers_travel_with_the_pickle():
     copied = pickle.loads(pickle.dumps(model))  # unpickled outside the scope
     assert copied.layers[0].activation is doubled_tanh
     np.testing.assert_array_equal(copied.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("copy_optimizer", roundtrips(), ids=["pickle", "deepcopy"])
+@pytest.mark.parametrize("make", [lambda: optimizers.Adam(0.01), lambda: optimizers.Nadam(0.01),
+                                  lambda: optimizers.SGD(0.1, momentum=0.9)], ids=["adam", "nadam", "sgd"])
+def test_built_optimizer_keeps_its_state(copy_optimizer, make):
+    rng = np.random.default_rng(1)
+    dense = layers.Dense(3)
+    dense.build((None, 4))
+    optimizer = make()
+    grads = [rng.normal(size=(4, 3)).astype("float32"), rng.normal(size=3).astype("float32")]
+    optimizer.apply(grads, dense.trainable_weights)
+    # Copy the optimizer with its variables, as one object graph (as pickling a model's parts would).
+    copied_optimizer, copied_dense = copy_optimizer((optimizer, dense))
+    assert copied_optimizer.iterations == 1 and copied_optimizer._native is not optimizer._native
+    for left, right in zip(copied_optimizer.variables, optimizer.variables):
+        np.testing.assert_array_equal(left, right)
+    optimizer.apply(grads, dense.trainable_weights)
+    copied_optimizer.apply(grads, copied_dense.trainable_weights)
+    for left, right in zip(copied_dense.get_weights(), dense.get_weights()):
+        np.testing.assert_array_equal(left, right)
+    assert optimizer.iterations == 2  # the original was not touched by the copy's step
+
