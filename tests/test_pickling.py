@@ -99,6 +99,12 @@ def test_compiled_model_continues_training_exactly_like_the_original(copy_model,
     history_model = model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0).history
     assert history_copy == history_model
     assert_same_weights(copied, model)
+    # Shuffled batches too, from the same seed.
+    fd.utils.set_random_seed(3)
+    copied.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    fd.utils.set_random_seed(3)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    assert_same_weights(copied, model)
 
 
 @pytest.mark.parametrize("copy_model", roundtrips(), ids=["pickle", "deepcopy"])
@@ -154,6 +160,10 @@ def test_subclassed_model(copy_model):
     assert type(copied) is TwoDense and copied.units == 3
     np.testing.assert_array_equal(copied.predict(x, verbose=0), model.predict(x, verbose=0))
     assert copied.optimizer.iterations == model.optimizer.iterations
+
+    unbuilt = copy_model(TwoDense(units=2, name="later"))
+    assert type(unbuilt) is TwoDense and not unbuilt.built and unbuilt.units == 2 and unbuilt.name == "later"
+    assert unbuilt.predict(x, verbose=0).shape == (64, 2)
 
 
 @pytest.mark.parametrize("copy_model", roundtrips(), ids=["pickle", "deepcopy"])
