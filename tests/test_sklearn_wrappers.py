@@ -13,6 +13,8 @@ import pytest
 
 sklearn = pytest.importorskip("sklearn")
 
+import joblib  # noqa: E402  (a dependency of scikit-learn)
+
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import make_blobs, make_classification, make_regression  # noqa: E402
 from sklearn.exceptions import DataConversionWarning  # noqa: E402
@@ -126,7 +128,10 @@ def test_model_instance_is_cloned_and_compiled_like_the_original():
     X, y = make_blobs(n_samples=60, n_features=4, centers=3, random_state=0)
     model = compiled_classifier_model()
     before = model.get_weights()
-    estimator = SKLearnClassifier(model, fit_kwargs={"epochs": 3}).fit(X, y)
+    estimator = SKLearnClassifier(model, fit_kwargs={"epochs": 3})
+    params_hash = joblib.hash(estimator.get_params())
+    estimator.fit(X, y)
+    assert joblib.hash(estimator.get_params()) == params_hash  # fit changes no parameter
     assert estimator.model_ is not model
     assert estimator.model_.get_compile_config() == model.get_compile_config()
     assert set(estimator.history_) == {"loss", "accuracy"}
