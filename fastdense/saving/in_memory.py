@@ -14,7 +14,7 @@ SOURCE = "<in-memory .keras archive>"
 def model_to_bytes(model):
     """The `.keras` archive of `model` (config, weights, compile config, optimizer state), the
     same bytes each time for the same model: dask's tokens and joblib's hashes of a model (and
-    of an estimator holding one) are computed from its pickle."""
+    of an estimator holding one) are computed from its pickled bytes."""
     buffer = io.BytesIO()
     keras_zip.save_model(model, buffer, include_optimizer=True)
     return _without_timestamps(buffer.getvalue())
