@@ -186,6 +186,13 @@ def test_recursive(lib):
     assert [layer.name for layer in clone.layers] == ["a", "inner", "top"]
 
 
+def test_sequential_input_tensors_must_come_from_input():
+    model = sequential(fastdense)
+    hidden = layers.Dense(4)(layers.Input((3,)))
+    with pytest.raises(ValueError, match="Input"):
+        models.clone_model(model, input_tensors=hidden)
+
+
 def test_unbuilt_sequential():
     model = models.Sequential([layers.Dense(3, name="d")], name="lazy")
     clone = models.clone_model(model)

@@ -111,6 +111,10 @@ def _clone_sequential_model(model, clone_function, input_tensors):
         if not isinstance(input_tensors, KerasTensor):
             raise ValueError(f"Argument `input_tensors` must be a KerasTensor. Received invalid value: "
                              f"input_tensors={input_tensors}")
+        if not isinstance(input_tensors._keras_history[0], InputLayer):
+            # Keras wraps any tensor in Input(tensor=...); a fastdense model starts at an Input.
+            raise ValueError(f"Argument `input_tensors` must be a tensor returned by Input(); {input_tensors!r} "
+                             f"is the output of layer '{input_tensors._keras_history[0].name}'")
         new_layers = [input_tensors] + new_layers
     elif model.inputs is not None:
         # Keras 3 gives every built Sequential an InputLayer: the clone gets one of the same
