@@ -69,3 +69,12 @@ class Variable(TraceableVariable):
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+    def __setstate__(self, state):
+        # An unpickled array has its own copy of the dtype object, equal to np.float32's but
+        # not the same object, and the native boundary accepts only numpy's canonical dtypes:
+        # rebuild the value with the canonical one (pickle, not deepcopy, needs this).
+        self.__dict__.update(state)
+        value = self.__dict__.get("_value")
+        if isinstance(value, np.ndarray):
+            self._value = np.ascontiguousarray(value.astype(np.dtype(value.dtype.name)))

@@ -364,3 +364,75 @@ class Model(Trainer, Layer):
         from fastdense.export import export_model
 
         export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+
+    # ---------------------------------------------------------------------------- pickling
+    # As Keras 3 (keras/src/saving/keras_saveable.py): pickle and copy.deepcopy go through the
+    # `.keras` archive, in memory, so the copy has the architecture, the weights, the compile
+    # config and the optimizer's slots, and no native object is ever copied. User-defined
+    # classes and functions the model uses travel with the pickle (by reference, as pickle
+    # stores classes), so unpickling needs neither the registry nor a custom-object scope.
+    def __reduce__(self):
+        from fastdense.saving import in_memory
+
+        return _unpickle_model, (in_memory.model_to_bytes(self), _user_objects(self))
+
+    def __deepcopy__(self, memo):
+        copied = _unpickle_model(*self.__reduce__()[1])
+        memo[id(self)] = copied
+        return copied
+
+
+def _unpickle_model(data, custom_objects):
+    from fastdense.saving import in_memory
+
+    return in_memory.model_from_bytes(data, custom_objects)
+
+
+def _user_objects(model):
+    """{name: object} for the user-defined classes and functions `model` needs to be rebuilt:
+    its own class, its layers' classes (nested models included), the functions and objects the
+    layers hold (activations, regularizers, ...), and its compile arguments. Only what pickle
+    can store by reference (module-level, not a lambda or a local definition) is kept; the
+    rest is resolved by name when unpickling (the registry or a custom-object scope), as in Keras."""
+    import types
+
+    from fastdense.saving import get_registered_name
+
+    found = {}
+
+    def add(obj):
+        if isinstance(obj, (list, tuple)):
+            for item in obj:
+                add(item)
+            return
+        if isinstance(obj, dict):
+            for item in obj.values():
+                add(item)
+            return
+        if isinstance(obj, types.FunctionType) or isinstance(obj, type):
+            kind = obj
+        elif hasattr(type(obj), "get_config"):  # a loss, metric, regularizer... instance
+            kind = type(obj)
+        else:
+            return
+        module = (getattr(kind, "__module__", None) or "").split(".")[0]
+        qualname = getattr(kind, "__qualname__", "<lambda>")
+        if module in ("fastdense", "builtins", "numpy") or "<" in qualname:
+            return
+        found.setdefault(get_registered_name(kind), kind)
+        found.setdefault(kind.__name__, kind)
+
+    def add_layer(layer):
+        add(type(layer))
+        for value in vars(layer).values():
+            if isinstance(value, Layer):
+                add_layer(value)
+            elif not isinstance(value, (list, tuple, dict)):
+                add(value)
+        for inner in (layer.layers if isinstance(layer, Model) else []):
+            add_layer(inner)
+
+    add_layer(model)
+    if getattr(model, "compiled", False) and model._compile_args:
+        add([value for value in model._compile_args.values() if value is not None])
+    return found

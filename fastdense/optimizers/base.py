@@ -486,3 +486,22 @@ class Optimizer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} learning_rate={self.learning_rate!r}>"
+
+    # ------------------------------------------------------------------ pickling
+    # The native optimizer cannot be pickled: a copy (pickle or copy.deepcopy) carries the state
+    # (`variables`) instead, and builds a native optimizer of its own for its copies of the
+    # variables. Keras pickles optimizers through the .keras format and a built one comes back
+    # without its slots; this one continues exactly where the original stands.
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        if state.get("_native") is not None:
+            state.update(_native=None, _synced_config=None, _pickled_variables=self.variables)
+        return state
+
+    def __setstate__(self, state):
+        values = state.pop("_pickled_variables", None)
+        self.__dict__.update(state)
+        if values is not None:
+            self.__dict__["built"] = False
+            self.build(self._trainable_variables)
+            self.set_weights(values)
