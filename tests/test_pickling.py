@@ -273,3 +273,17 @@ def test_a_model_pickles_to_the_same_bytes_each_time():
     assert pickle.dumps(model) == first
     model.fit(*data(), epochs=1, verbose=0)
     assert pickle.dumps(model) != first
+
+
+def test_subclassed_model_file_round_trip_builds_before_reading_weights(tmp_path):
+    """A subclassed model built from data writes its input shape as build_config (as Keras's
+    Model does), and loading builds it from that before its weights are read."""
+    x, y = data(outputs=3)
+    model = TwoDense(units=3)
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model.get_build_config() == {"input_shape": [None, 4]}
+    model.save(tmp_path / "m.keras")
+    loaded = models.load_model(tmp_path / "m.keras", custom_objects={"TwoDense": TwoDense})
+    assert loaded.built
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -458,7 +458,7 @@ def test_custom_layer_and_activation_round_trip(tmp_path, suffix):
     np.testing.assert_array_equal(loaded.layers[1].w.numpy(), [1.0, 2.0, 3.0])
     kernel, bias = model.layers[0].get_weights()
     expected = (X @ kernel + bias) ** 3 * np.array([1.0, 2.0, 3.0]) * 3.0 + 0.5
-    np.testing.assert_allclose(loaded.predict(X, verbose=0), expected, rtol=1e-5)
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), expected, rtol=1e-5, atol=1e-6)
     with fastdense.saving.custom_object_scope({"Offset": Offset}):
         assert isinstance(models.load_model(tmp_path / f"m{suffix}").layers[2], Offset)
 

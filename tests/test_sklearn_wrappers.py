@@ -28,7 +28,7 @@ from fastdense import random as fd_random  # noqa: E402
 from fastdense.wrappers import SKLearnClassifier, SKLearnRegressor, SKLearnTransformer  # noqa: E402
 
 
-def mlp(X, y, loss, out_activation="linear", hidden=16, learning_rate=0.01):
+def _mlp(X, y, loss, out_activation="linear", hidden=16, learning_rate=0.01):
     """A model shaped by the data: X's features in, one unit per target column out."""
     inputs = fd.layers.Input((X.shape[1],))
     hidden_layer = fd.layers.Dense(hidden, activation="relu")(inputs)
@@ -36,6 +36,20 @@ def mlp(X, y, loss, out_activation="linear", hidden=16, learning_rate=0.01):
     model = fd.Model(inputs, outputs)
     model.compile(fd.optimizers.Adam(learning_rate), loss)
     return model
+
+
+class _ModelBuilder:
+    """`_mlp` with a repr free of memory addresses, so scikit-learn's check ids (made from the
+    estimator's repr) are the same in every process that collects them (pytest-xdist)."""
+
+    def __call__(self, *args, **kwargs):
+        return _mlp(*args, **kwargs)
+
+    def __repr__(self):
+        return "mlp"
+
+
+mlp = _ModelBuilder()
 
 
 def classifier(**fit_kwargs):

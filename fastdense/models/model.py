@@ -340,8 +340,25 @@ class Model(Trainer, Layer):
         return functional_config.from_config(cls, config, custom_objects, functional_config.model_from_config)
 
     def get_build_config(self):
-        # What Keras writes for a functional model: its inputs are in the graph config.
-        return {"input_shape": None}
+        """A functional model's inputs are in its graph config: Keras writes no shape for it. A
+        subclassed model built from data records its input shapes, so loading can build it
+        (build_from_config) before its weights are read, as Keras's Model does."""
+        if not self._is_subclassed or not self.built or self.inputs is None:
+            return {"input_shape": None}
+        struct = self._input_struct
+        if isinstance(struct, dict):
+            return {"input_shape": {key: list(t.shape) for key, t in struct.items()}}
+        shapes = [list(t.shape) for t in self.inputs]
+        return {"input_shape": shapes if isinstance(struct, (list, tuple)) else shapes[0]}
+
+    def build_from_config(self, config):
+        shape = (config or {}).get("input_shape")
+        if self._is_subclassed and shape is not None and not self.built:
+            self.build(shape)
+
+    @property
+    def _is_subclassed(self):
+        return type(self).call is not Model.call
 
     def get_compile_config(self):
         return compile_config.compile_config(self)

@@ -115,7 +115,8 @@ def standardize(x, names, dtype, what):
     if isinstance(x, dict):
         return {key: standardize(value, None, _dtype_of(dtype, key), f"{what} {key!r}") for key, value in x.items()}
     if isinstance(x, (list, tuple)):
-        keys = names if isinstance(dtype, dict) and names is not None else [None] * len(x)
+        # Positional items take their input's dtype; a wrong count is reported later, by name.
+        keys = names if isinstance(dtype, dict) and names is not None and len(names) == len(x) else [None] * len(x)
         return type(x)(standardize(value, None, _dtype_of(dtype, key), what) for key, value in zip(keys, x))
     if foreign_data.is_table(x):
         if names is not None and len(names) > 1:
