@@ -28,13 +28,13 @@ bool all_finite(py::array_t<T, py::array::c_style> array) {
 }  // namespace
 
 void register_runtime(py::module_& m) {
+  configure_matrix_products();
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw ShapeError("set_num_threads: expected a positive thread count, got " + std::to_string(n));
 #ifdef _OPENMP
     omp_set_num_threads(n);
 #endif
-    engine_threads() = n;
-    Eigen::setNbThreads(n);
+    engine_threads() = n;  // products split across these threads themselves; Eigen's own count stays 1
   }, py::arg("n"), "Sets the number of threads used by the native engine.");
   m.def("get_num_threads", []() { return engine_threads(); });
   m.def("all_finite", &all_finite<float>, py::arg("array"));

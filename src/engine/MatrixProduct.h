@@ -71,56 +71,88 @@ inline std::string matrix_product_library() {
 #endif
 }
 
+// Called once when the module loads: every product runs single-threaded inside the engine's one
+// OpenMP pool (multiply() splits the result into one slab per thread), so OpenBLAS's and Eigen's
+// own thread counts are set to 1 here, once, and never touched per product (setting them per
+// product wrote a global from several threads at once during predict's row split).
+// fastdense/__init__.py also loads OpenBLAS with OPENBLAS_NUM_THREADS=1, so that its pool's
+// threads are never created (perf showed blas_thread_server running beside OpenMP's pool).
+inline void configure_matrix_products() {
+#ifdef FASTDENSE_OPENBLAS
+  scipy_openblas_set_num_threads(1);
+#endif
+  Eigen::setNbThreads(1);
+}
+
+namespace detail {
+
+// op_a(a) · op_b(b) for the rows [begin, end) of the result (or its columns when by_rows is
+// false), single-threaded; pointers and leading dimensions describe the whole row-major operands.
+template <typename T>
+void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op_a, const T* b, Index ldb,
+                  Transpose op_b, T* c, bool accumulate, bool by_rows, Index begin, Index end) {
+  const bool ta = op_a == Transpose::Yes, tb = op_b == Transpose::Yes;
+  const T* a_part = a;
+  const T* b_part = b;
+  T* c_part = c;
+  Index rows = m, cols = n;
+  if (by_rows) {
+    a_part = a + (ta ? begin : begin * lda);
+    c_part = c + begin * n;
+    rows = end - begin;
+  } else {
+    b_part = b + (tb ? begin * ldb : begin);
+    c_part = c + begin;
+    cols = end - begin;
+  }
+#ifdef FASTDENSE_OPENBLAS
+  if (double(m) * double(n) * double(k) >= kTinyProductWork) {
+    const auto op = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
+    blas_gemm(op(ta), op(tb), rows, cols, k, a_part, lda, b_part, ldb, accumulate ? T(1) : T(0), c_part, n);
+    return;
+  }
+#endif
+  using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
+  Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>> c_map(c_part, rows, cols, Eigen::OuterStride<>(n));
+  const Strided a_map(a_part, ta ? k : rows, ta ? rows : k, Eigen::OuterStride<>(lda));
+  const Strided b_map(b_part, tb ? cols : k, tb ? k : cols, Eigen::OuterStride<>(ldb));
+  eigen_product(c_map, a_map, op_a, b_map, op_b, accumulate);
+}
+
+}  // namespace detail
+
 // c = op_a(a) · op_b(b), or c += … when accumulate. Operands are row-major, contiguous Eigen
 // matrices or maps whose shapes the caller has checked (Layer::check_inputs).
 template <typename C, typename A, typename B>
 void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate = false) {
+  using T = typename std::decay_t<C>::Scalar;
   const Index m = c.rows(), n = c.cols();
   const Index k = op_a == Transpose::Yes ? a.rows() : a.cols();
   eigen_assert((op_a == Transpose::Yes ? a.cols() : a.rows()) == m);
   eigen_assert((op_b == Transpose::Yes ? b.cols() : b.rows()) == k);
   eigen_assert((op_b == Transpose::Yes ? b.rows() : b.cols()) == n);
   if (m == 0 || n == 0) return;
-  const int threads = detail::product_threads(m, k, n);
-#ifdef FASTDENSE_OPENBLAS
-  if (double(m) * double(n) * double(k) >= kTinyProductWork) {
-    using T = typename std::decay_t<C>::Scalar;
-    // OpenBLAS's own thread pool stays idle: a second pool spinning beside OpenMP's cost a third of
-    // the MNIST-shaped training step on 2 cores. Instead each OpenMP thread multiplies one slab of C
-    // (rows of op(A), or columns of op(B) when C is wide) with single-threaded OpenBLAS.
-    scipy_openblas_set_num_threads(1);
-    const auto op = [](Transpose t) { return t == Transpose::Yes ? CblasTrans : CblasNoTrans; };
-    const Index lda = std::max<Index>(1, a.cols()), ldb = std::max<Index>(1, b.cols());  // BLAS rejects 0
-    const T beta = accumulate ? T(1) : T(0);
-    const bool split_rows = m >= n;
-    const auto slab = [&](Index begin, Index end) {
-      if (split_rows) {
-        const T* a_rows = a.data() + (op_a == Transpose::Yes ? begin : begin * lda);
-        detail::blas_gemm(op(op_a), op(op_b), end - begin, n, k, a_rows, lda, b.data(), ldb, beta,
-                          c.data() + begin * n, n);
-      } else {
-        const T* b_cols = b.data() + (op_b == Transpose::Yes ? begin * ldb : begin);
-        detail::blas_gemm(op(op_a), op(op_b), m, end - begin, k, a.data(), lda, b_cols, ldb, beta,
-                          c.data() + begin, n);
-      }
-    };
-    const Index extent = split_rows ? m : n;
+  const Index lda = std::max<Index>(1, a.cols()), ldb = std::max<Index>(1, b.cols());  // BLAS rejects 0
+  // Each OpenMP thread multiplies one slab of C (rows of op(A), or columns of op(B) when C is
+  // wide) single-threaded: one pool, OpenMP's, for the whole engine.
+  const bool by_rows = m >= n;
+  const Index extent = by_rows ? m : n;
+  const auto slab = [&](Index begin, Index end) {
+    detail::product_slab<T>(m, n, k, a.data(), lda, op_a, b.data(), ldb, op_b, c.data(), accumulate, by_rows,
+                            begin, end);
+  };
 #ifdef _OPENMP
-    if (threads > 1) {
+  const int threads = detail::product_threads(m, k, n);
+  if (threads > 1) {
 #pragma omp parallel num_threads(threads)
-      {
-        const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
-        slab(extent * part / parts, extent * (part + 1) / parts);
-      }
-      return;
+    {
+      const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
+      slab(extent * part / parts, extent * (part + 1) / parts);
     }
-#endif
-    slab(0, extent);
     return;
   }
 #endif
-  Eigen::setNbThreads(threads);
-  detail::eigen_product(c, a, op_a, b, op_b, accumulate);
+  slab(0, extent);
 }
 
 }  // namespace fd
