@@ -2,11 +2,15 @@
 // time here, so it goes to OpenBLAS (the scipy-openblas32 wheel) when the build found it: on the
 // workload shapes OpenBLAS measured 1.4-2x Eigen's product (bench/gemm_shapes.cpp). Eigen's
 // product is the fallback, and also runs the tiny products OpenBLAS's per-call set-up dominates.
+// FASTDENSE_KERNEL=openblas|eigen (read when the module loads) picks the library for every
+// product, so that each path can be measured and tested on any machine.
 #pragma once
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "Tensor.h"
 
@@ -71,6 +75,48 @@ inline std::string matrix_product_library() {
 #endif
 }
 
+// The library that runs the products above the tiny ones (those always run on Eigen's).
+enum class ProductKernel { OpenBLAS, Eigen };
+
+inline ProductKernel& product_kernel() {
+#ifdef FASTDENSE_OPENBLAS
+  static ProductKernel kernel = ProductKernel::OpenBLAS;
+#else
+  static ProductKernel kernel = ProductKernel::Eigen;
+#endif
+  return kernel;
+}
+
+inline std::vector<std::string> available_product_kernels() {
+#ifdef FASTDENSE_OPENBLAS
+  return {"openblas", "eigen"};
+#else
+  return {"eigen"};
+#endif
+}
+
+// "openblas" or "eigen", with what the library chose for this CPU in parentheses (OpenBLAS's
+// core, Eigen's instruction sets): the benchmark records it beside its numbers.
+inline std::string product_kernel_description() {
+#ifdef FASTDENSE_OPENBLAS
+  if (product_kernel() == ProductKernel::OpenBLAS)
+    return std::string("openblas (") + scipy_openblas_get_corename() + ")";
+#endif
+  return std::string("eigen (") + Eigen::SimdInstructionSetsInUse() + ")";
+}
+
+// Selects the library by name (FASTDENSE_KERNEL's values); ShapeError for one this build lacks.
+inline void select_product_kernel(const std::string& name) {
+  const auto names = available_product_kernels();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw ShapeError("FASTDENSE_KERNEL: unknown or unavailable matrix-product kernel '" + name +
+                     "' (this build has: " + known + ")");
+  }
+  product_kernel() = name == "eigen" ? ProductKernel::Eigen : ProductKernel::OpenBLAS;
+}
+
 // Called once when the module loads: every product runs single-threaded inside the engine's one
 // OpenMP pool (multiply() splits the result into one slab per thread), so OpenBLAS's and Eigen's
 // own thread counts are set to 1 here, once, and never touched per product (setting them per
@@ -82,6 +128,8 @@ inline void configure_matrix_products() {
   scipy_openblas_set_num_threads(1);
 #endif
   Eigen::setNbThreads(1);
+  const char* requested = std::getenv("FASTDENSE_KERNEL");
+  if (requested && *requested) select_product_kernel(requested);
 }
 
 namespace detail {
@@ -106,7 +154,7 @@ void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op
     cols = end - begin;
   }
 #ifdef FASTDENSE_OPENBLAS
-  if (double(m) * double(n) * double(k) >= kTinyProductWork) {
+  if (product_kernel() == ProductKernel::OpenBLAS && double(m) * double(n) * double(k) >= kTinyProductWork) {
     const auto op = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
     blas_gemm(op(ta), op(tb), rows, cols, k, a_part, lda, b_part, ldb, accumulate ? T(1) : T(0), c_part, n);
     return;
