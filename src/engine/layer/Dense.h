@@ -37,9 +37,14 @@ class Dense : public Layer<T> {
     auto x = this->inputs_[0]->value_rows(first, count);
     auto y = this->value_rows(first, count);
     MatrixMap<T> z = linear() ? y : MatrixMap<T>(z_.data() + first * this->width_, count, this->width_);
-    multiply(z, x, Transpose::No, kernel_.values(), Transpose::No);
-    if (bias_) z.rowwise() += bias_->values().row(0);
-    if (!linear()) activation_forward(activation_, z.data(), y.data(), count, this->width_);
+    // Bias and activation run on finished rows of z inside the product's parallel region (one
+    // fork per layer instead of one for the product and another for the activation).
+    multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, [&](Index begin, Index end) {
+      auto rows = z.middleRows(begin, end - begin);
+      if (bias_) rows.rowwise() += bias_->values().row(0);
+      if (!linear())
+        activation_forward(activation_, rows.data(), y.data() + begin * this->width_, end - begin, this->width_);
+    });
   }
 
   void backward() override {
