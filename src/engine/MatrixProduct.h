@@ -174,6 +174,27 @@ struct NoEpilogue {
   void operator()(Index, Index) const {}
 };
 
+// Slab `part` of `parts` of c = op_a(a) · op_b(b) (or c += …), single-threaded: the rows of
+// op(A) for a result at least as tall as it is wide, else the columns of op(B). For a caller
+// that runs several steps in one parallel region (Dense's backward); every part must run, and
+// the result is complete only after all parts have (a barrier).
+template <typename C, typename A, typename B>
+void multiply_part(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate, Index part,
+                   Index parts) {
+  using T = typename std::decay_t<C>::Scalar;
+  const Index m = c.rows(), n = c.cols();
+  const Index k = op_a == Transpose::Yes ? a.rows() : a.cols();
+  eigen_assert((op_a == Transpose::Yes ? a.cols() : a.rows()) == m);
+  eigen_assert((op_b == Transpose::Yes ? b.cols() : b.rows()) == k);
+  eigen_assert((op_b == Transpose::Yes ? b.rows() : b.cols()) == n);
+  if (m == 0 || n == 0) return;
+  const Index lda = std::max<Index>(1, a.cols()), ldb = std::max<Index>(1, b.cols());  // BLAS rejects 0
+  const bool by_rows = m >= n;
+  const Index extent = by_rows ? m : n;
+  detail::product_slab<T>(m, n, k, a.data(), lda, op_a, b.data(), ldb, op_b, c.data(), accumulate, by_rows,
+                          extent * part / parts, extent * (part + 1) / parts);
+}
+
 // c = op_a(a) · op_b(b), or c += … when accumulate. Operands are row-major, contiguous Eigen
 // matrices or maps whose shapes the caller has checked (Layer::check_inputs).
 // epilogue(row_begin, row_end) runs on whole finished rows of c, each row once, inside the
@@ -183,31 +204,20 @@ struct NoEpilogue {
 template <typename C, typename A, typename B, typename Epilogue = NoEpilogue>
 void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate = false,
               const Epilogue& epilogue = Epilogue{}) {
-  using T = typename std::decay_t<C>::Scalar;
   const Index m = c.rows(), n = c.cols();
   const Index k = op_a == Transpose::Yes ? a.rows() : a.cols();
-  eigen_assert((op_a == Transpose::Yes ? a.cols() : a.rows()) == m);
-  eigen_assert((op_b == Transpose::Yes ? b.cols() : b.rows()) == k);
-  eigen_assert((op_b == Transpose::Yes ? b.rows() : b.cols()) == n);
   if (m == 0 || n == 0) return;
-  const Index lda = std::max<Index>(1, a.cols()), ldb = std::max<Index>(1, b.cols());  // BLAS rejects 0
   // Each OpenMP thread multiplies one slab of C (rows of op(A), or columns of op(B) when C is
   // wide) single-threaded: one pool, OpenMP's, for the whole engine.
-  const bool by_rows = m >= n;
-  const Index extent = by_rows ? m : n;
-  const auto slab = [&](Index begin, Index end) {
-    detail::product_slab<T>(m, n, k, a.data(), lda, op_a, b.data(), ldb, op_b, c.data(), accumulate, by_rows,
-                            begin, end);
-  };
 #ifdef _OPENMP
   const int threads = detail::product_threads(m, k, n);
   if (threads > 1) {
 #pragma omp parallel num_threads(threads)
     {
       const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
-      slab(extent * part / parts, extent * (part + 1) / parts);
+      multiply_part(c, a, op_a, b, op_b, accumulate, part, parts);
       if constexpr (!std::is_same_v<Epilogue, NoEpilogue>) {
-        if (!by_rows) {
+        if (m < n) {  // column slabs: every row is finished only when every thread is
 #pragma omp barrier
         }
         epilogue(m * part / parts, m * (part + 1) / parts);
@@ -216,7 +226,7 @@ void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, boo
     return;
   }
 #endif
-  slab(0, extent);
+  multiply_part(c, a, op_a, b, op_b, accumulate, 0, 1);
   epilogue(0, m);
 }
 
