@@ -2,6 +2,10 @@
 the same numbers: the same model's predictions and a training step on each path available in this
 build, against each other and against NumPy formulas."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -62,6 +66,24 @@ def test_the_selected_path_is_reported_and_unknown_names_are_refused(kernel_rest
         assert _core.product_kernel().startswith(name + " (")
     with pytest.raises(ValueError, match="FASTDENSE_KERNEL.*'mkl'"):
         _core.set_product_kernel("mkl")
+
+
+def _import_with_kernel(value):
+    package_parent = os.path.dirname(os.path.dirname(K.__file__))
+    env = dict(os.environ, FASTDENSE_KERNEL=value,
+               PYTHONPATH=package_parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-c", "import fastdense; print(fastdense._core.product_kernel())"],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_the_environment_variable_selects_the_path_at_import():
+    for name in KERNELS:
+        result = _import_with_kernel(name)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().startswith(name + " (")
+    refused = _import_with_kernel("mkl")
+    assert refused.returncode != 0
+    assert "unknown or unavailable matrix-product kernel 'mkl'" in refused.stderr
 
 
 # Batch 256 forks the products into row slabs (over a million multiply-adds); 8 rows into a
