@@ -1,6 +1,7 @@
 """Runs the benchmark workloads for fastdense, tf.keras and PyTorch and writes a report.
 
     python bench/run.py [--repeats 3] [--quick] [--libraries fastdense,keras,torch] [--readme README.md]
+    FASTDENSE_KERNEL=eigen python bench/run.py ...   # fastdense's other matrix-product path
 
 Every (library, workload) measurement runs in its own process; libraries alternate within each
 repeat so that machine noise hits all of them alike. Medians go to bench/results/: latest.md (a
@@ -22,17 +23,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 README_BEGIN, README_END = "<!-- benchmark table: written by bench/run.py -->", "<!-- end of benchmark table -->"
 
 MNIST = [784, 256, 256, 10]
-WIDE = {"sizes": [1024, 4096, 4096, 1024], "batch": 512, "samples": 8192, "warmup_batches": 2, "predict": False}
+WIDE = {"sizes": [1024, 4096, 4096, 1024], "batch": 512, "samples": 8192, "warmup_batches": 2}
 GRID = [(batch, hidden) for batch in (32, 128, 512) for hidden in (64, 256, 1024)]
 
 
 class Row:
-    """One line of the table: a measure of one workload, and the ratios fastdense is aiming for."""
+    """One line of the table: a measure of one workload, and the ratios fastdense is aiming for.
 
-    def __init__(self, workload, measure, label, unit, higher_is_better, targets=None):
+    targets: peer library → the ratio fastdense should reach against it, and "peak" → the share of
+    the sgemm peak (measured in the same run) fastdense should reach. gflops: the workload's
+    measure that states this row's throughput in GFLOP/s, for the share-of-peak columns (None for
+    rows that are not throughputs: latencies, memory)."""
+
+    def __init__(self, workload, measure, label, unit, higher_is_better, targets=None, gflops=None):
         self.workload, self.measure, self.label, self.unit = workload, measure, label, unit
         self.higher_is_better = higher_is_better
-        self.targets = targets or {}  # peer library → the ratio fastdense should reach
+        self.targets = targets or {}
+        self.gflops = gflops
 
     def ratio(self, values, peer):
         if self.higher_is_better:
@@ -48,27 +55,32 @@ def full_plan():
         "mnist": ("mlp", {"sizes": MNIST}),
         "wide": ("mlp", WIDE),
     }
+    # Targets: issue 5's, raised and extended by issue 14 (shares of the sgemm peak carry across machines).
     rows = [
         Row("seed", "fit_s", "1 · tutorial 10-64-64-1, RMSprop, 100 epochs, batch 32: fit", "s", False,
             {"keras": 100}),
-        Row("seed", "train_on_batch_us", "1 · same: train_on_batch", "µs", False, {"keras": 50}),
+        Row("seed", "train_on_batch_us", "1 · same: train_on_batch", "µs", False, {"keras": 100}),
         Row("latency", "predict_one_us", "2 · 10-64-64-1 relu: predict one sample", "µs", False,
             {"keras": 500, "torch": 5}),
-        Row("latency", "call_batch8_us", "2 · same: call on a batch of 8", "µs", False),
+        Row("latency", "call_batch8_us", "2 · same: call on a batch of 8", "µs", False, {"torch": 6}),
         Row("mnist", "train_samples_per_s", "3 · 784-256-256-10, Adam, batch 128, 60k samples: training",
-            "samples/s", True, {"keras": 3, "torch": 2}),
+            "samples/s", True, {"keras": 3, "torch": 2, "peak": 0.5}, gflops="train_gflops"),
         Row("mnist", "step_us", "3 · same: one training step", "µs", False),
-        Row("mnist", "predict_samples_per_s", "3 · same: prediction", "samples/s", True, {"torch": 1.5}),
+        Row("mnist", "predict_samples_per_s", "3 · same: prediction", "samples/s", True,
+            {"torch": 1.0, "peak": 0.85}, gflops="predict_gflops"),
         Row("mnist", "peak_rss_mb", "5 · same: peak resident memory", "MB", False, {"torch": 1.0}),
         Row("wide", "train_gflops", "4 · 1024-4096-4096-1024, batch 512: training", "GFLOP/s", True,
-            {"keras": 1.0, "peak": 0.75}),
+            {"keras": 1.0, "peak": 0.8}, gflops="train_gflops"),
+        Row("wide", "predict_gflops", "4 · same: prediction", "GFLOP/s", True, {"peak": 0.9},
+            gflops="predict_gflops"),
     ]
     for batch, hidden in GRID:
         name = f"grid_b{batch}_h{hidden}"
         workloads[name] = ("mlp", {"sizes": [784, hidden, hidden, 10], "batch": batch, "samples": 15360,
                                    "predict": False})
         rows.append(Row(name, "train_samples_per_s", f"6 · 784-{hidden}-{hidden}-10, batch {batch}: training",
-                        "samples/s", True))
+                        "samples/s", True, {"torch": 4 if (batch, hidden) == (32, 256) else 1.2},
+                        gflops="train_gflops"))
     return workloads, rows
 
 
@@ -78,7 +90,7 @@ def quick_plan():
         "seed": ("seed", {"epochs": 3, "calls": 10}),
         "latency": ("latency", {"calls": 20}),
         "mnist": ("mlp", {"samples": 1024, "sizes": [32, 16, 4]}),
-        "wide": ("mlp", {"samples": 256, "sizes": [64, 128, 8], "batch": 64, "warmup_batches": 1, "predict": False}),
+        "wide": ("mlp", {"samples": 256, "sizes": [64, 128, 8], "batch": 64, "warmup_batches": 1}),
     }
     _, rows = full_plan()
     return workloads, [row for row in rows if row.workload in workloads]
@@ -98,14 +110,29 @@ def available(library):
     return probe.returncode == 0
 
 
-def machine_description():
-    cpu = platform.processor() or platform.machine()
+ISA_FLAGS = {"avx2": "avx2", "avx512f": "avx512f", "avx512_bf16": "avx512_bf16", "amx": "amx_tile"}
+
+
+def cpu_description():
+    """(CPU model, the ISA extensions among ISA_FLAGS it has), from /proc/cpuinfo where there is one."""
+    model, flags = None, None
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model is None:
+                    model = value.strip()
+                elif key.strip() == "flags" and flags is None:
+                    flags = set(value.split())
+    except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return model or platform.processor() or platform.machine(), [
+        name for name, flag in ISA_FLAGS.items() if flag in (flags or ())]
+
+
+def machine_description():
+    model, isa = cpu_description()
+    return f"{model} ({', '.join(isa) or 'no AVX2'}), {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def versions(libraries):
@@ -119,6 +146,13 @@ def versions(libraries):
     return found
 
 
+def fastdense_kernel():
+    """The matrix-product path fastdense takes in the workload processes (FASTDENSE_KERNEL applies)."""
+    out = subprocess.run([sys.executable, "-c", "import fastdense; print(fastdense._core.product_kernel())"],
+                         capture_output=True, text=True)
+    return out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else "?"
+
+
 NAMES = {"fastdense": "fastdense", "keras": "tf.keras", "torch": "PyTorch"}
 
 
@@ -126,33 +160,42 @@ def _number(value):
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
+def _mark(met, target_text):
+    return f" {'✓' if met else '✗'} ({target_text})"
+
+
 def report(results, rows, libraries):
     medians, peak = results["medians"], results["sgemm_gflops"]
     peers = [lib for lib in libraries if lib != "fastdense"]
     lines = ["QUICK RUN: smoke-test sizes, not the workloads the labels name.", ""] if results["quick"] else []
     lines += [f"Machine: {results['machine']}; {results['date']}; median of {results['repeats']} run(s); "
-             f"measured sgemm peak {peak:.0f} GFLOP/s (best of NumPy's and PyTorch's 4096² products, same run). "
+             f"measured sgemm peak {peak:.0f} GFLOP/s (best of NumPy's and PyTorch's 4096² products, same run); "
+             f"fastdense's product path: {results.get('kernel', '?')}. "
              f"Versions: " + "; ".join(f"{NAMES[lib]} {results['versions'][lib]}" for lib in libraries) + ".",
-             "Ratio = how many times better fastdense is (✓ target met, ✗ missed; targets from issue 5).", "",
+             "Ratio = how many times better fastdense is; % peak = the throughput as a share of that sgemm "
+             "peak (✓ target met, ✗ missed; targets from issues 5 and 14).", "",
              "| workload · measure | unit | " + " | ".join(NAMES[lib] for lib in libraries) + " | "
+             + " | ".join(f"{NAMES[lib]} % peak" for lib in libraries) + " | "
              + " | ".join(f"vs {NAMES[lib]}" for lib in peers) + " |",
-             "|---|---|" + "---:|" * (len(libraries) + len(peers))]
+             "|---|---|" + "---:|" * (2 * len(libraries) + len(peers))]
     for row in rows:
         values = {lib: medians[lib][row.workload][row.measure] for lib in libraries}
+        shares = []
+        for lib in libraries:
+            if row.gflops is None:
+                shares.append("")
+                continue
+            share = medians[lib][row.workload][row.gflops] / peak
+            mark = _mark(share >= row.targets["peak"], f"≥{100 * row.targets['peak']:.0f}%") \
+                if lib == "fastdense" and "peak" in row.targets else ""
+            shares.append(f"{100 * share:.0f}%{mark}")
         ratios = []
         for peer in peers:
             ratio = row.ratio(values, peer)
-            mark = "" if peer not in row.targets else (" ✓" if ratio >= row.targets[peer] else " ✗") + \
-                f" (≥{row.targets[peer]:g}×)"
+            mark = _mark(ratio >= row.targets[peer], f"≥{row.targets[peer]:g}×") if peer in row.targets else ""
             ratios.append(f"{ratio:.2f}×{mark}")
         lines.append(f"| {row.label} | {row.unit} | " + " | ".join(_number(values[lib]) for lib in libraries)
-                     + " | " + " | ".join(ratios) + " |")
-        if "peak" in row.targets:
-            share = {lib: values[lib] / peak for lib in libraries}
-            mark = "✓" if share["fastdense"] >= row.targets["peak"] else "✗"
-            lines.append(f"| 4 · same: share of the sgemm peak | % | "
-                         + " | ".join(f"{100 * share[lib]:.0f}%" for lib in libraries)
-                         + f" | {mark} fastdense ≥ {100 * row.targets['peak']:.0f}% |" + " |" * (len(peers) - 1))
+                     + " | " + " | ".join(shares) + " | " + " | ".join(ratios) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -225,7 +268,9 @@ def main(argv=None):
                 print(f"repeat {repeat + 1}/{args.repeats} {library:9s} {name}: {raw[library][name][-1]}", flush=True)
     medians = {lib: {name: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for name, runs in by_name.items()}
                for lib, by_name in raw.items()}
+    model, isa = cpu_description()
     results = {"repeats": args.repeats, "quick": args.quick, "machine": machine_description(),
+               "cpu": model, "isa": isa, "kernel": fastdense_kernel(), "peaks": peaks,
                "date": time.strftime("%Y-%m-%d"), "versions": versions(libraries),
                "sgemm_gflops": statistics.median(peaks), "medians": medians, "raw": raw}
     os.makedirs(args.output, exist_ok=True)

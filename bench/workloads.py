@@ -132,6 +132,7 @@ def mlp_training(lib, options):
         started = time.perf_counter()
         predict(x)
         results["predict_samples_per_s"] = samples / (time.perf_counter() - started)
+        results["predict_gflops"] = results["predict_samples_per_s"] * flops_per_sample / 3 / 1e9  # forward only
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results
 

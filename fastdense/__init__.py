@@ -16,12 +16,24 @@ def _load_openblas():
     """Loads the scipy-openblas32 library _core was linked against, wherever pip put it."""
     import ctypes
 
+    # OpenBLAS starts its own thread pool when it loads (importing scipy_openblas32 loads it), sized
+    # from OPENBLAS_NUM_THREADS. fastdense runs every product single-threaded inside OpenMP's pool,
+    # so this copy loads with one thread and starts no pool; the variable is restored right after,
+    # so the user's value still reaches NumPy's own OpenBLAS.
+    before = os.environ.get("OPENBLAS_NUM_THREADS")
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     try:
         import scipy_openblas32
+
+        ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True)),
+                    mode=ctypes.RTLD_GLOBAL)
     except ImportError:  # a build without it uses Eigen's product
         return
-    ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True)),
-                mode=ctypes.RTLD_GLOBAL)
+    finally:
+        if before is None:
+            del os.environ["OPENBLAS_NUM_THREADS"]
+        else:
+            os.environ["OPENBLAS_NUM_THREADS"] = before
 
 
 _load_openblas()

@@ -25,5 +25,7 @@ def test_benchmark_quick_run_writes_a_report(tmp_path):
     assert results["sgemm_gflops"] > 0
     table = (tmp_path / "latest.md").read_text()
     assert "| 3 · 784-256-256-10, Adam, batch 128, 60k samples: training | samples/s |" in table
-    assert "share of the sgemm peak" in table
+    assert "| fastdense % peak |" in table  # every throughput also as a share of the run's sgemm peak
+    assert results["kernel"].split(" ")[0] in fastdense._core.product_kernels()
+    assert results["cpu"] and isinstance(results["isa"], list)
     assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

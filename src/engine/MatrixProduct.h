@@ -2,11 +2,15 @@
 // time here, so it goes to OpenBLAS (the scipy-openblas32 wheel) when the build found it: on the
 // workload shapes OpenBLAS measured 1.4-2x Eigen's product (bench/gemm_shapes.cpp). Eigen's
 // product is the fallback, and also runs the tiny products OpenBLAS's per-call set-up dominates.
+// FASTDENSE_KERNEL=openblas|eigen (read when the module loads) picks the library for every
+// product, so that each path can be measured and tested on any machine.
 #pragma once
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "Tensor.h"
 
@@ -71,56 +75,159 @@ inline std::string matrix_product_library() {
 #endif
 }
 
-// c = op_a(a) · op_b(b), or c += … when accumulate. Operands are row-major, contiguous Eigen
-// matrices or maps whose shapes the caller has checked (Layer::check_inputs).
+// The library that runs the products above the tiny ones (those always run on Eigen's).
+enum class ProductKernel { OpenBLAS, Eigen };
+
+inline ProductKernel& product_kernel() {
+#ifdef FASTDENSE_OPENBLAS
+  static ProductKernel kernel = ProductKernel::OpenBLAS;
+#else
+  static ProductKernel kernel = ProductKernel::Eigen;
+#endif
+  return kernel;
+}
+
+inline std::vector<std::string> available_product_kernels() {
+#ifdef FASTDENSE_OPENBLAS
+  return {"openblas", "eigen"};
+#else
+  return {"eigen"};
+#endif
+}
+
+// "openblas" or "eigen", with what the library chose for this CPU in parentheses (OpenBLAS's
+// core, Eigen's instruction sets): the benchmark records it beside its numbers.
+inline std::string product_kernel_description() {
+#ifdef FASTDENSE_OPENBLAS
+  if (product_kernel() == ProductKernel::OpenBLAS)
+    return std::string("openblas (") + scipy_openblas_get_corename() + ")";
+#endif
+  return std::string("eigen (") + Eigen::SimdInstructionSetsInUse() + ")";
+}
+
+// Selects the library by name (FASTDENSE_KERNEL's values); ShapeError for one this build lacks.
+inline void select_product_kernel(const std::string& name) {
+  const auto names = available_product_kernels();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw ShapeError("FASTDENSE_KERNEL: unknown or unavailable matrix-product kernel '" + name +
+                     "' (this build has: " + known + ")");
+  }
+  product_kernel() = name == "eigen" ? ProductKernel::Eigen : ProductKernel::OpenBLAS;
+}
+
+// Called once when the module loads: every product runs single-threaded inside the engine's one
+// OpenMP pool (multiply() splits the result into one slab per thread), so OpenBLAS's and Eigen's
+// own thread counts are set to 1 here, once, and never touched per product (setting them per
+// product wrote a global from several threads at once during predict's row split).
+// fastdense/__init__.py also loads OpenBLAS with OPENBLAS_NUM_THREADS=1, so that its pool's
+// threads are never created (perf showed blas_thread_server running beside OpenMP's pool).
+inline void configure_matrix_products() {
+#ifdef FASTDENSE_OPENBLAS
+  scipy_openblas_set_num_threads(1);
+#endif
+  Eigen::setNbThreads(1);
+  const char* requested = std::getenv("FASTDENSE_KERNEL");
+  if (requested && *requested) select_product_kernel(requested);
+}
+
+namespace detail {
+
+// op_a(a) · op_b(b) for the rows [begin, end) of the result (or its columns when by_rows is
+// false), single-threaded; pointers and leading dimensions describe the whole row-major operands.
+template <typename T>
+void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op_a, const T* b, Index ldb,
+                  Transpose op_b, T* c, bool accumulate, bool by_rows, Index begin, Index end) {
+  const bool ta = op_a == Transpose::Yes, tb = op_b == Transpose::Yes;
+  const T* a_part = a;
+  const T* b_part = b;
+  T* c_part = c;
+  Index rows = m, cols = n;
+  if (by_rows) {
+    a_part = a + (ta ? begin : begin * lda);
+    c_part = c + begin * n;
+    rows = end - begin;
+  } else {
+    b_part = b + (tb ? begin * ldb : begin);
+    c_part = c + begin;
+    cols = end - begin;
+  }
+#ifdef FASTDENSE_OPENBLAS
+  if (product_kernel() == ProductKernel::OpenBLAS && double(m) * double(n) * double(k) >= kTinyProductWork) {
+    const auto op = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
+    blas_gemm(op(ta), op(tb), rows, cols, k, a_part, lda, b_part, ldb, accumulate ? T(1) : T(0), c_part, n);
+    return;
+  }
+#endif
+  using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
+  Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>> c_map(c_part, rows, cols, Eigen::OuterStride<>(n));
+  const Strided a_map(a_part, ta ? k : rows, ta ? rows : k, Eigen::OuterStride<>(lda));
+  const Strided b_map(b_part, tb ? cols : k, tb ? k : cols, Eigen::OuterStride<>(ldb));
+  eigen_product(c_map, a_map, op_a, b_map, op_b, accumulate);
+}
+
+}  // namespace detail
+
+// multiply()'s default epilogue: nothing after the product.
+struct NoEpilogue {
+  void operator()(Index, Index) const {}
+};
+
+// Slab `part` of `parts` of c = op_a(a) · op_b(b) (or c += …), single-threaded: the rows of
+// op(A) for a result at least as tall as it is wide, else the columns of op(B). For a caller
+// that runs several steps in one parallel region (Dense's backward); every part must run, and
+// the result is complete only after all parts have (a barrier).
 template <typename C, typename A, typename B>
-void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate = false) {
+void multiply_part(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate, Index part,
+                   Index parts) {
+  using T = typename std::decay_t<C>::Scalar;
   const Index m = c.rows(), n = c.cols();
   const Index k = op_a == Transpose::Yes ? a.rows() : a.cols();
   eigen_assert((op_a == Transpose::Yes ? a.cols() : a.rows()) == m);
   eigen_assert((op_b == Transpose::Yes ? b.cols() : b.rows()) == k);
   eigen_assert((op_b == Transpose::Yes ? b.rows() : b.cols()) == n);
   if (m == 0 || n == 0) return;
-  const int threads = detail::product_threads(m, k, n);
-#ifdef FASTDENSE_OPENBLAS
-  if (double(m) * double(n) * double(k) >= kTinyProductWork) {
-    using T = typename std::decay_t<C>::Scalar;
-    // OpenBLAS's own thread pool stays idle: a second pool spinning beside OpenMP's cost a third of
-    // the MNIST-shaped training step on 2 cores. Instead each OpenMP thread multiplies one slab of C
-    // (rows of op(A), or columns of op(B) when C is wide) with single-threaded OpenBLAS.
-    scipy_openblas_set_num_threads(1);
-    const auto op = [](Transpose t) { return t == Transpose::Yes ? CblasTrans : CblasNoTrans; };
-    const Index lda = std::max<Index>(1, a.cols()), ldb = std::max<Index>(1, b.cols());  // BLAS rejects 0
-    const T beta = accumulate ? T(1) : T(0);
-    const bool split_rows = m >= n;
-    const auto slab = [&](Index begin, Index end) {
-      if (split_rows) {
-        const T* a_rows = a.data() + (op_a == Transpose::Yes ? begin : begin * lda);
-        detail::blas_gemm(op(op_a), op(op_b), end - begin, n, k, a_rows, lda, b.data(), ldb, beta,
-                          c.data() + begin * n, n);
-      } else {
-        const T* b_cols = b.data() + (op_b == Transpose::Yes ? begin * ldb : begin);
-        detail::blas_gemm(op(op_a), op(op_b), m, end - begin, k, a.data(), lda, b_cols, ldb, beta,
-                          c.data() + begin, n);
-      }
-    };
-    const Index extent = split_rows ? m : n;
+  const Index lda = std::max<Index>(1, a.cols()), ldb = std::max<Index>(1, b.cols());  // BLAS rejects 0
+  const bool by_rows = m >= n;
+  const Index extent = by_rows ? m : n;
+  detail::product_slab<T>(m, n, k, a.data(), lda, op_a, b.data(), ldb, op_b, c.data(), accumulate, by_rows,
+                          extent * part / parts, extent * (part + 1) / parts);
+}
+
+// c = op_a(a) · op_b(b), or c += … when accumulate. Operands are row-major, contiguous Eigen
+// matrices or maps whose shapes the caller has checked (Layer::check_inputs).
+// epilogue(row_begin, row_end) runs on whole finished rows of c, each row once, inside the
+// product's parallel region: on a row slab right after the thread that computed it, on column
+// slabs after a barrier with the rows shared out. Dense adds its bias and applies its activation
+// there: one fork per layer instead of two, on rows still in that core's cache.
+template <typename C, typename A, typename B, typename Epilogue = NoEpilogue>
+void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate = false,
+              const Epilogue& epilogue = Epilogue{}) {
+  const Index m = c.rows(), n = c.cols();
+  const Index k = op_a == Transpose::Yes ? a.rows() : a.cols();
+  if (m == 0 || n == 0) return;
+  // Each OpenMP thread multiplies one slab of C (rows of op(A), or columns of op(B) when C is
+  // wide) single-threaded: one pool, OpenMP's, for the whole engine.
 #ifdef _OPENMP
-    if (threads > 1) {
+  const int threads = detail::product_threads(m, k, n);
+  if (threads > 1) {
 #pragma omp parallel num_threads(threads)
-      {
-        const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
-        slab(extent * part / parts, extent * (part + 1) / parts);
+    {
+      const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
+      multiply_part(c, a, op_a, b, op_b, accumulate, part, parts);
+      if constexpr (!std::is_same_v<Epilogue, NoEpilogue>) {
+        if (m < n) {  // column slabs: every row is finished only when every thread is
+#pragma omp barrier
+        }
+        epilogue(m * part / parts, m * (part + 1) / parts);
       }
-      return;
     }
-#endif
-    slab(0, extent);
     return;
   }
 #endif
-  Eigen::setNbThreads(threads);
-  detail::eigen_product(c, a, op_a, b, op_b, accumulate);
+  multiply_part(c, a, op_a, b, op_b, accumulate, 0, 1);
+  epilogue(0, m);
 }
 
 }  // namespace fd

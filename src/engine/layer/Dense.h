@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 
 #include "../MatrixProduct.h"
 #include "Layer.h"
@@ -37,13 +38,21 @@ class Dense : public Layer<T> {
     auto x = this->inputs_[0]->value_rows(first, count);
     auto y = this->value_rows(first, count);
     MatrixMap<T> z = linear() ? y : MatrixMap<T>(z_.data() + first * this->width_, count, this->width_);
-    multiply(z, x, Transpose::No, kernel_.values(), Transpose::No);
-    if (bias_) z.rowwise() += bias_->values().row(0);
-    if (!linear()) activation_forward(activation_, z.data(), y.data(), count, this->width_);
+    // Bias and activation run on finished rows of z inside the product's parallel region (one
+    // fork per layer instead of one for the product and another for the activation).
+    multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, [&](Index begin, Index end) {
+      auto rows = z.middleRows(begin, end - begin);
+      if (bias_) rows.rowwise() += bias_->values().row(0);
+      if (!linear())
+        activation_forward(activation_, rows.data(), y.data() + begin * this->width_, end - begin, this->width_);
+    });
   }
 
   void backward() override {
     auto x = this->inputs_[0]->value();
+#ifdef _OPENMP
+    if (backward_in_one_region()) return;
+#endif
     auto dz = linear() ? this->grad() : this->preactivation_grad(activation_, preactivation().data());
     if (kernel_.trainable) multiply(kernel_.grad, x, Transpose::Yes, dz, Transpose::No);
     if (bias_ && bias_->trainable) bias_->grad.row(0).noalias() = dz.colwise().sum();
@@ -66,6 +75,47 @@ class Dense : public Layer<T> {
 
  private:
   bool linear() const { return activation_.kind == ActivationKind::Linear; }
+
+#ifdef _OPENMP
+  // The backward step in one parallel region when its products are large enough to split: each
+  // thread takes its rows of dZ = act'(Z) * dY, then (after one barrier) its slabs of dW = Xᵀ dZ
+  // and dX = dZ Wᵀ and its columns of db. One fork per layer instead of one for the activation's
+  // gradient and one per product. False (nothing done) when the step stays on one thread, or when
+  // the loss shortcut wrote dLoss/dZ (an output layer: Layer::preactivation_grad handles that).
+  bool backward_in_one_region() {
+    const Index batch = this->batch_, width = this->width_;
+    const bool kernel_grad = kernel_.trainable, bias_grad = bias_ && bias_->trainable;
+    const bool input_grad = this->inputs_[0]->needs_grad;
+    const double work = double(batch) * double(kernel_.rows) * double(width) * (double(kernel_grad) + double(input_grad));
+    if (this->logits_grad_written_ || !fork_pays(work, kParallelProductWork)) return false;
+    if (!linear() && this->dz_.rows() < batch) this->dz_.resize(this->value_.rows(), width);
+    MatrixMap<T> dz = linear() ? this->grad() : MatrixMap<T>(this->dz_.data(), batch, width);
+    auto x = this->inputs_[0]->value();
+    // Plain variables, not a structured binding: those cannot be shared into an OpenMP region in C++17.
+    const std::pair<MatrixMap<T>, bool> destination =
+        input_grad ? this->inputs_[0]->grad_destination() : std::pair<MatrixMap<T>, bool>{dz, false};
+    MatrixMap<T> dx = destination.first;
+    const bool accumulate = destination.second;
+    const T* z = linear() ? nullptr : preactivation().data();
+#pragma omp parallel num_threads(engine_threads())
+    {
+      const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
+      if (!linear()) {
+        const Index first = batch * part / parts, offset = first * width;
+        activation_backward(activation_, z + offset, this->value_.data() + offset, this->grad_.data() + offset,
+                            dz.data() + offset, batch * (part + 1) / parts - first, width);
+#pragma omp barrier
+      }
+      if (kernel_grad) multiply_part(kernel_.grad, x, Transpose::Yes, dz, Transpose::No, false, part, parts);
+      if (bias_grad) {
+        const Index first = width * part / parts, count = width * (part + 1) / parts - first;
+        bias_->grad.block(0, first, 1, count).noalias() = dz.middleCols(first, count).colwise().sum();
+      }
+      if (input_grad) multiply_part(dx, dz, Transpose::No, kernel_.values(), Transpose::Yes, accumulate, part, parts);
+    }
+    return true;
+  }
+#endif
   MatrixMap<T> preactivation() { return {z_.data(), this->batch_, this->width_}; }
 
   Parameter<T> kernel_;

@@ -1,0 +1,126 @@
+"""Every matrix-product path (FASTDENSE_KERNEL=openblas|eigen, or _core.set_product_kernel) computes
+the same numbers: the same model's predictions and a training step on each path available in this
+build, against each other and against NumPy formulas."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastdense as K
+from fastdense import _core
+
+KERNELS = _core.product_kernels()
+
+
+@pytest.fixture
+def kernel_restored():
+    """Puts the path that was selected back after a test that switches it."""
+    before = _core.product_kernel().split(" ")[0]
+    yield
+    _core.set_product_kernel(before)
+
+
+def relu_mlp(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    model = K.Sequential([K.Input((sizes[0],))] + [K.layers.Dense(n, activation="relu") for n in sizes[1:-1]]
+                         + [K.layers.Dense(sizes[-1])])
+    weights = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        weights += [rng.normal(0, 1 / np.sqrt(fan_in), (fan_in, fan_out)).astype(np.float32),
+                    rng.normal(0, 0.1, fan_out).astype(np.float32)]
+    model.set_weights(weights)
+    return model, weights
+
+
+def numpy_forward(weights, x):
+    """Every layer's output, from the input to the last (relu on all but the last)."""
+    values = [x.astype(np.float64)]
+    for i in range(0, len(weights), 2):
+        z = values[-1] @ weights[i].astype(np.float64) + weights[i + 1].astype(np.float64)
+        values.append(np.maximum(z, 0) if i + 2 < len(weights) else z)
+    return values
+
+
+def numpy_sgd_step(weights, x, y, learning_rate):
+    """One SGD step on the mean squared error (Keras: the mean over outputs, then over the batch)."""
+    values = numpy_forward(weights, x)
+    grad = 2 * (values[-1] - y) / y.size
+    updated = [w.astype(np.float64) for w in weights]
+    for layer in reversed(range(len(weights) // 2)):
+        if layer + 1 < len(weights) // 2:
+            grad = grad * (values[layer + 1] > 0)
+        kernel_grad, bias_grad = values[layer].T @ grad, grad.sum(axis=0)
+        grad = grad @ weights[2 * layer].astype(np.float64).T
+        updated[2 * layer] -= learning_rate * kernel_grad
+        updated[2 * layer + 1] -= learning_rate * bias_grad
+    return updated
+
+
+def test_the_selected_path_is_reported_and_unknown_names_are_refused(kernel_restored):
+    assert "eigen" in KERNELS
+    for name in KERNELS:
+        _core.set_product_kernel(name)
+        assert _core.product_kernel().startswith(name + " (")
+    with pytest.raises(ValueError, match="FASTDENSE_KERNEL.*'mkl'"):
+        _core.set_product_kernel("mkl")
+
+
+def _import_with_kernel(value):
+    package_parent = os.path.dirname(os.path.dirname(K.__file__))
+    env = dict(os.environ, FASTDENSE_KERNEL=value,
+               PYTHONPATH=package_parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-c", "import fastdense; print(fastdense._core.product_kernel())"],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_the_environment_variable_selects_the_path_at_import():
+    for name in KERNELS:
+        result = _import_with_kernel(name)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().startswith(name + " (")
+    refused = _import_with_kernel("mkl")
+    assert refused.returncode != 0
+    assert "unknown or unavailable matrix-product kernel 'mkl'" in refused.stderr
+
+
+# Batch 256 forks the products into row slabs (over a million multiply-adds); 8 rows into a
+# 2048-wide layer forks them into column slabs; batch 3 keeps every product on one thread.
+@pytest.mark.parametrize("sizes, rows", [([64, 128, 96, 10], 256), ([128, 2048, 4], 8), ([20, 48, 5], 3)])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_predict_and_a_training_step_match_numpy_on_each_path(kernel, sizes, rows, kernel_restored):
+    _core.set_product_kernel(kernel)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(rows, sizes[0])).astype(np.float32)
+    y = rng.normal(size=(rows, sizes[-1])).astype(np.float32)
+    model, weights = relu_mlp(sizes)
+    np.testing.assert_allclose(model.predict(x, batch_size=rows, verbose=0), numpy_forward(weights, x)[-1],
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(model(x)), numpy_forward(weights, x)[-1], rtol=1e-4, atol=1e-4)
+    model.compile(optimizer=K.optimizers.SGD(0.05), loss="mean_squared_error")
+    model.train_on_batch(x, y)
+    for got, expected in zip(model.get_weights(), numpy_sgd_step(weights, x, y, 0.05)):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(len(KERNELS) < 2, reason="this build has one matrix-product path")
+def test_every_path_trains_the_same_model_alike(kernel_restored):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(512, 784)).astype(np.float32)
+    y = rng.integers(0, 10, 512)
+    results = {}
+    for kernel in KERNELS:
+        _core.set_product_kernel(kernel)
+        model, _ = relu_mlp([784, 256, 256, 10])
+        model.compile(optimizer=K.optimizers.Adam(1e-3),
+                      loss=K.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(x, y, batch_size=128, epochs=2, shuffle=False, verbose=0)
+        results[kernel] = (history.history["loss"], model.get_weights(), model.predict(x, verbose=0))
+    (first_loss, first_weights, first_prediction), *others = results.values()
+    for loss, weights, prediction in others:
+        np.testing.assert_allclose(loss, first_loss, rtol=1e-4)
+        for got, expected in zip(weights, first_weights):
+            np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-5)
+        np.testing.assert_allclose(prediction, first_prediction, rtol=1e-3, atol=1e-4)
