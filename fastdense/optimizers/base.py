@@ -129,6 +129,25 @@ class Optimizer:
         self._index_of = {}
         self._paths = []
 
+    def __setattr__(self, name, value):
+        """A hyper-parameter set on a built optimizer (opt.clipvalue = 1e-6) reaches the native one at
+        once, so the next step uses it, whether `apply_gradients` or a model's `fit` takes it (the
+        native network trains with this very native optimizer, reconfigured in place). A value
+        the engine refuses leaves the attribute as it was."""
+        missing = object()
+        previous = self.__dict__.get(name, missing)
+        super().__setattr__(name, value)
+        if name.startswith("_") or name == "built" or self.__dict__.get("_native") is None:
+            return
+        try:
+            self._sync_native()
+        except Exception:
+            if previous is missing:
+                self.__dict__.pop(name, None)
+            else:
+                self.__dict__[name] = previous
+            raise
+
     # ------------------------------------------------------------------ learning rate
 
     @staticmethod

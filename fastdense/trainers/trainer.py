@@ -18,6 +18,7 @@ import numpy as np
 from fastdense import _core
 from fastdense import optimizers as optimizers_module
 from fastdense.trainers import compile_utils, data as data_utils, python_metrics
+from fastdense.trainers.model_locks import serialized
 
 _KERAS2_FIT_ARGS = ("max_queue_size", "workers", "use_multiprocessing")
 # A progress bar is redrawn at most every 0.05 s, so native calls need not be shorter.
@@ -151,6 +152,7 @@ class Trainer:
             outputs.append(compile_utils.CompiledOutput(name, loss, weight, compiled))
         return outputs
 
+    @serialized("network")
     def _native_network(self, targets=None):
         """The native Network: for training when the targets (one per output) are given, else
         inference. Their shapes resolve losses and metrics when the network is built."""
@@ -284,6 +286,7 @@ class Trainer:
             self._ensure_built_for(x)
 
     # ------------------------------------------------------------------------------- fit
+    @serialized("steps")
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
@@ -379,6 +382,7 @@ class Trainer:
         return logs
 
     # -------------------------------------------------------------------------- evaluate
+    @serialized("steps")
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics on the given data: a float, a list [loss, metrics...], or a dict."""
@@ -458,6 +462,7 @@ class Trainer:
         return self._output_structure(shaped)
 
     # ------------------------------------------------------------------------- on_batch
+    @serialized("steps")
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics) of that batch."""
         self._assert_compiled("train_on_batch")
@@ -467,6 +472,7 @@ class Trainer:
         network.train(data.inputs, data.targets, data.sample_weight, None, data.rows, rates)  # None: rows in order
         return self._format_results(self._logs(), return_dict)
 
+    @serialized("steps")
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
         network, data = self._training_data(x, y, sample_weight)

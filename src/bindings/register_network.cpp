@@ -36,13 +36,13 @@ ConstraintSpec constraint_spec(const py::handle& config) {
   else if (name == "non_neg") spec.kind = ConstraintKind::NonNeg;
   else if (name == "unit_norm") spec.kind = ConstraintKind::UnitNorm;
   else if (name == "min_max_norm") spec.kind = ConstraintKind::MinMaxNorm;
-  else throw ShapeError("unknown constraint '" + name + "'");
+  else throw UnknownNameError("unknown constraint '" + name + "'");
   if (d.contains("max_value")) spec.max_value = d["max_value"].cast<double>();
   if (d.contains("min_value")) spec.min_value = d["min_value"].cast<double>();
   if (d.contains("rate")) spec.rate = d["rate"].cast<double>();
   if (d.contains("axis")) spec.axis = d["axis"].cast<int>();
   if (spec.axis != 0 && spec.axis != 1 && spec.axis != -1)
-    throw ShapeError("constraint axis must be 0 or -1 for a 2-D weight, got " + std::to_string(spec.axis));
+    throw ConfigError("constraint axis must be 0 or -1 for a 2-D weight, got " + std::to_string(spec.axis));
   if (spec.axis == -1) spec.axis = 1;
   return spec;
 }
@@ -60,7 +60,7 @@ MetricSpec metric_spec(const py::dict& d) {
   bool found = false;
   for (const auto& [name, value] : kinds)
     if (kind == name) spec.kind = value, found = true;
-  if (!found) throw ShapeError("unknown native metric kind '" + kind + "'");
+  if (!found) throw UnknownNameError("unknown native metric kind '" + kind + "'");
   if (spec.kind == MetricKind::Loss) spec.loss = loss_spec(d["loss"].cast<py::dict>());
   if (d.contains("threshold")) spec.threshold = d["threshold"].cast<double>();
   if (d.contains("k")) spec.k = d["k"].cast<int>();
@@ -184,7 +184,7 @@ Array<int64_t> checked_index(const py::handle& index, Index rows) {
   const int64_t* p = idx.data();
   for (py::ssize_t i = 0; i < idx.shape(0); ++i)
     if (p[i] < 0 || p[i] >= rows)
-      throw ShapeError("index: entry " + std::to_string(i) + " is " + std::to_string(p[i]) + ", outside [0, " +
+      throw OutOfRangeError("index: entry " + std::to_string(i) + " is " + std::to_string(p[i]) + ", outside [0, " +
                        std::to_string(rows) + ")");
   return idx;
 }
@@ -207,7 +207,7 @@ SampleOrder sample_order(const py::object& index, Index rows) {
 }
 
 void check_batch_size(Index batch_size) {
-  if (batch_size <= 0) throw ShapeError("batch_size must be positive, got " + std::to_string(batch_size));
+  if (batch_size <= 0) throw ConfigError("batch_size must be positive, got " + std::to_string(batch_size));
 }
 
 class PyNetwork {
@@ -215,7 +215,7 @@ class PyNetwork {
   explicit PyNetwork(const std::string& dtype) {
     if (dtype == "float32") net_ = std::make_unique<Network<float>>();
     else if (dtype == "float64") net_ = std::make_unique<Network<double>>();
-    else throw ShapeError("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+    else throw ConfigError("dtype must be 'float32' or 'float64', got '" + dtype + "'");
   }
 
   // Calls fn(network) with the engine of the right scalar type.
@@ -370,7 +370,7 @@ void register_network(py::module_& m) {
           if (kind == "concatenate") return add<Concatenate>(net, inputs, width);
           for (const auto& [name, merge] : kinds)
             if (kind == name) return add<ElementwiseMerge>(net, inputs, width, merge);
-          throw ShapeError("add_merge: unknown merge '" + kind + "'");
+          throw UnknownNameError("add_merge: unknown merge '" + kind + "'");
         });
       }, py::arg("kind"), py::arg("inputs"))
       .def("add_output", [](PyNetwork& self, int layer, const py::object& loss, double loss_weight, Index target_cols) {
@@ -498,7 +498,7 @@ void register_network(py::module_& m) {
         return self.visit([](auto& net) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
           const Index rows = net.last_batch_rows();
-          if (rows == 0) throw ShapeError("last_batch: no train or evaluate step has run since the last predict");
+          if (rows == 0) throw StateError("last_batch: no train or evaluate step has run since the last predict");
           py::list predictions, targets;
           for (size_t o = 0; o < net.num_outputs(); ++o) {
             auto values = net.last_predictions(o);
@@ -540,7 +540,7 @@ void register_network(py::module_& m) {
       .def_property_readonly("num_outputs", [](PyNetwork& self) { return self.visit([](auto& net) { return net.num_outputs(); }); })
       .def("target_cols", [](PyNetwork& self, size_t o) {
         return self.visit([&](auto& net) {
-          if (o >= net.num_outputs()) throw ShapeError("target_cols: no output " + std::to_string(o));
+          if (o >= net.num_outputs()) throw OutOfRangeError("target_cols: no output " + std::to_string(o));
           return net.target_cols(o);
         });
       });

@@ -34,9 +34,9 @@ class BatchNormalization : public Layer<T> {
         momentum_(momentum),
         epsilon_(epsilon),
         frozen_(frozen) {
-    if (!std::isfinite(momentum)) throw ShapeError("BatchNormalization: momentum must be finite");
+    if (!std::isfinite(momentum)) throw ConfigError("BatchNormalization: momentum must be finite");
     if (!(epsilon >= 0.0 && std::isfinite(epsilon)))
-      throw ShapeError("BatchNormalization: epsilon must be a finite number >= 0, got " + std::to_string(epsilon));
+      throw ConfigError("BatchNormalization: epsilon must be a finite number >= 0, got " + std::to_string(epsilon));
     for (Parameter<T>* p : parameters()) require_feature_vector(*p);
     // The running statistics are state, never trained (Keras's non-trainable weights).
     moving_mean_.trainable = moving_variance_.trainable = false;
@@ -46,6 +46,7 @@ class BatchNormalization : public Layer<T> {
     if (beta_) beta_->grad.resize(1, width);
   }
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<BatchNormalization>(*this); }
   std::string kind() const override { return "BatchNormalization"; }
 
   void forward(bool training, Random&) override {

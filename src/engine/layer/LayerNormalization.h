@@ -23,7 +23,7 @@ class LayerNormalization : public Layer<T> {
                      double epsilon)
       : Base(width), gamma_(std::move(gamma)), beta_(std::move(beta)), epsilon_(epsilon) {
     if (!(epsilon >= 0.0 && std::isfinite(epsilon)))
-      throw ShapeError("LayerNormalization: epsilon must be a finite number >= 0, got " + std::to_string(epsilon));
+      throw ConfigError("LayerNormalization: epsilon must be a finite number >= 0, got " + std::to_string(epsilon));
     for (Parameter<T>* p : parameters())
       if (p->size() != width)
         throw ShapeError("LayerNormalization: a weight has " + std::to_string(p->size()) + " values, expected " +
@@ -35,6 +35,7 @@ class LayerNormalization : public Layer<T> {
     zeros_ = RowVector<T>::Zero(width);
   }
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<LayerNormalization>(*this); }
   std::string kind() const override { return "LayerNormalization"; }
 
   void resize(Index batch) override {
