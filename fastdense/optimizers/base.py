@@ -290,14 +290,17 @@ class Optimizer:
         self.built = True
 
     def _native_for(self, variables):
-        """The native optimizer, built for exactly `variables` (a model's trainable weights)."""
+        """(native optimizer, the index of each of `variables` in it) for a model's trainable weights:
+        built for them on first use. Later, the same weights or some of them (part of the model
+        frozen since) are trained with the same slots, as Keras's apply does with a subset."""
         variables = list(variables)
         self.build(variables)
-        if [id(v) for v in self._trainable_variables] != [id(v) for v in variables]:
+        missing = [v for v in variables if id(v) not in self._index_of]
+        if missing:
             raise ValueError(
                 "This optimizer was already used for other weights; give each model its own optimizer instance"
             )
-        return self._native
+        return self._native, [self._index_of[id(v)] for v in variables]
 
     # ------------------------------------------------------------------ applying gradients
 

@@ -182,7 +182,8 @@ class Trainer:
                     if metric.native is not None:
                         network.add_metric(o, metric.native)
             variables = self.trainable_weights
-            network.set_optimizer(self.optimizer._native_for(variables), [v.value for v in variables])
+            native_optimizer, indices = self.optimizer._native_for(variables)
+            network.set_optimizer(native_optimizer, [v.value for v in variables], indices)
         else:
             for native_id in output_ids:
                 network.add_output(native_id)

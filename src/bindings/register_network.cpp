@@ -420,7 +420,8 @@ void register_network(py::module_& m) {
       .def("add_metric", [](PyNetwork& self, int output, const py::dict& metric) {
         self.visit([&](auto& net) { net.add_metric(output, metric_spec(metric)); });
       }, py::arg("output"), py::arg("metric"))
-      .def("set_optimizer", [](PyNetwork& self, const py::object& optimizer, const py::list& weights) {
+      .def("set_optimizer", [](PyNetwork& self, const py::object& optimizer, const py::list& weights,
+                               const py::object& indices) {
         auto& shared = optimizer.cast<OptimizerObject&>();
         if (shared.dtype() != self.dtype())
           throw ShapeError("set_optimizer: a " + shared.dtype() + " optimizer cannot train a " + self.dtype() +
@@ -429,11 +430,19 @@ void register_network(py::module_& m) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
           std::vector<T*> order;
           for (const auto& w : weights) order.push_back(exact<T>(w, "weights").mutable_data());
-          net.set_optimizer(&shared.template engine<T>(), order);
+          std::vector<Index> optimizer_index;
+          if (indices.is_none()) {
+            for (size_t i = 0; i < order.size(); ++i) optimizer_index.push_back(Index(i));
+          } else {
+            optimizer_index = indices.cast<std::vector<Index>>();
+          }
+          net.set_optimizer(&shared.template engine<T>(), order, optimizer_index);
         });
+        // The engine optimizer lives as long as this object and is never replaced (optimizer_object.h).
         self.keep_alive.push_back(optimizer);
-      }, py::arg("optimizer"), py::arg("weights"),
-         "Trains with this built _core.Optimizer, whose parameter i is weights[i]; the state stays shared.")
+      }, py::arg("optimizer"), py::arg("weights"), py::arg("indices") = py::none(),
+         "Trains with this built _core.Optimizer, whose parameter indices[i] (default: i) is weights[i]; the "
+         "state stays shared.")
       .def("seed", [](PyNetwork& self, uint64_t seed) { self.visit([&](auto& net) { net.seed(seed); }); })
       .def("train", [](PyNetwork& self, const py::list& inputs, const py::list& targets, const py::object& sample_weight,
                        const py::object& index, Index batch_size, const py::object& learning_rates) {

@@ -162,7 +162,8 @@ void Network<T>::collect_trainable() {
 }
 
 template <typename T>
-void Network<T>::set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order) {
+void Network<T>::set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order,
+                               const std::vector<Index>& optimizer_index) {
   collect_trainable();
   if (order.size() != trainable_.size())
     throw ShapeError("set_optimizer: the network has " + std::to_string(trainable_.size()) +
@@ -180,9 +181,25 @@ void Network<T>::set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& o
     trainable_grads_[i] = trainable_[i]->grad.data();
     trainable_sizes_[i] = trainable_[i]->size();
   }
-  if (!optimizer->built() || optimizer->sizes() != trainable_sizes_)
-    throw StateError("set_optimizer: the optimizer is not built for these weights");
+  if (!optimizer->built()) throw StateError("set_optimizer: the optimizer is not built");
+  if (optimizer_index.size() != order.size())
+    throw ShapeError("set_optimizer: " + std::to_string(order.size()) + " weights but " +
+                     std::to_string(optimizer_index.size()) + " optimizer indices");
+  const auto& built = optimizer->sizes();
+  for (size_t i = 0; i < optimizer_index.size(); ++i) {
+    const Index at = optimizer_index[i];
+    if (at < 0 || at >= Index(built.size()))
+      throw OutOfRangeError("set_optimizer: optimizer index " + std::to_string(at) + " out of range (built for " +
+                            std::to_string(built.size()) + " weights)");
+    if (std::count(optimizer_index.begin(), optimizer_index.end(), at) > 1)
+      throw ConfigError("set_optimizer: optimizer index " + std::to_string(at) + " given twice");
+    if (built[size_t(at)] != trainable_sizes_[i])
+      throw ShapeError("set_optimizer: weight " + std::to_string(i) + " has " + std::to_string(trainable_sizes_[i]) +
+                       " values, the optimizer's weight " + std::to_string(at) + " has " +
+                       std::to_string(built[size_t(at)]));
+  }
   optimizer_ = optimizer;
+  optimizer_index_ = optimizer_index;
 }
 
 template <typename T>
@@ -438,7 +455,9 @@ double Network<T>::regularization_without_gradients(Index n) {
 
 template <typename T>
 void Network<T>::update_parameters(double learning_rate) {
-  optimizer_->apply(trainable_values_, trainable_grads_, trainable_sizes_, learning_rate);
+  // As Keras's apply: an optimizer built for more weights (the model was frozen in part since)
+  // updates these alone, and without any trainable weight there is no step at all.
+  if (!trainable_.empty()) optimizer_->apply_to(optimizer_index_, trainable_values_, trainable_grads_, learning_rate);
   for (Parameter<T>* p : trainable_) {
     apply_constraint(p->constraint, p->value, p->rows, p->cols, p->one_dimensional);
     if (p->custom_constraint) p->custom_constraint(p->value, p->rows, p->cols);

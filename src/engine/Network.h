@@ -49,12 +49,13 @@ class Network {
   // An output whose loss is computed outside the engine, reading target_cols target columns.
   void add_output(int layer, CustomLoss<T> loss, Index target_cols, double loss_weight);
   void add_metric(int output, const MetricSpec& spec);
-  // Trains with `optimizer`, whose parameter i is the weight array order[i]; the order must list
-  // every trainable weight of the network once (Keras's trainable_weights). Not owned: the
+  // Trains with `optimizer`, whose parameter optimizer_index[i] is the weight array order[i]; the
+  // order must list every trainable weight of the network once (Keras's trainable_weights), and
+  // the optimizer may be built for more weights (those of the model before part of it was frozen). Not owned: the
   // caller keeps it alive as long as the network (the bindings hold its Python object), and it
   // is never replaced under the network: changed settings are applied to it in place
   // (Optimizer::reconfigure), so the next train() uses them.
-  void set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order);
+  void set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order, const std::vector<Index>& optimizer_index);
   void seed(uint64_t seed) { rng_.reseed(seed); }
 
   // Thread safety: predict() may run from any number of threads at once, each call in its own
@@ -148,6 +149,7 @@ class Network {
   std::vector<Output> outputs_;
   std::vector<OutputMetric> metrics_;
   Optimizer<T>* optimizer_ = nullptr;
+  std::vector<Index> optimizer_index_;  // per entry of trainable_: its parameter in the optimizer
   std::vector<Parameter<T>*> trainable_;  // one per distinct weight array
   // A layer called twice (a shared layer) has two nodes on one weight array: the second
   // node's gradient is added into the first's before the update.
