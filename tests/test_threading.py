@@ -124,8 +124,8 @@ def test_predictions_during_training_see_whole_steps_only():
 
 def test_two_fits_on_one_model_are_serialized():
     rng = np.random.default_rng(5)
-    x = rng.normal(size=(200, 16)).astype(np.float32)
-    y = rng.integers(0, 5, size=(200, 1))
+    x = rng.normal(size=(4000, 16)).astype(np.float32)  # 200 steps an epoch: long enough to overlap
+    y = rng.integers(0, 5, size=(4000, 1))
     model, twin = _model(dropout=False, seed=6), _model(dropout=False, seed=6)
     for m in (model, twin):
         m.compile(optimizers.SGD(0.05), "sparse_categorical_crossentropy")
@@ -136,4 +136,4 @@ def test_two_fits_on_one_model_are_serialized():
     fit(twin)
     assert all(len(h.history["loss"]) == 2 for h in histories)
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), twin.get_weights()))
-    assert model.optimizer.iterations == 40
+    assert model.optimizer.iterations == 800
