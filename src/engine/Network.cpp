@@ -291,7 +291,9 @@ class Network<T>::WorkspaceLease {
 };
 
 template <typename T>
-std::unique_ptr<typename Network<T>::Workspace> Network<T>::new_workspace() const {
+std::unique_ptr<typename Network<T>::Workspace> Network<T>::new_workspace() {
+  // The copies are made from layers that train/evaluate may be using: wait for them.
+  std::lock_guard<std::mutex> step(step_mutex_);
   auto workspace = std::make_unique<Workspace>();
   workspace->layers.reserve(layers_.size());
   for (const auto& layer : layers_) {

@@ -130,7 +130,7 @@ class Network {
     Random rng;  // forward() takes one; inference draws nothing from it
   };
   class WorkspaceLease;
-  std::unique_ptr<Workspace> new_workspace() const;
+  std::unique_ptr<Workspace> new_workspace();
 
   void prepare(Index batch);
   int prediction_threads(Index rows);
