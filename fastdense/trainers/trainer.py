@@ -152,10 +152,17 @@ class Trainer:
             outputs.append(compile_utils.CompiledOutput(name, loss, weight, compiled))
         return outputs
 
-    @serialized("network")
     def _native_network(self, targets=None):
         """The native Network: for training when the targets (one per output) are given, else
         inference. Their shapes resolve losses and metrics when the network is built."""
+        network = self._native  # the built network, without a lock: predict's fast path
+        if network is not None and (self._native_for_training or targets is None):
+            return network
+        return self._build_native_network(targets)
+
+    @serialized("network")
+    def _build_native_network(self, targets):
+        """_native_network's slow path, one thread at a time (trainers/model_locks.py)."""
         if self.inputs is None:
             raise ValueError(f"Model '{self.name}' is not built: give it an Input or call it on data first")
         training = targets is not None
