@@ -51,11 +51,12 @@ class Network {
   void add_metric(int output, const MetricSpec& spec);
   // Trains with `optimizer`, whose parameter optimizer_index[i] is the weight array order[i]; the
   // order must list every trainable weight of the network once (Keras's trainable_weights), and
-  // the optimizer may be built for more weights (those of the model before part of it was frozen). Not owned: the
-  // caller keeps it alive as long as the network (the bindings hold its Python object), and it
-  // is never replaced under the network: changed settings are applied to it in place
-  // (Optimizer::reconfigure), so the next train() uses them.
-  void set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order, const std::vector<Index>& optimizer_index);
+  // the optimizer may be built for more weights (the model's before part of it was frozen).
+  // Not owned: the caller keeps it alive as long as the network (the bindings hold its Python
+  // object), and it is never replaced under the network: changed settings are applied to it in
+  // place (Optimizer::reconfigure), so the next train() uses them.
+  void set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order,
+                     const std::vector<Index>& optimizer_index);
   void seed(uint64_t seed) { rng_.reseed(seed); }
 
   // Thread safety: predict() may run from any number of threads at once, each call in its own
