@@ -52,7 +52,7 @@ cmake --build "$build"
 stage=$build/stage
 rm -rf "$stage"
 mkdir -p "$stage"
-cp -r fastdense tests "$stage"/
+cp -r fastdense tests bench examples README.md "$stage"/  # tests run the README's and bench's code too
 rm -f "$stage"/fastdense/_core*.so
 cp "$build"/_core*.so "$stage"/fastdense/
 
