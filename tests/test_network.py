@@ -258,12 +258,17 @@ def small():
     (lambda net, x, y: net.train([x], [y], None, np.arange(6), 2, np.ones(2)), "learning_rates"),
     (lambda net, x, y: net.train([x], [y], None, np.arange(6, dtype=np.int32), 2, np.ones(3)), "dtype"),
     (lambda net, x, y: net.train([x], [y], None, np.arange(0), 2, np.ones(0)), "no samples"),
-    (lambda net, x, y: net.add_dense(99, np.ones((4, 2), np.float32), None, {"name": "relu"}), "layer"),
 ])
 def test_bad_input_raises_value_error(small, case, message):
     net, x, y = small
     with pytest.raises(ValueError, match=message):
         case(net, x, y)
+
+
+def test_a_network_with_its_optimizer_takes_no_more_layers(small):
+    net, _, _ = small
+    with pytest.raises(RuntimeError, match="already has its optimizer"):  # _core.StateError
+        net.add_dense(0, np.ones((4, 2), np.float32), None, {"name": "relu"})
 
 
 def test_building_errors_name_the_problem():
@@ -278,7 +283,7 @@ def test_building_errors_name_the_problem():
         net.add_dense(i, np.ones((3, 2), np.float64), None, {"name": "linear"})
     with pytest.raises(ValueError, match="dtype must be"):
         _core.Network("int8")
-    with pytest.raises(ValueError, match="no optimizer"):
+    with pytest.raises(RuntimeError, match="no optimizer"):
         net.add_output(i, {"name": "mean_squared_error"})
         net.train([np.ones((2, 3), np.float32), np.ones((2, 2), np.float32)], [np.ones((2, 3), np.float32)], None,
                   np.arange(2), 2, np.ones(1))

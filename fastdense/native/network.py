@@ -55,7 +55,8 @@ def build_network(model, compiled_outputs=None, y_true_shapes=None, engine_input
                 if metric.native is not None:
                     network.add_metric(o, metric.native)
         variables = model.trainable_weights
-        network.set_optimizer(model.optimizer._native_for(variables), [v.value for v in variables])
+        native_optimizer, indices = model.optimizer._native_for(variables)
+        network.set_optimizer(native_optimizer, [v.value for v in variables], indices)
     else:
         for native_id in output_ids:
             network.add_output(native_id)

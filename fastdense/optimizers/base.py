@@ -129,6 +129,25 @@ class Optimizer:
         self._index_of = {}
         self._paths = []
 
+    def __setattr__(self, name, value):
+        """A hyper-parameter set on a built optimizer (opt.clipvalue = 1e-6) reaches the native one at
+        once, so the next step uses it, whether `apply_gradients` or a model's `fit` takes it (the
+        native network trains with this very native optimizer, reconfigured in place). A value
+        the engine refuses leaves the attribute as it was."""
+        missing = object()
+        previous = self.__dict__.get(name, missing)
+        super().__setattr__(name, value)
+        if name.startswith("_") or name == "built" or self.__dict__.get("_native") is None:
+            return
+        try:
+            self._sync_native()
+        except Exception:
+            if previous is missing:
+                self.__dict__.pop(name, None)
+            else:
+                self.__dict__[name] = previous
+            raise
+
     # ------------------------------------------------------------------ learning rate
 
     @staticmethod
@@ -271,14 +290,17 @@ class Optimizer:
         self.built = True
 
     def _native_for(self, variables):
-        """The native optimizer, built for exactly `variables` (a model's trainable weights)."""
+        """(native optimizer, the index of each of `variables` in it) for a model's trainable weights:
+        built for them on first use. Later, the same weights or some of them (part of the model
+        frozen since) are trained with the same slots, as Keras's apply does with a subset."""
         variables = list(variables)
         self.build(variables)
-        if [id(v) for v in self._trainable_variables] != [id(v) for v in variables]:
+        missing = [v for v in variables if id(v) not in self._index_of]
+        if missing:
             raise ValueError(
                 "This optimizer was already used for other weights; give each model its own optimizer instance"
             )
-        return self._native
+        return self._native, [self._index_of[id(v)] for v in variables]
 
     # ------------------------------------------------------------------ applying gradients
 

@@ -22,6 +22,7 @@ from fastdense import optimizers as optimizers_module
 from fastdense.layers.preprocessing.stage import PreprocessingStage
 from fastdense.trainers import compile_utils, data as data_utils, foreign_data
 from fastdense.trainers.epoch_iterator import ArrayEpochs, BatchSourceEpochs, is_sequence, iterate_batches, source_length
+from fastdense.trainers.model_locks import serialized
 
 _KERAS2_FIT_ARGS = ("max_queue_size", "workers", "use_multiprocessing")
 
@@ -116,6 +117,14 @@ class Trainer:
     def _native_network(self, targets=None):
         """The native Network: for training when the targets (one per output) are given, else
         inference. Their shapes resolve losses and metrics when the network is built."""
+        network = self._native  # the built network, without a lock: predict's fast path
+        if network is not None and (self._native_for_training or targets is None):
+            return network
+        return self._build_native_network(targets)
+
+    @serialized("network")
+    def _build_native_network(self, targets):
+        """_native_network's slow path, one thread at a time (trainers/model_locks.py)."""
         if self.inputs is None:
             raise ValueError(f"Model '{self.name}' is not built: give it an Input or call it on data first")
         training = targets is not None
@@ -235,6 +244,7 @@ class Trainer:
             self._ensure_built_for(x)
 
     # ------------------------------------------------------------------------------- fit
+    @serialized("steps")
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
@@ -338,6 +348,7 @@ class Trainer:
         return logs
 
     # -------------------------------------------------------------------------- evaluate
+    @serialized("steps")
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics on the given data: a float, a list [loss, metrics...], or a dict."""
@@ -426,6 +437,7 @@ class Trainer:
         return self._output_structure(shaped)
 
     # ------------------------------------------------------------------------- on_batch
+    @serialized("steps")
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics) of that batch."""
         self._assert_compiled("train_on_batch")
@@ -436,6 +448,7 @@ class Trainer:
         network.train(data.inputs, data.targets, data.sample_weight, None, data.rows, rates)  # None: rows in order
         return self._format_results(self._logs(), return_dict)
 
+    @serialized("steps")
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
         network, data = self._training_data(x, y, sample_weight)

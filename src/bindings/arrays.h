@@ -1,14 +1,26 @@
-// Validation of numpy arrays at the native boundary. Every array is checked for dtype, rank,
-// shape and contiguity before native code touches its memory; failures raise ValueError
-// (via fd::ShapeError) naming the argument and the offending shape.
+// Checks of numpy arrays at the native boundary, done before native code touches their memory:
+//   exact / matrix / vector   an argument as a C-contiguous array of exactly T, of the given rank
+//                             and shape, without copying (the Python layer converts user data once)
+//   dispatch_dtype            float32 or float64 chosen by an array's dtype
+//   dataset / sample_order    the user's inputs, targets, sample weights and row order for a
+//                             Network's train/evaluate/predict, checked against the network
+// A failure raises fd::ShapeError (ValueError) naming the argument and the offending shape; a
+// row index past the data, fd::OutOfRangeError; a non-positive batch size, fd::ConfigError.
+// Arrays returned by Python callbacks are checked separately (python_callbacks.h: callback_array).
 #pragma once
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <string>
+#include <vector>
 
 #include "engine/Tensor.h"
+
+namespace fd {
+template <typename T>
+struct Dataset;  // engine/Network.h, complete wherever dataset() is used
+}  // namespace fd
 
 namespace fd::bind {
 
@@ -65,6 +77,73 @@ decltype(auto) dispatch_dtype(const py::array& a, const char* what, Fn&& fn) {
   if (a.dtype().is(py::dtype::of<float>())) return fn(float{});
   if (a.dtype().is(py::dtype::of<double>())) return fn(double{});
   throw ShapeError(std::string(what) + ": expected float32 or float64, got " + std::string(py::str(a.dtype())));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The user's data for a Network (Net: engine/Network.h's Network<T>)
+
+// Checks the user's arrays against the network and returns the engine's view of them.
+template <typename T, typename Net>
+Dataset<T> dataset(const Net& net, const py::list& inputs, const py::list& targets, const py::handle& sample_weight,
+                   std::vector<py::object>& keep_alive) {
+  if (inputs.size() != net.num_inputs())
+    throw ShapeError("expected " + std::to_string(net.num_inputs()) + " input array(s), got " +
+                     std::to_string(inputs.size()));
+  Dataset<T> data;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    auto x = matrix<T>(inputs[k], "input", -1, net.input_width(k));
+    if (k == 0) data.rows = x.shape(0);
+    if (x.shape(0) != data.rows)
+      throw ShapeError("input " + std::to_string(k) + " has " + std::to_string(x.shape(0)) + " rows, input 0 has " +
+                       std::to_string(data.rows));
+    data.inputs.push_back(x.data());
+    keep_alive.push_back(x);
+  }
+  if (!targets.empty() && targets.size() != net.num_outputs())
+    throw ShapeError("expected " + std::to_string(net.num_outputs()) + " target array(s), got " +
+                     std::to_string(targets.size()));
+  for (size_t o = 0; o < targets.size(); ++o) {
+    auto y = matrix<T>(targets[o], "target", data.rows, net.target_cols(o));
+    data.targets.push_back(y.data());
+    keep_alive.push_back(y);
+  }
+  if (!sample_weight.is_none()) {
+    auto w = vector<T>(sample_weight, "sample_weight", data.rows);
+    data.sample_weight = w.data();
+    keep_alive.push_back(w);
+  }
+  return data;
+}
+
+inline Array<int64_t> checked_index(const py::handle& index, Index rows) {
+  auto idx = vector<int64_t>(index, "index");
+  const int64_t* p = idx.data();
+  for (py::ssize_t i = 0; i < idx.shape(0); ++i)
+    if (p[i] < 0 || p[i] >= rows)
+      throw OutOfRangeError("index: entry " + std::to_string(i) + " is " + std::to_string(p[i]) + ", outside [0, " +
+                       std::to_string(rows) + ")");
+  return idx;
+}
+
+// The sample order for train/evaluate: the rows of `index`, checked, or every row in order for None.
+struct SampleOrder {
+  Array<int64_t> storage;
+  const int64_t* order = nullptr;  // nullptr: rows 0, 1, ..., count - 1
+  Index count = 0;
+};
+inline SampleOrder sample_order(const py::object& index, Index rows) {
+  SampleOrder result;
+  result.count = rows;
+  if (!index.is_none()) {
+    result.storage = checked_index(index, rows);
+    result.order = result.storage.data();
+    result.count = result.storage.shape(0);
+  }
+  return result;
+}
+
+inline void check_batch_size(Index batch_size) {
+  if (batch_size <= 0) throw ConfigError("batch_size must be positive, got " + std::to_string(batch_size));
 }
 
 }  // namespace fd::bind

@@ -2,6 +2,9 @@
 // parameter shapes it was built for (every numpy array handed to it is checked against them).
 // Other bindings (the native Network) can take a _core.Optimizer argument, py::cast it to
 // OptimizerObject& and drive engine<T>() directly, so that Python and the network share one state.
+// Ownership: the engine optimizer is created once, with this object, and never replaced
+// (reconfigure changes its settings in place), so a pointer from engine<T>() stays valid for as
+// long as the holder keeps a reference to this object's Python handle (the Network does).
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -35,8 +38,8 @@ class OptimizerObject {
   bool built() const;
   const std::vector<Shape>& shapes() const { return shapes_; }
 
-  // Replaces the hyper-parameters and keeps the state (iterations, slots, scalars); the slot
-  // layout must stay the same once built (e.g. SGD momentum cannot go from 0 to 0.9).
+  // Replaces the hyper-parameters in place and keeps the state (iterations, slots, scalars);
+  // the slot layout must stay the same once built (e.g. SGD momentum cannot go from 0 to 0.9).
   void reconfigure(const OptimizerConfig& config);
 
   // params/grads: lists of arrays in build order (or the parameters listed in `which`).

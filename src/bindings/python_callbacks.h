@@ -14,6 +14,7 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -30,6 +31,26 @@ namespace fd::bind {
 using Shape = std::vector<py::ssize_t>;
 template <typename T>
 using CallbackArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// A Python object held by an engine callback. std::function copies its callable, and the engine
+// copies callbacks without the GIL (Network::predict's workspaces clone the layers); a py::object
+// copy would touch the reference count, so the reference is shared instead, and the last owner
+// takes the GIL to release it.
+class SharedPyObject {
+ public:
+  explicit SharedPyObject(py::object object)
+      : object_(new py::object(std::move(object)), [](py::object* o) {
+          py::gil_scoped_acquire gil;
+          delete o;
+        }) {}
+  template <typename... Args>
+  py::object operator()(Args&&... args) const {
+    return (*object_)(std::forward<Args>(args)...);
+  }
+
+ private:
+  std::shared_ptr<py::object> object_;
+};
 
 // A Python callable given where a config dict (or None) is also accepted.
 inline bool is_callback(const py::handle& obj) {
@@ -81,7 +102,7 @@ inline std::pair<py::object, py::object> pair_of(const py::object& result, const
 // `shape` (the weight's own shape), or as (rows, cols) when shape is empty (layer outputs).
 template <typename T>
 CustomPenalty<T> python_penalty(py::object fn, Shape shape, std::string what) {
-  return [fn = std::move(fn), shape = std::move(shape), what = std::move(what)](
+  return [fn = SharedPyObject(std::move(fn)), shape = std::move(shape), what = std::move(what)](
              const T* values, Index rows, Index cols, T* grad, double scale) {
     py::gil_scoped_acquire gil;
     const Shape view_shape = shape.empty() ? Shape{rows, cols} : shape;
@@ -98,7 +119,7 @@ CustomPenalty<T> python_penalty(py::object fn, Shape shape, std::string what) {
 // fn(values) -> the projected values, copied over the weight.
 template <typename T>
 CustomConstraint<T> python_constraint(py::object fn, Shape shape, std::string what) {
-  return [fn = std::move(fn), shape = std::move(shape), what = std::move(what)](T* values, Index rows, Index cols) {
+  return [fn = SharedPyObject(std::move(fn)), shape = std::move(shape), what = std::move(what)](T* values, Index rows, Index cols) {
     py::gil_scoped_acquire gil;
     auto projected = callback_array<T>(fn(readonly_view<T>(values, shape)), what + " result", rows * cols);
     std::memmove(values, projected.data(), sizeof(T) * size_t(rows * cols));
@@ -108,7 +129,7 @@ CustomConstraint<T> python_constraint(py::object fn, Shape shape, std::string wh
 // fn(y_true, y_pred, sample_weight or None, with_grad) -> (reduced loss, d(loss)/d(y_pred) or None).
 template <typename T>
 CustomLoss<T> python_loss(py::object fn) {
-  return [fn = std::move(fn)](const T* y_true, Index target_cols, const T* y_pred, Index cols, const T* sample_weight,
+  return [fn = SharedPyObject(std::move(fn))](const T* y_true, Index target_cols, const T* y_pred, Index cols, const T* sample_weight,
                               Index rows, T* grad, double grad_scale) {
     py::gil_scoped_acquire gil;
     py::object weights = sample_weight ? py::object(readonly_view(sample_weight, {rows})) : py::object(py::none());
@@ -128,7 +149,7 @@ CustomLoss<T> python_loss(py::object fn) {
 // backward(output_grad) -> ([dLoss/dInput or None per input], [dLoss/dWeight per weight]).
 template <typename T>
 typename CallbackLayer<T>::Forward python_forward(py::object fn, std::string name) {
-  return [fn = std::move(fn), name = std::move(name)](const std::vector<ConstMatrixMap<T>>& inputs, MatrixMap<T> output,
+  return [fn = SharedPyObject(std::move(fn)), name = std::move(name)](const std::vector<ConstMatrixMap<T>>& inputs, MatrixMap<T> output,
                                                       bool training, const std::vector<bool>* differentiate) {
     py::gil_scoped_acquire gil;
     py::list views;
@@ -142,7 +163,7 @@ typename CallbackLayer<T>::Forward python_forward(py::object fn, std::string nam
 
 template <typename T>
 typename CallbackLayer<T>::Backward python_backward(py::object fn, std::string name) {
-  return [fn = std::move(fn), name = std::move(name)](ConstMatrixMap<T> output_grad,
+  return [fn = SharedPyObject(std::move(fn)), name = std::move(name)](ConstMatrixMap<T> output_grad,
                                                       std::vector<MatrixMap<T>>& input_grads,
                                                       std::vector<MatrixMap<T>>& parameter_grads) {
     py::gil_scoped_acquire gil;

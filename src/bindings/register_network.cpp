@@ -27,49 +27,6 @@ namespace fd::bind {
 
 namespace {
 
-ConstraintSpec constraint_spec(const py::handle& config) {
-  ConstraintSpec spec;
-  if (config.is_none()) return spec;
-  auto d = py::reinterpret_borrow<py::dict>(config);
-  const auto name = d["name"].cast<std::string>();
-  if (name == "max_norm") spec.kind = ConstraintKind::MaxNorm;
-  else if (name == "non_neg") spec.kind = ConstraintKind::NonNeg;
-  else if (name == "unit_norm") spec.kind = ConstraintKind::UnitNorm;
-  else if (name == "min_max_norm") spec.kind = ConstraintKind::MinMaxNorm;
-  else throw ShapeError("unknown constraint '" + name + "'");
-  if (d.contains("max_value")) spec.max_value = d["max_value"].cast<double>();
-  if (d.contains("min_value")) spec.min_value = d["min_value"].cast<double>();
-  if (d.contains("rate")) spec.rate = d["rate"].cast<double>();
-  if (d.contains("axis")) spec.axis = d["axis"].cast<int>();
-  if (spec.axis != 0 && spec.axis != 1 && spec.axis != -1)
-    throw ShapeError("constraint axis must be 0 or -1 for a 2-D weight, got " + std::to_string(spec.axis));
-  if (spec.axis == -1) spec.axis = 1;
-  return spec;
-}
-
-MetricSpec metric_spec(const py::dict& d) {
-  static const std::pair<const char*, MetricKind> kinds[] = {
-      {"loss", MetricKind::Loss},
-      {"binary_accuracy", MetricKind::BinaryAccuracy},
-      {"categorical_accuracy", MetricKind::CategoricalAccuracy},
-      {"sparse_categorical_accuracy", MetricKind::SparseCategoricalAccuracy},
-      {"top_k_categorical_accuracy", MetricKind::TopKCategoricalAccuracy},
-      {"sparse_top_k_categorical_accuracy", MetricKind::SparseTopKCategoricalAccuracy}};
-  MetricSpec spec;
-  const auto kind = d["kind"].cast<std::string>();
-  bool found = false;
-  for (const auto& [name, value] : kinds)
-    if (kind == name) spec.kind = value, found = true;
-  if (!found) throw ShapeError("unknown native metric kind '" + kind + "'");
-  if (spec.kind == MetricKind::Loss) spec.loss = loss_spec(d["loss"].cast<py::dict>());
-  if (d.contains("threshold")) spec.threshold = d["threshold"].cast<double>();
-  if (d.contains("k")) spec.k = d["k"].cast<int>();
-  if (d.contains("weighted")) spec.weighted = d["weighted"].cast<bool>();
-  if (d.contains("negate")) spec.negate = d["negate"].cast<bool>();
-  if (d.contains("root")) spec.root = d["root"].cast<bool>();
-  return spec;
-}
-
 // A weight stored as (rows, cols), from a checked array; the regularizer and the constraint are
 // each None, a built-in's config dict, or a Python callable (run through python_callbacks.h).
 template <typename T>
@@ -137,77 +94,21 @@ py::object item_or_none(const py::object& list, size_t j, size_t count, const ch
   return items[j];
 }
 
-// A per-feature weight that a layer may go without (BatchNormalization's gamma when scale=False).
+// The optional γ and β of a normalization layer (None: scale=False / center=False), as the
+// engine's GammaBeta takes them.
 template <typename T>
-std::optional<Parameter<T>> optional_feature_parameter(const py::object& array, const char* what, Index width,
-                                                       const py::handle& regularizer, const py::handle& constraint,
-                                                       bool trainable, std::vector<py::object>& keep_alive) {
-  if (array.is_none()) return std::nullopt;
-  return parameter<T>(array, what, 1, width, true, regularizer, constraint, trainable, keep_alive);
-}
-
-// Checks the user's arrays against the network and returns the engine's view of them.
-template <typename T>
-Dataset<T> dataset(Network<T>& net, const py::list& inputs, const py::list& targets, const py::handle& sample_weight,
-                   std::vector<py::object>& keep_alive) {
-  if (inputs.size() != net.num_inputs())
-    throw ShapeError("expected " + std::to_string(net.num_inputs()) + " input array(s), got " +
-                     std::to_string(inputs.size()));
-  Dataset<T> data;
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    auto x = matrix<T>(inputs[k], "input", -1, net.input_width(k));
-    if (k == 0) data.rows = x.shape(0);
-    if (x.shape(0) != data.rows)
-      throw ShapeError("input " + std::to_string(k) + " has " + std::to_string(x.shape(0)) + " rows, input 0 has " +
-                       std::to_string(data.rows));
-    data.inputs.push_back(x.data());
-    keep_alive.push_back(x);
-  }
-  if (!targets.empty() && targets.size() != net.num_outputs())
-    throw ShapeError("expected " + std::to_string(net.num_outputs()) + " target array(s), got " +
-                     std::to_string(targets.size()));
-  for (size_t o = 0; o < targets.size(); ++o) {
-    auto y = matrix<T>(targets[o], "target", data.rows, net.target_cols(o));
-    data.targets.push_back(y.data());
-    keep_alive.push_back(y);
-  }
-  if (!sample_weight.is_none()) {
-    auto w = vector<T>(sample_weight, "sample_weight", data.rows);
-    data.sample_weight = w.data();
-    keep_alive.push_back(w);
-  }
-  return data;
-}
-
-Array<int64_t> checked_index(const py::handle& index, Index rows) {
-  auto idx = vector<int64_t>(index, "index");
-  const int64_t* p = idx.data();
-  for (py::ssize_t i = 0; i < idx.shape(0); ++i)
-    if (p[i] < 0 || p[i] >= rows)
-      throw ShapeError("index: entry " + std::to_string(i) + " is " + std::to_string(p[i]) + ", outside [0, " +
-                       std::to_string(rows) + ")");
-  return idx;
-}
-
-// The sample order for train/evaluate: the rows of `index`, checked, or every row in order for None.
-struct SampleOrder {
-  Array<int64_t> storage;
-  const int64_t* order = nullptr;  // nullptr: rows 0, 1, ..., count - 1
-  Index count = 0;
-};
-SampleOrder sample_order(const py::object& index, Index rows) {
-  SampleOrder result;
-  result.count = rows;
-  if (!index.is_none()) {
-    result.storage = checked_index(index, rows);
-    result.order = result.storage.data();
-    result.count = result.storage.shape(0);
-  }
-  return result;
-}
-
-void check_batch_size(Index batch_size) {
-  if (batch_size <= 0) throw ShapeError("batch_size must be positive, got " + std::to_string(batch_size));
+std::pair<std::optional<Parameter<T>>, std::optional<Parameter<T>>> gamma_beta(
+    const py::object& gamma, const py::object& beta, Index width, const py::handle& gamma_regularizer,
+    const py::handle& beta_regularizer, const py::handle& gamma_constraint, const py::handle& beta_constraint,
+    bool trainable, std::vector<py::object>& keep_alive) {
+  std::pair<std::optional<Parameter<T>>, std::optional<Parameter<T>>> weights;
+  if (!gamma.is_none())
+    weights.first = parameter<T>(gamma, "gamma", 1, width, true, gamma_regularizer, gamma_constraint, trainable,
+                                 keep_alive);
+  if (!beta.is_none())
+    weights.second = parameter<T>(beta, "beta", 1, width, true, beta_regularizer, beta_constraint, trainable,
+                                  keep_alive);
+  return weights;
 }
 
 class PyNetwork {
@@ -215,7 +116,7 @@ class PyNetwork {
   explicit PyNetwork(const std::string& dtype) {
     if (dtype == "float32") net_ = std::make_unique<Network<float>>();
     else if (dtype == "float64") net_ = std::make_unique<Network<double>>();
-    else throw ShapeError("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+    else throw ConfigError("dtype must be 'float32' or 'float64', got '" + dtype + "'");
   }
 
   // Calls fn(network) with the engine of the right scalar type.
@@ -290,10 +191,8 @@ void register_network(py::module_& m) {
         const Index width = width_of_input(self, input);
         return self.visit([&](auto& net) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
-          auto g = optional_feature_parameter<T>(gamma, "gamma", width, gamma_regularizer, gamma_constraint, trainable,
-                                                 self.keep_alive);
-          auto b = optional_feature_parameter<T>(beta, "beta", width, beta_regularizer, beta_constraint, trainable,
-                                                 self.keep_alive);
+          auto [g, b] = gamma_beta<T>(gamma, beta, width, gamma_regularizer, beta_regularizer, gamma_constraint,
+                                      beta_constraint, trainable, self.keep_alive);
           auto mean = parameter<T>(moving_mean, "moving_mean", 1, width, true, py::none(), py::none(), false,
                                    self.keep_alive);
           auto variance = parameter<T>(moving_variance, "moving_variance", 1, width, true, py::none(), py::none(),
@@ -320,10 +219,8 @@ void register_network(py::module_& m) {
         const Index width = width_of_input(self, input);
         return self.visit([&](auto& net) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
-          auto g = optional_feature_parameter<T>(gamma, "gamma", width, gamma_regularizer, gamma_constraint, trainable,
-                                                 self.keep_alive);
-          auto b = optional_feature_parameter<T>(beta, "beta", width, beta_regularizer, beta_constraint, trainable,
-                                                 self.keep_alive);
+          auto [g, b] = gamma_beta<T>(gamma, beta, width, gamma_regularizer, beta_regularizer, gamma_constraint,
+                                      beta_constraint, trainable, self.keep_alive);
           auto layer = std::make_unique<LayerNormalization<T>>(width, std::move(g), std::move(b), epsilon);
           set_activity_regularizer(*layer, activity_regularizer);
           return net.add_layer(std::move(layer), {input});
@@ -370,7 +267,7 @@ void register_network(py::module_& m) {
           if (kind == "concatenate") return add<Concatenate>(net, inputs, width);
           for (const auto& [name, merge] : kinds)
             if (kind == name) return add<ElementwiseMerge>(net, inputs, width, merge);
-          throw ShapeError("add_merge: unknown merge '" + kind + "'");
+          throw UnknownNameError("add_merge: unknown merge '" + kind + "'");
         });
       }, py::arg("kind"), py::arg("inputs"))
       .def("add_output", [](PyNetwork& self, int layer, const py::object& loss, double loss_weight, Index target_cols) {
@@ -420,7 +317,8 @@ void register_network(py::module_& m) {
       .def("add_metric", [](PyNetwork& self, int output, const py::dict& metric) {
         self.visit([&](auto& net) { net.add_metric(output, metric_spec(metric)); });
       }, py::arg("output"), py::arg("metric"))
-      .def("set_optimizer", [](PyNetwork& self, const py::object& optimizer, const py::list& weights) {
+      .def("set_optimizer", [](PyNetwork& self, const py::object& optimizer, const py::list& weights,
+                               const py::object& indices) {
         auto& shared = optimizer.cast<OptimizerObject&>();
         if (shared.dtype() != self.dtype())
           throw ShapeError("set_optimizer: a " + shared.dtype() + " optimizer cannot train a " + self.dtype() +
@@ -429,11 +327,19 @@ void register_network(py::module_& m) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
           std::vector<T*> order;
           for (const auto& w : weights) order.push_back(exact<T>(w, "weights").mutable_data());
-          net.set_optimizer(&shared.template engine<T>(), order);
+          std::vector<Index> optimizer_index;
+          if (indices.is_none()) {
+            for (size_t i = 0; i < order.size(); ++i) optimizer_index.push_back(Index(i));
+          } else {
+            optimizer_index = indices.cast<std::vector<Index>>();
+          }
+          net.set_optimizer(&shared.template engine<T>(), order, optimizer_index);
         });
+        // The engine optimizer lives as long as this object and is never replaced (optimizer_object.h).
         self.keep_alive.push_back(optimizer);
-      }, py::arg("optimizer"), py::arg("weights"),
-         "Trains with this built _core.Optimizer, whose parameter i is weights[i]; the state stays shared.")
+      }, py::arg("optimizer"), py::arg("weights"), py::arg("indices") = py::none(),
+         "Trains with this built _core.Optimizer, whose parameter indices[i] (default: i) is weights[i]; the "
+         "state stays shared.")
       .def("seed", [](PyNetwork& self, uint64_t seed) { self.visit([&](auto& net) { net.seed(seed); }); })
       .def("train", [](PyNetwork& self, const py::list& inputs, const py::list& targets, const py::object& sample_weight,
                        const py::object& index, Index batch_size, const py::object& learning_rates) {
@@ -498,7 +404,7 @@ void register_network(py::module_& m) {
         return self.visit([](auto& net) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
           const Index rows = net.last_batch_rows();
-          if (rows == 0) throw ShapeError("last_batch: no train or evaluate step has run since the last predict");
+          if (rows == 0) throw StateError("last_batch: no train or evaluate step has run since the last predict");
           py::list predictions, targets;
           for (size_t o = 0; o < net.num_outputs(); ++o) {
             auto values = net.last_predictions(o);
@@ -540,7 +446,7 @@ void register_network(py::module_& m) {
       .def_property_readonly("num_outputs", [](PyNetwork& self) { return self.visit([](auto& net) { return net.num_outputs(); }); })
       .def("target_cols", [](PyNetwork& self, size_t o) {
         return self.visit([&](auto& net) {
-          if (o >= net.num_outputs()) throw ShapeError("target_cols: no output " + std::to_string(o));
+          if (o >= net.num_outputs()) throw OutOfRangeError("target_cols: no output " + std::to_string(o));
           return net.target_cols(o);
         });
       });

@@ -13,6 +13,7 @@
 #include "bindings/arrays.h"
 #include "bindings/optimizer_object.h"
 #include "bindings/specs.h"
+#include "engine/ParameterLock.h"
 
 namespace fd::bind {
 
@@ -30,14 +31,14 @@ std::string text_of(const py::handle& value) { return std::string(py::repr(value
 // A finite real number (bools are refused: they are never meant as a rate or a threshold).
 double finite_number(const py::handle& value, const std::string& what) {
   if (value.is_none() || py::isinstance<py::bool_>(value) || py::isinstance<py::str>(value))
-    throw ShapeError(what + ": expected a number, got " + text_of(value));
+    throw ConfigError(what + ": expected a number, got " + text_of(value));
   double x;
   try {
     x = py::float_(py::reinterpret_borrow<py::object>(value)).cast<double>();
   } catch (const py::error_already_set&) {
-    throw ShapeError(what + ": expected a number, got " + text_of(value));
+    throw ConfigError(what + ": expected a number, got " + text_of(value));
   }
-  if (!std::isfinite(x)) throw ShapeError(what + ": expected a finite number, got " + text_of(value));
+  if (!std::isfinite(x)) throw ConfigError(what + ": expected a finite number, got " + text_of(value));
   return x;
 }
 
@@ -45,7 +46,7 @@ double finite_number(const py::handle& value, const std::string& what) {
 bool boolean(const py::handle& value, const std::string& what) {
   const bool numpy_bool = py::hasattr(value, "dtype") && py::str(value.attr("dtype")).cast<std::string>() == "bool";
   if (!py::isinstance<py::bool_>(value) && !numpy_bool)
-    throw ShapeError(what + ": expected True or False, got " + text_of(value));
+    throw ConfigError(what + ": expected True or False, got " + text_of(value));
   return PyObject_IsTrue(value.ptr()) == 1;
 }
 
@@ -150,11 +151,11 @@ OptimizerConfig optimizer_config(const py::dict& config) {
   bool named = false;
   for (auto item : config) {
     if (!py::isinstance<py::str>(item.first))
-      throw ShapeError("optimizer config: keys must be strings, got " + text_of(item.first));
+      throw ConfigError("optimizer config: keys must be strings, got " + text_of(item.first));
     const std::string key = item.first.cast<std::string>();
     const std::string what = "optimizer config '" + key + "'";
     if (key == "name") {
-      if (!py::isinstance<py::str>(item.second)) throw ShapeError(what + ": expected a string, got " + text_of(item.second));
+      if (!py::isinstance<py::str>(item.second)) throw ConfigError(what + ": expected a string, got " + text_of(item.second));
       c.kind = lowercase(item.second.cast<std::string>());
       named = true;
     } else if (auto n = numbers.find(key); n != numbers.end()) {
@@ -163,13 +164,13 @@ OptimizerConfig optimizer_config(const py::dict& config) {
     } else if (auto f = flags.find(key); f != flags.end()) {
       c.*(f->second) = boolean(item.second, what);
     } else {
-      throw ShapeError("optimizer config: unknown key '" + key + "'");
+      throw UnknownNameError("optimizer config: unknown key '" + key + "'");
     }
   }
-  if (!named) throw ShapeError("optimizer config: missing 'name' (sgd, rmsprop, adam, adamw, adagrad, adadelta, adamax or nadam)");
+  if (!named) throw ConfigError("optimizer config: missing 'name' (sgd, rmsprop, adam, adamw, adagrad, adadelta, adamax or nadam)");
   if (std::none_of(std::begin(kOptimizerKinds), std::end(kOptimizerKinds),
                    [&](const char* kind) { return c.kind == kind; }))
-    throw ShapeError("optimizer config: unknown optimizer '" + c.kind +
+    throw UnknownNameError("optimizer config: unknown optimizer '" + c.kind +
                      "' (expected sgd, rmsprop, adam, adamw, adagrad, adadelta, adamax or nadam)");
   return c;
 }
@@ -178,14 +179,14 @@ RegularizerSpec regularizer_spec(const py::handle& config) {
   RegularizerSpec spec;
   if (config.is_none()) return spec;
   if (!py::isinstance<py::dict>(config))
-    throw ShapeError("regularizer config: expected None or a dict {'l1': ..., 'l2': ...}, got " + text_of(config));
+    throw ConfigError("regularizer config: expected None or a dict {'l1': ..., 'l2': ...}, got " + text_of(config));
   for (auto item : py::reinterpret_borrow<py::dict>(config)) {
     const std::string key = py::str(item.first);
     const std::string what = "regularizer config '" + key + "'";
     double* target = key == "l1" ? &spec.l1 : key == "l2" ? &spec.l2 : nullptr;
-    if (!target) throw ShapeError("regularizer config: unknown key '" + key + "' (expected 'l1' and 'l2')");
+    if (!target) throw UnknownNameError("regularizer config: unknown key '" + key + "' (expected 'l1' and 'l2')");
     *target = item.second.is_none() ? 0.0 : finite_number(item.second, what);
-    if (*target < 0) throw ShapeError(what + ": expected a non-negative factor, got " + text_of(item.second));
+    if (*target < 0) throw ConfigError(what + ": expected a non-negative factor, got " + text_of(item.second));
   }
   return spec;
 }
@@ -199,7 +200,7 @@ OptimizerObject::OptimizerObject(const OptimizerConfig& config, const std::strin
   else if (dtype == "float64")
     f64_ = make_optimizer<double>(config);
   else
-    throw ShapeError("Optimizer: dtype must be 'float32' or 'float64', got '" + dtype + "'");
+    throw ConfigError("Optimizer: dtype must be 'float32' or 'float64', got '" + dtype + "'");
 }
 
 template <typename Fn>
@@ -225,26 +226,18 @@ bool OptimizerObject::built() const {
 void OptimizerObject::build(const std::vector<Shape>& shapes) {
   std::vector<Index> sizes;
   for (const auto& shape : shapes) sizes.push_back(element_count(shape));
+  py::gil_scoped_release release;
+  std::unique_lock<std::shared_mutex> lock(parameter_lock());
   visit([&](auto& opt) { opt.build(sizes); });
   shapes_ = shapes;
 }
 
+// In place (Optimizer::reconfigure): a native Network that trains with this optimizer holds a
+// pointer to the engine object, which therefore lives exactly as long as this OptimizerObject.
 void OptimizerObject::reconfigure(const OptimizerConfig& config) {
-  visit([&](auto& opt) {
-    using T = typename std::decay_t<decltype(opt)>::Slot::Scalar;
-    auto fresh = make_optimizer<T>(config);
-    if (opt.built() && fresh->slot_names() != opt.slot_names())
-      throw ShapeError("Optimizer.reconfigure: the new settings change the optimizer's slots; "
-                       "create a new optimizer instead");
-    if (fresh->scalar_names() == opt.scalar_names()) fresh->set_scalars(opt.scalars());
-    if (opt.built()) {
-      fresh->build(opt.sizes());
-      fresh->slots() = std::move(opt.slots());
-    }
-    fresh->iterations = opt.iterations;
-    if constexpr (std::is_same_v<T, float>) f32_ = std::move(fresh);
-    else f64_ = std::move(fresh);
-  });
+  py::gil_scoped_release release;  // parameter_lock() is taken without the GIL (ParameterLock.h)
+  std::unique_lock<std::shared_mutex> lock(parameter_lock());
+  visit([&](auto& opt) { opt.reconfigure(config); });
 }
 
 int64_t OptimizerObject::iterations() const {
@@ -252,7 +245,9 @@ int64_t OptimizerObject::iterations() const {
 }
 
 void OptimizerObject::set_iterations(int64_t value) {
-  if (value < 0) throw ShapeError("Optimizer.iterations: expected a count >= 0, got " + std::to_string(value));
+  if (value < 0) throw ConfigError("Optimizer.iterations: expected a count >= 0, got " + std::to_string(value));
+  py::gil_scoped_release release;
+  std::unique_lock<std::shared_mutex> lock(parameter_lock());
   visit([&](auto& opt) { opt.iterations = value; });
 }
 
@@ -278,6 +273,8 @@ void OptimizerObject::set_scalars(const std::vector<double>& values) {
     if (values.size() != names.size())
       throw ShapeError("Optimizer.set_scalars: expected " + std::to_string(names.size()) + " values, got " +
                        std::to_string(values.size()));
+    py::gil_scoped_release release;
+    std::unique_lock<std::shared_mutex> lock(parameter_lock());
     opt.set_scalars(values);
   });
 }
@@ -292,9 +289,9 @@ template <typename T>
 void OptimizerObject::apply_typed(const py::list& params, const py::list& grads, double learning_rate,
                                   const py::object& which_obj) {
   Optimizer<T>& opt = engine<T>();
-  if (!opt.built()) throw ShapeError("Optimizer.apply: the optimizer is not built; call build(shapes) first");
+  if (!opt.built()) throw StateError("Optimizer.apply: the optimizer is not built; call build(shapes) first");
   if (!std::isfinite(learning_rate))
-    throw ShapeError("Optimizer.apply: learning_rate must be finite, got " + std::to_string(learning_rate));
+    throw ConfigError("Optimizer.apply: learning_rate must be finite, got " + std::to_string(learning_rate));
 
   std::vector<Index> which;
   if (which_obj.is_none()) {
@@ -308,9 +305,9 @@ void OptimizerObject::apply_typed(const py::list& params, const py::list& grads,
   std::vector<bool> seen(shapes_.size(), false);
   for (Index p : which) {
     if (p < 0 || p >= static_cast<Index>(shapes_.size()))
-      throw ShapeError("Optimizer.apply: parameter index " + std::to_string(p) + " out of range (built for " +
+      throw OutOfRangeError("Optimizer.apply: parameter index " + std::to_string(p) + " out of range (built for " +
                        std::to_string(shapes_.size()) + " parameters)");
-    if (seen[p]) throw ShapeError("Optimizer.apply: parameter index " + std::to_string(p) + " given twice");
+    if (seen[p]) throw ConfigError("Optimizer.apply: parameter index " + std::to_string(p) + " given twice");
     seen[p] = true;
   }
 
@@ -328,6 +325,7 @@ void OptimizerObject::apply_typed(const py::list& params, const py::list& grads,
     keep.push_back(std::move(g));
   }
   py::gil_scoped_release release;
+  std::unique_lock<std::shared_mutex> lock(parameter_lock());
   opt.apply_to(which, param_ptrs, grad_ptrs, learning_rate);
 }
 
@@ -351,7 +349,7 @@ py::list OptimizerObject::get_slots() const {
 template <typename T>
 void OptimizerObject::set_slots_typed(const py::list& slots) {
   Optimizer<T>& opt = engine<T>();
-  if (!opt.built()) throw ShapeError("Optimizer.set_slots: the optimizer is not built; call build(shapes) first");
+  if (!opt.built()) throw StateError("Optimizer.set_slots: the optimizer is not built; call build(shapes) first");
   const size_t per_param = opt.slot_names().size();
   if (slots.size() != shapes_.size())
     throw ShapeError("Optimizer.set_slots: expected " + std::to_string(shapes_.size()) + " lists (one per parameter), got " +
@@ -368,6 +366,8 @@ void OptimizerObject::set_slots_typed(const py::list& slots) {
     for (size_t k = 0; k < per_param; ++k)
       arrays[p].push_back(checked_array<T>(seq[k], where + "[" + std::to_string(k) + "]", shapes_[p], false));
   }
+  py::gil_scoped_release release;
+  std::unique_lock<std::shared_mutex> lock(parameter_lock());
   for (size_t p = 0; p < shapes_.size(); ++p)
     for (size_t k = 0; k < per_param; ++k)
       std::copy(arrays[p][k].data(), arrays[p][k].data() + arrays[p][k].size(), opt.slots()[p][k].data());

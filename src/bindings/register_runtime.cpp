@@ -31,7 +31,7 @@ bool all_finite(py::array_t<T, py::array::c_style> array) {
 void register_runtime(py::module_& m) {
   configure_matrix_products();
   m.def("set_num_threads", [](int n) {
-    if (n < 1) throw ShapeError("set_num_threads: expected a positive thread count, got " + std::to_string(n));
+    if (n < 1) throw ConfigError("set_num_threads: expected a positive thread count, got " + std::to_string(n));
 #ifdef _OPENMP
     omp_set_num_threads(n);
 #endif

@@ -440,7 +440,7 @@ double evaluate_kind(const LossSpec& spec, const Batch& b, const T* y_true, cons
     case LossKind::LogCosh: return run(elementwise<T, kGrad>(LogCoshError{}));
     case LossKind::CosineSimilarity: return run(CosineSimilarityRow<T, kGrad>{});
   }
-  throw ShapeError("loss_evaluate: unknown loss kind");
+  throw UnknownNameError("loss_evaluate: unknown loss kind");
 }
 
 }  // namespace

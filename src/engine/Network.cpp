@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <shared_mutex>
+
+#include "ParameterLock.h"
 
 namespace fd {
 
@@ -51,11 +54,11 @@ void copy_rows(T* dst, const T* src, Index width, const int64_t* index, Index fi
 
 template <typename T>
 int Network<T>::add_layer(std::unique_ptr<Layer<T>> layer, const std::vector<int>& inputs) {
-  if (optimizer_) throw ShapeError("add_layer: the network already has its optimizer");
+  if (optimizer_) throw StateError("add_layer: the network already has its optimizer");
   std::vector<Layer<T>*> sources;
   for (int id : inputs) {
     if (id < 0 || id >= int(layers_.size()))
-      throw ShapeError("add_layer: input id " + std::to_string(id) + " does not name an earlier layer");
+      throw OutOfRangeError("add_layer: input id " + std::to_string(id) + " does not name an earlier layer");
     sources.push_back(layers_[id].get());
   }
   const bool model_input = dynamic_cast<InputLayer<T>*>(layer.get()) != nullptr;
@@ -63,6 +66,10 @@ int Network<T>::add_layer(std::unique_ptr<Layer<T>> layer, const std::vector<int
     throw ShapeError("add_layer: only an InputLayer may have no inputs, and it must have none");
   layer->connect(std::move(sources));
   layers_.push_back(std::move(layer));
+  {
+    std::lock_guard<std::mutex> pool(pool_mutex_);
+    workspaces_.clear();  // copies of the old graph
+  }
   const int id = int(layers_.size()) - 1;
   if (model_input) inputs_.push_back(id);
   return id;
@@ -71,7 +78,7 @@ int Network<T>::add_layer(std::unique_ptr<Layer<T>> layer, const std::vector<int
 template <typename T>
 void Network<T>::add_output(int layer, std::optional<LossSpec> loss, double loss_weight) {
   if (layer < 0 || layer >= int(layers_.size()))
-    throw ShapeError("add_output: " + std::to_string(layer) + " does not name a layer");
+    throw OutOfRangeError("add_output: " + std::to_string(layer) + " does not name a layer");
   bool from_logits = false;
   if (loss && use_logits(*loss, layers_[layer]->final_activation())) {
     from_logits = true;
@@ -83,8 +90,8 @@ void Network<T>::add_output(int layer, std::optional<LossSpec> loss, double loss
 template <typename T>
 void Network<T>::add_output(int layer, CustomLoss<T> loss, Index target_cols, double loss_weight) {
   if (layer < 0 || layer >= int(layers_.size()))
-    throw ShapeError("add_output: " + std::to_string(layer) + " does not name a layer");
-  if (!loss) throw ShapeError("add_output: the custom loss is empty");
+    throw OutOfRangeError("add_output: " + std::to_string(layer) + " does not name a layer");
+  if (!loss) throw ConfigError("add_output: the custom loss is empty");
   if (target_cols <= 0) throw ShapeError("add_output: target_cols must be positive, got " + std::to_string(target_cols));
   Output out{layer, std::nullopt, loss_weight, false, Mean{}};
   out.custom_loss = std::move(loss);
@@ -107,7 +114,7 @@ size_t Network<T>::custom_callbacks() const {
 template <typename T>
 void Network<T>::add_metric(int output, const MetricSpec& spec) {
   if (output < 0 || output >= int(outputs_.size()))
-    throw ShapeError("add_metric: " + std::to_string(output) + " does not name an output");
+    throw OutOfRangeError("add_metric: " + std::to_string(output) + " does not name an output");
   const Index width = output_width(output);
   if (outputs_[output].has_loss() && metric_target_cols(spec, width) != target_cols(output))
     throw ShapeError("add_metric: the metric reads " + std::to_string(metric_target_cols(spec, width)) +
@@ -155,7 +162,8 @@ void Network<T>::collect_trainable() {
 }
 
 template <typename T>
-void Network<T>::set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order) {
+void Network<T>::set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order,
+                               const std::vector<Index>& optimizer_index) {
   collect_trainable();
   if (order.size() != trainable_.size())
     throw ShapeError("set_optimizer: the network has " + std::to_string(trainable_.size()) +
@@ -173,9 +181,25 @@ void Network<T>::set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& o
     trainable_grads_[i] = trainable_[i]->grad.data();
     trainable_sizes_[i] = trainable_[i]->size();
   }
-  if (!optimizer->built() || optimizer->sizes() != trainable_sizes_)
-    throw ShapeError("set_optimizer: the optimizer is not built for these weights");
+  if (!optimizer->built()) throw StateError("set_optimizer: the optimizer is not built");
+  if (optimizer_index.size() != order.size())
+    throw ShapeError("set_optimizer: " + std::to_string(order.size()) + " weights but " +
+                     std::to_string(optimizer_index.size()) + " optimizer indices");
+  const auto& built = optimizer->sizes();
+  for (size_t i = 0; i < optimizer_index.size(); ++i) {
+    const Index at = optimizer_index[i];
+    if (at < 0 || at >= Index(built.size()))
+      throw OutOfRangeError("set_optimizer: optimizer index " + std::to_string(at) + " out of range (built for " +
+                            std::to_string(built.size()) + " weights)");
+    if (std::count(optimizer_index.begin(), optimizer_index.end(), at) > 1)
+      throw ConfigError("set_optimizer: optimizer index " + std::to_string(at) + " given twice");
+    if (built[size_t(at)] != trainable_sizes_[i])
+      throw ShapeError("set_optimizer: weight " + std::to_string(i) + " has " + std::to_string(trainable_sizes_[i]) +
+                       " values, the optimizer's weight " + std::to_string(at) + " has " +
+                       std::to_string(built[size_t(at)]));
+  }
   optimizer_ = optimizer;
+  optimizer_index_ = optimizer_index;
 }
 
 template <typename T>
@@ -214,9 +238,11 @@ void Network<T>::gather(const Dataset<T>& data, const int64_t* index, Index firs
 template <typename T>
 void Network<T>::train(const Dataset<T>& data, const int64_t* index, Index count, Index batch_size,
                        const double* learning_rates) {
-  if (!optimizer_) throw ShapeError("train: the network has no optimizer (compile the model first)");
+  if (!optimizer_) throw StateError("train: the network has no optimizer (compile the model first)");
   for (size_t o = 0; o < outputs_.size(); ++o)
-    if (!outputs_[o].has_loss()) throw ShapeError("train: output " + std::to_string(o) + " has no loss");
+    if (!outputs_[o].has_loss()) throw ConfigError("train: output " + std::to_string(o) + " has no loss");
+  std::unique_lock<std::shared_mutex> weights(parameter_lock());
+  std::lock_guard<std::mutex> step(step_mutex_);
   for (Index step = 0, first = 0; first < count; ++step, first += batch_size) {
     const Index n = std::min(batch_size, count - first);
     prepare(n);
@@ -227,6 +253,8 @@ void Network<T>::train(const Dataset<T>& data, const int64_t* index, Index count
 
 template <typename T>
 void Network<T>::evaluate(const Dataset<T>& data, const int64_t* index, Index count, Index batch_size) {
+  std::shared_lock<std::shared_mutex> weights(parameter_lock());
+  std::lock_guard<std::mutex> step(step_mutex_);
   for (Index first = 0; first < count; first += batch_size) {
     const Index n = std::min(batch_size, count - first);
     prepare(n);
@@ -235,9 +263,59 @@ void Network<T>::evaluate(const Dataset<T>& data, const int64_t* index, Index co
   }
 }
 
+// Hands a workspace from the pool to one predict call and back, also when the call throws.
+template <typename T>
+class Network<T>::WorkspaceLease {
+ public:
+  explicit WorkspaceLease(Network& net) : net_(net) {
+    {
+      std::lock_guard<std::mutex> pool(net_.pool_mutex_);
+      if (!net_.workspaces_.empty()) {
+        workspace_ = std::move(net_.workspaces_.back());
+        net_.workspaces_.pop_back();
+      }
+    }
+    if (!workspace_) workspace_ = net_.new_workspace();  // more calls at once than ever before
+  }
+  ~WorkspaceLease() {
+    std::lock_guard<std::mutex> pool(net_.pool_mutex_);
+    net_.workspaces_.push_back(std::move(workspace_));
+  }
+  WorkspaceLease(const WorkspaceLease&) = delete;
+  WorkspaceLease& operator=(const WorkspaceLease&) = delete;
+  Workspace& operator*() { return *workspace_; }
+
+ private:
+  Network& net_;
+  std::unique_ptr<Workspace> workspace_;
+};
+
+template <typename T>
+std::unique_ptr<typename Network<T>::Workspace> Network<T>::new_workspace() {
+  // The copies are made from layers that train/evaluate may be using: wait for them.
+  std::lock_guard<std::mutex> step(step_mutex_);
+  auto workspace = std::make_unique<Workspace>();
+  workspace->layers.reserve(layers_.size());
+  for (const auto& layer : layers_) {
+    auto copy = layer->clone();
+    for (Parameter<T>* p : copy->parameters()) p->grad.resize(0, 0);  // inference computes no gradient
+    std::vector<Layer<T>*> sources;
+    for (Layer<T>* in : layer->inputs()) {
+      const auto at = std::find_if(layers_.begin(), layers_.end(), [&](const auto& l) { return l.get() == in; });
+      sources.push_back(workspace->layers[size_t(at - layers_.begin())].get());
+    }
+    copy->connect(std::move(sources));
+    workspace->layers.push_back(std::move(copy));
+  }
+  return workspace;
+}
+
 template <typename T>
 void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::vector<T*>& outputs) {
-  last_batch_rows_ = 0;  // predict overwrites the layers' values
+  std::shared_lock<std::shared_mutex> weights(parameter_lock());
+  WorkspaceLease lease(*this);
+  auto& layers = (*lease).layers;
+  Random& rng = (*lease).rng;
   const Index rows = data.rows;
   const int threads = prediction_threads(rows);
   // Each thread takes `chunk` rows of every span of threads·chunk rows, and runs them through the
@@ -246,28 +324,28 @@ void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::ve
   // or an equal share of fewer rows.
   const Index chunk = std::min(batch_size, (rows + threads - 1) / threads);
   const Index span = chunk * threads;
-  prepare(std::min(span, rows));
+  for (auto& layer : layers) layer->resize(std::min(span, rows));
   const auto run_chunk = [&](Index first, Index offset) {  // rows first.. of the data, at `offset` in the buffers
     const Index n = std::min(chunk, rows - first);
     for (size_t k = 0; k < inputs_.size(); ++k) {
-      Layer<T>& input = *layers_[inputs_[k]];
+      Layer<T>& input = *layers[inputs_[k]];
       copy_rows(input.value_rows(offset, n).data(), data.inputs[k], input.width(), nullptr, first, n);
     }
     if (threads > 1) {
-      for (auto& layer : layers_) layer->infer_rows(offset, n);
+      for (auto& layer : layers) layer->infer_rows(offset, n);
     } else {
-      prepare(n);  // batch-wide forward on the first n rows
-      for (auto& layer : layers_) layer->forward(false, rng_);
+      for (auto& layer : layers) layer->resize(n);  // batch-wide forward on the first n rows
+      for (auto& layer : layers) layer->forward(false, rng);
     }
     for (size_t o = 0; o < outputs_.size(); ++o) {
-      Layer<T>& out = *layers_[outputs_[o].layer];
+      Layer<T>& out = *layers[outputs_[o].layer];
       std::memcpy(outputs[o] + first * out.width(), out.value_rows(offset, n).data(),
                   sizeof(T) * size_t(n * out.width()));
     }
   };
 #ifdef _OPENMP
   if (threads > 1) {
-    for (auto& layer : layers_) layer->prepare_inference();
+    for (auto& layer : layers) layer->prepare_inference();
 #pragma omp parallel num_threads(threads)
     {
       const Index offset = chunk * omp_get_thread_num(), team = omp_get_num_threads();  // the team may be smaller
@@ -379,7 +457,9 @@ double Network<T>::regularization_without_gradients(Index n) {
 
 template <typename T>
 void Network<T>::update_parameters(double learning_rate) {
-  optimizer_->apply(trainable_values_, trainable_grads_, trainable_sizes_, learning_rate);
+  // As Keras's apply: an optimizer built for more weights (the model was frozen in part since)
+  // updates these alone, and without any trainable weight there is no step at all.
+  if (!trainable_.empty()) optimizer_->apply_to(optimizer_index_, trainable_values_, trainable_grads_, learning_rate);
   for (Parameter<T>* p : trainable_) {
     apply_constraint(p->constraint, p->value, p->rows, p->cols, p->one_dimensional);
     if (p->custom_constraint) p->custom_constraint(p->value, p->rows, p->cols);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,21 +49,33 @@ class Network {
   // An output whose loss is computed outside the engine, reading target_cols target columns.
   void add_output(int layer, CustomLoss<T> loss, Index target_cols, double loss_weight);
   void add_metric(int output, const MetricSpec& spec);
-  // Trains with `optimizer` (not owned), whose parameter i is the weight array order[i]; the
-  // order must list every trainable weight of the network once (Keras's trainable_weights).
-  void set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order);
+  // Trains with `optimizer`, whose parameter optimizer_index[i] is the weight array order[i]; the
+  // order must list every trainable weight of the network once (Keras's trainable_weights), and
+  // the optimizer may be built for more weights (the model's before part of it was frozen).
+  // Not owned: the caller keeps it alive as long as the network (the bindings hold its Python
+  // object), and it is never replaced under the network: changed settings are applied to it in
+  // place (Optimizer::reconfigure), so the next train() uses them.
+  void set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order,
+                     const std::vector<Index>& optimizer_index);
   void seed(uint64_t seed) { rng_.reseed(seed); }
 
+  // Thread safety: predict() may run from any number of threads at once, each call in its own
+  // workspace (copies of the layers' buffers, see Workspace); train() and evaluate() run one at
+  // a time on a network (they share its buffers and running means); and parameter_lock()
+  // (ParameterLock.h) keeps train() away from every predict() and evaluate() that reads the
+  // same weights.
+  //
   // Trains on the samples index[0..count) in consecutive batches of batch_size (the last one
   // may be smaller); learning_rates[s] is used for the s-th batch of this call.
   void train(const Dataset<T>& data, const int64_t* index, Index count, Index batch_size,
              const double* learning_rates);
   // Accumulates loss and metrics without updating weights; index nullptr means rows 0..count.
   void evaluate(const Dataset<T>& data, const int64_t* index, Index count, Index batch_size);
-  // Writes each output, (data.rows, output width), to outputs[o].
+  // Writes each output, (data.rows, output width), to outputs[o]. Leaves the network's own
+  // buffers (and so last_batch) alone.
   void predict(const Dataset<T>& data, Index batch_size, const std::vector<T*>& outputs);
 
-  // The batch that the last train/evaluate step ran on (0 rows before any, or after predict):
+  // The batch that the last train/evaluate step ran on (0 rows before any):
   // per output, the predictions of its forward pass (before that step's update) and the
   // gathered targets; the gathered sample weights, or nullptr without them. Metrics computed
   // in Python read these after a call over exactly one batch.
@@ -77,7 +90,7 @@ class Network {
   std::vector<double> metric_results() const;
 
   Index layer_width(int id) const {
-    if (id < 0 || id >= int(layers_.size())) throw ShapeError("no layer with id " + std::to_string(id));
+    if (id < 0 || id >= int(layers_.size())) throw OutOfRangeError("no layer with id " + std::to_string(id));
     return layers_[id]->width();
   }
   size_t num_inputs() const { return inputs_.size(); }
@@ -110,6 +123,16 @@ class Network {
     MetricAccumulator accumulator;
   };
 
+  // One predict call's copies of the layers (Layer::clone: shared weights, own buffers). Calls
+  // take one from the pool and give it back, so the steady state allocates nothing and a call
+  // costs two uncontended mutex operations; the pool grows to the number of concurrent calls.
+  struct Workspace {
+    std::vector<std::unique_ptr<Layer<T>>> layers;  // in the order of layers_
+    Random rng;  // forward() takes one; inference draws nothing from it
+  };
+  class WorkspaceLease;
+  std::unique_ptr<Workspace> new_workspace();
+
   void prepare(Index batch);
   int prediction_threads(Index rows);
   void gather(const Dataset<T>& data, const int64_t* index, Index first, Index n);
@@ -127,6 +150,7 @@ class Network {
   std::vector<Output> outputs_;
   std::vector<OutputMetric> metrics_;
   Optimizer<T>* optimizer_ = nullptr;
+  std::vector<Index> optimizer_index_;  // per entry of trainable_: its parameter in the optimizer
   std::vector<Parameter<T>*> trainable_;  // one per distinct weight array
   // A layer called twice (a shared layer) has two nodes on one weight array: the second
   // node's gradient is added into the first's before the update.
@@ -143,6 +167,10 @@ class Network {
   Index last_batch_rows_ = 0;
   Mean loss_;
   Random rng_;
+
+  std::mutex step_mutex_;  // train/evaluate: the layers' own buffers, the targets and the running means
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<Workspace>> workspaces_;  // idle ones
 };
 
 }  // namespace fd

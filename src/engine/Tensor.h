@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "Error.h"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -56,10 +58,6 @@ inline bool fork_pays(double work, double threshold = double(kParallelThreshold)
 #endif
 }
 
-// Raised for bad arguments; the bindings translate it into a Python ValueError.
-struct ShapeError : std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
-};
 
 inline std::string shape_str(Index rows, Index cols) {
   return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";

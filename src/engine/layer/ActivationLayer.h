@@ -10,6 +10,7 @@ class ActivationLayer : public Layer<T> {
  public:
   ActivationLayer(Index width, ActivationSpec activation) : Layer<T>(width), activation_(activation) {}
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<ActivationLayer>(*this); }
   std::string kind() const override { return "Activation"; }
   ActivationKind final_activation() const override { return activation_.kind; }
   MatrixMap<T> logits() override { return this->inputs_[0]->value(); }

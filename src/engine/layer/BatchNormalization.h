@@ -14,6 +14,7 @@
 #include <cmath>
 #include <optional>
 
+#include "GammaBeta.h"
 #include "Layer.h"
 
 namespace fd {
@@ -27,25 +28,23 @@ class BatchNormalization : public Layer<T> {
                      Parameter<T> moving_mean, Parameter<T> moving_variance, double momentum, double epsilon,
                      bool frozen)
       : Base(width),
-        gamma_(std::move(gamma)),
-        beta_(std::move(beta)),
+        affine_("BatchNormalization", width, std::move(gamma), std::move(beta)),
         moving_mean_(std::move(moving_mean)),
         moving_variance_(std::move(moving_variance)),
         momentum_(momentum),
         epsilon_(epsilon),
         frozen_(frozen) {
-    if (!std::isfinite(momentum)) throw ShapeError("BatchNormalization: momentum must be finite");
+    if (!std::isfinite(momentum)) throw ConfigError("BatchNormalization: momentum must be finite");
     if (!(epsilon >= 0.0 && std::isfinite(epsilon)))
-      throw ShapeError("BatchNormalization: epsilon must be a finite number >= 0, got " + std::to_string(epsilon));
-    for (Parameter<T>* p : parameters()) require_feature_vector(*p);
+      throw ConfigError("BatchNormalization: epsilon must be a finite number >= 0, got " + std::to_string(epsilon));
+    for (Parameter<T>* p : {&moving_mean_, &moving_variance_}) require_feature_vector(*p);
     // The running statistics are state, never trained (Keras's non-trainable weights).
     moving_mean_.trainable = moving_variance_.trainable = false;
     for (RowVector<T>* v : {&mean_, &variance_, &inv_std_, &scale_, &shift_, &dy_sum_, &dy_xhat_sum_})
       v->resize(width);
-    if (gamma_) gamma_->grad.resize(1, width);
-    if (beta_) beta_->grad.resize(1, width);
   }
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<BatchNormalization>(*this); }
   std::string kind() const override { return "BatchNormalization"; }
 
   void forward(bool training, Random&) override {
@@ -86,8 +85,8 @@ class BatchNormalization : public Layer<T> {
       dy_xhat_sum_.array() += (x.row(i) - mean_).array() * dy.row(i).array();
     }
     dy_xhat_sum_.array() *= inv_std_.array();
-    if (gamma_ && gamma_->trainable) gamma_->grad.row(0) = dy_xhat_sum_;
-    if (beta_ && beta_->trainable) beta_->grad.row(0) = dy_sum_;
+    if (Parameter<T>* gamma = affine_.trainable_gamma()) gamma->grad.row(0) = dy_xhat_sum_;
+    if (Parameter<T>* beta = affine_.trainable_beta()) beta->grad.row(0) = dy_sum_;
 
     Layer<T>* input = this->inputs_[0];
     if (!input->needs_grad) return;
@@ -111,8 +110,7 @@ class BatchNormalization : public Layer<T> {
 
   std::vector<Parameter<T>*> parameters() override {
     std::vector<Parameter<T>*> params;
-    if (gamma_) params.push_back(&*gamma_);
-    if (beta_) params.push_back(&*beta_);
+    affine_.append_parameters(params);
     params.push_back(&moving_mean_);
     params.push_back(&moving_variance_);
     return params;
@@ -138,9 +136,9 @@ class BatchNormalization : public Layer<T> {
     const T eps = T(epsilon_);
     inv_std_ = variance_.unaryExpr([eps](T variance) { return T(1) / std::sqrt(variance + eps); });
     scale_ = inv_std_;
-    if (gamma_) scale_.array() *= gamma_->values().row(0).array();
+    if (affine_.has_gamma()) scale_.array() *= affine_.gamma().array();
     shift_ = -mean_.cwiseProduct(scale_);
-    if (beta_) shift_ += beta_->values().row(0);
+    if (affine_.has_beta()) shift_ += affine_.beta();
   }
 
   void batch_moments(const MatrixMap<T>& x) {
@@ -161,7 +159,7 @@ class BatchNormalization : public Layer<T> {
     v = v * keep + variance_ * take;
   }
 
-  std::optional<Parameter<T>> gamma_, beta_;
+  GammaBeta<T> affine_;
   Parameter<T> moving_mean_, moving_variance_;
   double momentum_, epsilon_;
   bool frozen_;

@@ -31,6 +31,7 @@ class CallbackLayer : public Layer<T> {
     for (auto& p : parameters_) p.grad.resize(p.rows, p.cols);
   }
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<CallbackLayer>(*this); }
   std::string kind() const override { return "Callback"; }
 
   void forward(bool training, Random&) override {

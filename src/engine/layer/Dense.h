@@ -21,6 +21,7 @@ class Dense : public Layer<T> {
     if (bias_) bias_->grad.resize(1, bias_->cols);
   }
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Dense>(*this); }
   std::string kind() const override { return "Dense"; }
   ActivationKind final_activation() const override { return activation_.kind; }
 

@@ -10,9 +10,10 @@ template <typename T>
 class Dropout : public Layer<T> {
  public:
   Dropout(Index width, double rate) : Layer<T>(width), rate_(rate) {
-    if (!(rate >= 0.0 && rate < 1.0)) throw ShapeError("Dropout: rate must be in [0, 1), got " + std::to_string(rate));
+    if (!(rate >= 0.0 && rate < 1.0)) throw ConfigError("Dropout: rate must be in [0, 1), got " + std::to_string(rate));
   }
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Dropout>(*this); }
   std::string kind() const override { return "Dropout"; }
 
   void resize(Index batch) override {
@@ -65,6 +66,7 @@ class GaussianNoise : public Layer<T> {
  public:
   GaussianNoise(Index width, double stddev) : Layer<T>(width), stddev_(stddev) {}
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<GaussianNoise>(*this); }
   std::string kind() const override { return "GaussianNoise"; }
 
   void forward(bool training, Random& rng) override {

@@ -42,8 +42,13 @@ class Layer {
  public:
   explicit Layer(Index width) : width_(width) {}
   virtual ~Layer() = default;
-  Layer(const Layer&) = delete;
   Layer& operator=(const Layer&) = delete;
+
+  // A copy for inference in another workspace (Network::predict runs each call in its own
+  // copies of the layers, so calls from several threads never share a buffer): the same
+  // settings and the same parameter values (pointers to the one weight array each), its own
+  // buffers, not connected yet. Built by each kind's copy constructor.
+  virtual std::unique_ptr<Layer> clone() const = 0;
 
   virtual std::string kind() const = 0;
   Index width() const { return width_; }
@@ -140,6 +145,13 @@ class Layer {
   bool has_activity_penalty() const { return activity_regularizer.active() || bool(custom_activity_regularizer); }
 
  protected:
+  // For clone(): settings only; the buffers start empty and the inputs unconnected.
+  Layer(const Layer& other)
+      : needs_grad(other.needs_grad),
+        activity_regularizer(other.activity_regularizer),
+        custom_activity_regularizer(other.custom_activity_regularizer),
+        width_(other.width_) {}
+
   virtual void check_inputs() const {}
   void require_inputs(size_t count) const {
     if (inputs_.size() != count)
@@ -180,6 +192,7 @@ template <typename T>
 class InputLayer : public Layer<T> {
  public:
   using Layer<T>::Layer;
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<InputLayer>(*this); }
   std::string kind() const override { return "InputLayer"; }
   void forward(bool, Random&) override {}
   bool infers_by_rows() const override { return true; }

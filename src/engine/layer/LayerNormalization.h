@@ -10,6 +10,7 @@
 #include <cmath>
 #include <optional>
 
+#include "GammaBeta.h"
 #include "Layer.h"
 
 namespace fd {
@@ -21,20 +22,12 @@ class LayerNormalization : public Layer<T> {
  public:
   LayerNormalization(Index width, std::optional<Parameter<T>> gamma, std::optional<Parameter<T>> beta,
                      double epsilon)
-      : Base(width), gamma_(std::move(gamma)), beta_(std::move(beta)), epsilon_(epsilon) {
+      : Base(width), affine_("LayerNormalization", width, std::move(gamma), std::move(beta)), epsilon_(epsilon) {
     if (!(epsilon >= 0.0 && std::isfinite(epsilon)))
-      throw ShapeError("LayerNormalization: epsilon must be a finite number >= 0, got " + std::to_string(epsilon));
-    for (Parameter<T>* p : parameters())
-      if (p->size() != width)
-        throw ShapeError("LayerNormalization: a weight has " + std::to_string(p->size()) + " values, expected " +
-                         std::to_string(width) + " (one per feature)");
-    if (gamma_) gamma_->grad.resize(1, width);
-    if (beta_) beta_->grad.resize(1, width);
-    // Without γ or β the formulas run with γ = 1 and β = 0, which changes no bit of the result.
-    ones_ = RowVector<T>::Ones(width);
-    zeros_ = RowVector<T>::Zero(width);
+      throw ConfigError("LayerNormalization: epsilon must be a finite number >= 0, got " + std::to_string(epsilon));
   }
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<LayerNormalization>(*this); }
   std::string kind() const override { return "LayerNormalization"; }
 
   void resize(Index batch) override {
@@ -51,7 +44,7 @@ class LayerNormalization : public Layer<T> {
     auto x = this->inputs_[0]->value_rows(first, count);
     auto y = this->value_rows(first, count);
     const T eps = T(epsilon_);
-    const ConstRow gamma = this->gamma(), beta = this->beta();
+    const ConstRow gamma = affine_.gamma(), beta = affine_.beta();
     parallel_rows(count, this->width_, [&](Index i) {
       // Two passes, as tf.nn.moments: the mean, then the mean squared deviation from it.
       const T mean = x.row(i).mean();
@@ -74,7 +67,7 @@ class LayerNormalization : public Layer<T> {
     if (!input->needs_grad) return;
     auto dx = input->writable_grad();
     const T width = T(this->width_);
-    const ConstRow gamma = this->gamma();
+    const ConstRow gamma = affine_.gamma();
     parallel_rows(n, this->width_, [&](Index i) {
       auto xhat = (x.row(i).array() - mean_[i]) * inv_std_[i];
       auto g = dy.row(i).array() * gamma.array();
@@ -85,8 +78,7 @@ class LayerNormalization : public Layer<T> {
 
   std::vector<Parameter<T>*> parameters() override {
     std::vector<Parameter<T>*> params;
-    if (gamma_) params.push_back(&*gamma_);
-    if (beta_) params.push_back(&*beta_);
+    affine_.append_parameters(params);
     return params;
   }
 
@@ -99,22 +91,20 @@ class LayerNormalization : public Layer<T> {
  private:
   // dγ = Σ dY·x̂ and dβ = Σ dY over the rows, summed row by row (rows are contiguous).
   void accumulate_parameter_gradients(const MatrixMap<T>& x, const MatrixMap<T>& dy) {
-    const bool gamma_grad = gamma_ && gamma_->trainable, beta_grad = beta_ && beta_->trainable;
-    if (gamma_grad) gamma_->grad.setZero();
-    if (beta_grad) beta_->grad.setZero();
+    Parameter<T>* gamma = affine_.trainable_gamma();
+    Parameter<T>* beta = affine_.trainable_beta();
+    if (gamma) gamma->grad.setZero();
+    if (beta) beta->grad.setZero();
     for (Index i = 0; i < x.rows(); ++i) {
-      if (gamma_grad) gamma_->grad.row(0).array() += (x.row(i).array() - mean_[i]) * inv_std_[i] * dy.row(i).array();
-      if (beta_grad) beta_->grad.row(0) += dy.row(i);
+      if (gamma) gamma->grad.row(0).array() += (x.row(i).array() - mean_[i]) * inv_std_[i] * dy.row(i).array();
+      if (beta) beta->grad.row(0) += dy.row(i);
     }
   }
 
-  using ConstRow = Eigen::Map<const RowVector<T>>;
-  ConstRow gamma() const { return {gamma_ ? gamma_->value : ones_.data(), this->width_}; }
-  ConstRow beta() const { return {beta_ ? beta_->value : zeros_.data(), this->width_}; }
+  using ConstRow = typename GammaBeta<T>::ConstRow;
 
-  std::optional<Parameter<T>> gamma_, beta_;
+  GammaBeta<T> affine_;
   double epsilon_;
-  RowVector<T> ones_, zeros_;
   // Per row of the last forward: its mean and 1/√(σ²+ε).
   Eigen::Matrix<T, Eigen::Dynamic, 1> mean_, inv_std_;
 };

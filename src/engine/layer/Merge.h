@@ -15,6 +15,7 @@ class ElementwiseMerge : public Layer<T> {
  public:
   ElementwiseMerge(Index width, MergeKind kind) : Layer<T>(width), merge_(kind) {}
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<ElementwiseMerge>(*this); }
   std::string kind() const override {
     static const char* names[] = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"};
     return names[int(merge_)];
@@ -129,6 +130,7 @@ template <typename T>
 class Concatenate : public Layer<T> {
  public:
   explicit Concatenate(Index width) : Layer<T>(width) {}
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Concatenate>(*this); }
   std::string kind() const override { return "Concatenate"; }
 
   void forward(bool, Random&) override { infer_rows(0, this->batch_); }

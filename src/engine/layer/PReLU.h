@@ -23,6 +23,7 @@ class PReLU : public Layer<T> {
     if (shared()) broadcast_alpha_.resize(width);
   }
 
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<PReLU>(*this); }
   std::string kind() const override { return "PReLU"; }
 
   void forward(bool, Random&) override { infer_rows(0, this->batch_); }

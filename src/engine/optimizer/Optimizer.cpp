@@ -47,6 +47,21 @@ void Optimizer<T>::build(const std::vector<Index>& sizes) {
 }
 
 template <typename T>
+void Optimizer<T>::reconfigure(const OptimizerConfig& config) {
+  if (config.kind != config_.kind)
+    throw ConfigError("Optimizer.reconfigure: a '" + config_.kind + "' optimizer cannot become '" + config.kind +
+                      "'; create a new optimizer instead");
+  const auto before = slot_names();
+  const OptimizerConfig previous = config_;
+  config_ = config;
+  if (built_ && slot_names() != before) {
+    config_ = previous;
+    throw ConfigError("Optimizer.reconfigure: the new settings change the optimizer's slots; "
+                      "create a new optimizer instead");
+  }
+}
+
+template <typename T>
 std::vector<std::string> Optimizer<T>::slot_names() const {
   std::vector<std::string> names;
   for (const auto& group : slot_groups()) names.insert(names.end(), group.begin(), group.end());
@@ -56,13 +71,13 @@ std::vector<std::string> Optimizer<T>::slot_names() const {
 template <typename T>
 void Optimizer<T>::check_step(const std::vector<Index>& which, const std::vector<T*>& params,
                               const std::vector<T*>& grads) const {
-  if (!built_) throw ShapeError("Optimizer.apply: the optimizer is not built; call build(sizes) first");
+  if (!built_) throw StateError("Optimizer.apply: the optimizer is not built; call build(sizes) first");
   if (params.size() != which.size() || grads.size() != which.size())
     throw ShapeError("Optimizer.apply: got " + std::to_string(params.size()) + " parameters and " +
                      std::to_string(grads.size()) + " gradients for " + std::to_string(which.size()) + " slots");
   for (size_t i = 0; i < which.size(); ++i) {
     if (which[i] < 0 || which[i] >= static_cast<Index>(sizes_.size()))
-      throw ShapeError("Optimizer.apply: parameter index " + std::to_string(which[i]) + " out of range (built for " +
+      throw OutOfRangeError("Optimizer.apply: parameter index " + std::to_string(which[i]) + " out of range (built for " +
                        std::to_string(sizes_.size()) + ")");
     if (sizes_[which[i]] > 0 && (params[i] == nullptr || grads[i] == nullptr))
       throw ShapeError("Optimizer.apply: null buffer for parameter " + std::to_string(which[i]));
@@ -145,7 +160,7 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& config) {
   if (kind == "adadelta") return std::make_unique<Adadelta<T>>(config);
   if (kind == "adamax") return std::make_unique<Adamax<T>>(config);
   if (kind == "nadam") return std::make_unique<Nadam<T>>(config);
-  throw ShapeError("unknown optimizer '" + kind +
+  throw UnknownNameError("unknown optimizer '" + kind +
                    "' (expected sgd, rmsprop, adam, adamw, adagrad, adadelta, adamax or nadam)");
 }
 

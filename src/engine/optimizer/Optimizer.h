@@ -58,6 +58,11 @@ class Optimizer {
                 const std::vector<T*>& grads, double learning_rate);
 
   const OptimizerConfig& config() const { return config_; }
+  // New hyper-parameters for the same rule, in place: this object stays the one a Network
+  // points at, and the state (iterations, slots, scalars) is kept. Refused (state untouched)
+  // when the rule's name differs or, once built, when the slot layout would change (SGD
+  // momentum going from 0 to 0.9).
+  void reconfigure(const OptimizerConfig& config);
   int64_t iterations = 0;
 
   // Slot groups in Keras's creation order. Keras creates each group for all variables before

@@ -1,0 +1,49 @@
+"""Per-model locks behind the concurrency contract (README, "Threads").
+
+Any number of threads may call `predict`, `predict_on_batch` and `__call__` on one model at
+once: the native network runs each call in its own workspace, in parallel, and no lock here is
+held while it runs. What these locks serialize is the model's Python-side state:
+
+- `steps`: `fit`, `evaluate`, `train_on_batch` and `test_on_batch` run one at a time on a model,
+  since they share its running loss and metric means (reset, accumulated, then read). A second
+  thread's `fit` waits for the first to end. Re-entrant, so a callback may call `evaluate`.
+- `network`: building or replacing the model's native network (`_native_network`), so a
+  `predict` that builds an inference network cannot put it in place of the training network a
+  concurrent `fit` has just built.
+
+Weight updates against predictions are the engine's business: its parameter lock
+(src/engine/ParameterLock.h) keeps a training step and a prediction from overlapping.
+
+The locks live in a weak table rather than on the model, so they add no attribute to copy or
+pickle.
+"""
+
+import functools
+import threading
+import weakref
+
+_table_lock = threading.Lock()
+_locks = weakref.WeakKeyDictionary()  # model -> {"steps": RLock, "network": RLock}
+
+
+def _lock_of(model, kind):
+    try:
+        return _locks[model][kind]
+    except KeyError:
+        with _table_lock:
+            locks = _locks.setdefault(model, {"steps": threading.RLock(), "network": threading.RLock()})
+        return locks[kind]
+
+
+def serialized(kind):
+    """Decorates a model method to run under the model's `kind` lock ("steps" or "network")."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def locked(self, *args, **kwargs):
+            with _lock_of(self, kind):
+                return method(self, *args, **kwargs)
+
+        return locked
+
+    return decorate
