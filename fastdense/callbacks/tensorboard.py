@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from fastdense import object_registry
 from fastdense.callbacks.base import Callback
 from fastdense.utils.event_file import EventFileWriter, string_tensor
 
@@ -286,10 +287,14 @@ def _learning_rates(model):
         return {}
 
 
-def _is_sequential_or_functional(model):
-    # Imported here: fastdense imports this package before fastdense.models.
-    from fastdense.models import Model, Sequential
+def _model_classes():
+    """(Model, Sequential) from the registry: callbacks sit below models (the trainer imports
+    them), so they find the model classes the way saving does, without importing models."""
+    return object_registry.get_builtin("layers", "Model"), object_registry.get_builtin("layers", "Sequential")
 
+
+def _is_sequential_or_functional(model):
+    Model, Sequential = _model_classes()  # noqa: N806
     return type(model) is Sequential or (type(model) is Model and model.inputs is not None)
 
 
@@ -298,7 +303,7 @@ def _keras_weight_paths(model):
     when it is created: a Sequential builds its layers inside its own scope
     (`sequential/dense/kernel`), a functional model's layers are built outside any
     (`dense/kernel`). fastdense's `Variable.path` is the layer-relative part."""
-    from fastdense.models import Model, Sequential
+    Model, Sequential = _model_classes()  # noqa: N806
 
     paths = {}
 

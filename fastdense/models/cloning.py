@@ -1,6 +1,8 @@
 """`clone_model`: a new model with the same architecture and new (freshly initialized) layers,
 with Keras 3's signature and semantics (keras/src/models/cloning.py)."""
 
+import inspect
+
 from fastdense.layers.input_layer import Input, InputLayer, KerasTensor
 from fastdense.models.model import Model, flatten_structure
 from fastdense.models.sequential import Sequential
@@ -194,8 +196,6 @@ def _clone_functional_model(model, clone_function, input_tensors, call_function)
 
 def _functional_like_constructor(cls):
     """Whether cls(inputs, outputs, name=...) works (keras/src/models/functional.py)."""
-    import inspect
-
     spec = inspect.getfullargspec(cls.__init__)
     if spec.varargs is not None and spec.varkw is not None:
         return True

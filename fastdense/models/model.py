@@ -1,5 +1,7 @@
 """Model: a graph of layers (the functional API) that trains through the native engine."""
 
+import types
+
 import numpy as np
 
 from fastdense.layers.input_layer import Input, InputLayer, KerasTensor, symbolic_call
@@ -9,7 +11,8 @@ from fastdense.models import summary as summary_utils
 from fastdense.models.graph import map_graph
 from fastdense.object_registry import register_builtin
 from fastdense.saving import api as saving_api
-from fastdense.saving import compile_config, serialization_lib
+from fastdense.saving import compile_config, in_memory, serialization_lib
+from fastdense.saving import get_registered_name
 from fastdense.trainers.trainer import Trainer
 from fastdense.utils import naming
 
@@ -389,8 +392,6 @@ class Model(Trainer, Layer):
     # classes and functions the model uses travel with the pickle (by reference, as pickle
     # stores classes), so unpickling needs neither the registry nor a custom-object scope.
     def __reduce__(self):
-        from fastdense.saving import in_memory
-
         return _unpickle_model, (in_memory.model_to_bytes(self), _user_objects(self))
 
     def __deepcopy__(self, memo):
@@ -400,8 +401,6 @@ class Model(Trainer, Layer):
 
 
 def _unpickle_model(data, custom_objects):
-    from fastdense.saving import in_memory
-
     return in_memory.model_from_bytes(data, custom_objects)
 
 
@@ -411,10 +410,6 @@ def _user_objects(model):
     layers hold (activations, regularizers, ...), and its compile arguments. Only what pickle
     can store by reference (module-level, not a lambda or a local definition) is kept; the
     rest is resolved by name when unpickling (the registry or a custom-object scope), as in Keras."""
-    import types
-
-    from fastdense.saving import get_registered_name
-
     found = {}
 
     def add(obj):
