@@ -5,23 +5,12 @@ import numpy as np
 import pytest
 
 import fastdense
-from fastdense import callbacks, layers, losses
+from fastdense import layers, losses
+from misuse import fails_cleanly
 
 X = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
 Y = np.random.default_rng(1).normal(size=(16, 2)).astype(np.float32)
 LABELS = np.array([0, 1, 2, 1] * 4)
-
-
-class HookRecorder(callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def on_train_begin(self, logs=None):
-        self.calls.append("on_train_begin")
-
-    def on_test_begin(self, logs=None):
-        self.calls.append("on_test_begin")
 
 
 def model(units=2, activation=None, compile=True, **compile_kwargs):
@@ -30,26 +19,6 @@ def model(units=2, activation=None, compile=True, **compile_kwargs):
     if compile:
         net.compile(**(compile_kwargs or dict(optimizer="sgd", loss="mse")))
     return net
-
-
-def assert_nothing_ran(net, before, recorder):
-    for a, b in zip(net.get_weights(), before):
-        np.testing.assert_array_equal(a, b)
-    assert recorder.calls == []
-    if net.optimizer is not None:
-        assert net.optimizer.iterations == 0
-
-
-def fails_cleanly(net, method, exception, match, *args, **kwargs):
-    """Calls net.<method>(*args, **kwargs), expecting `exception` and no training work."""
-    before = net.get_weights()
-    recorder = HookRecorder()
-    if method in ("fit", "evaluate", "predict"):
-        kwargs.setdefault("verbose", 0)
-        kwargs["callbacks"] = [recorder]
-    with pytest.raises(exception, match=match):
-        getattr(net, method)(*args, **kwargs)
-    assert_nothing_ran(net, before, recorder)
 
 
 # ----------------------------------------------------------------------------------- not compiled

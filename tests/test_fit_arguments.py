@@ -7,19 +7,11 @@ import numpy as np
 import pytest
 
 import fastdense
-from fastdense import callbacks, layers
+from fastdense import layers
+from misuse import fails_cleanly
 
 X = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
 LABELS = np.array([0, 1, 0, 1] * 4, dtype=np.float32)
-
-
-class HookRecorder(callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def on_train_begin(self, logs=None):
-        self.calls.append("on_train_begin")
 
 
 def classifier():
@@ -29,18 +21,7 @@ def classifier():
 
 
 def fails_before_training(method, exception, match, **kwargs):
-    net = classifier()
-    before = net.get_weights()
-    if method == "fit":
-        recorder = HookRecorder()
-        kwargs.update(verbose=0, callbacks=[recorder])
-    with pytest.raises(exception, match=match):
-        getattr(net, method)(X, LABELS, **kwargs)
-    for a, b in zip(net.get_weights(), before):
-        np.testing.assert_array_equal(a, b)
-    assert net.optimizer.iterations == 0
-    if method == "fit":
-        assert recorder.calls == []
+    fails_cleanly(classifier(), method, exception, match, X, LABELS, **kwargs)
 
 
 @pytest.mark.parametrize("name", ["epochs", "initial_epoch"])
