@@ -49,6 +49,9 @@ def build_network(model, compiled_outputs=None, y_true_shapes=None):
                     network.add_metric(o, metric.native)
         variables = model.trainable_weights
         network.set_optimizer(model.optimizer._native_for(variables), [v.value for v in variables])
+        attach = getattr(model.optimizer, "_attach_to_network", None)  # fastdense.horovod's gradient averaging
+        if attach is not None:
+            attach(network)
     else:
         for native_id in output_ids:
             network.add_output(native_id)

@@ -5,6 +5,7 @@
 // reusing buffers sized at the first batch, so the steady state allocates nothing.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,13 @@ class Network {
   // order must list every trainable weight of the network once (Keras's trainable_weights).
   void set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order);
   void seed(uint64_t seed) { rng_.reseed(seed); }
+  // Data-parallel training (Horovod's tensor fusion): after backward and before the update,
+  // hook(buffer, size) gets every trainable gradient packed into one buffer, in the optimizer's
+  // order, followed by one value: the batch's sample count. The hook rewrites the buffer in place
+  // (an MPI allreduce averages it across processes) and the update reads the gradients from it.
+  // Without a hook nothing is packed.
+  using GradientHook = std::function<void(T* buffer, Index size)>;
+  void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
 
   // Trains on the samples index[0..count) in consecutive batches of batch_size (the last one
   // may be smaller); learning_rates[s] is used for the s-th batch of this call.
@@ -119,6 +127,7 @@ class Network {
   double backward(Index n);
   double regularization_without_gradients(Index n);
   void update_parameters(double learning_rate);
+  void exchange_gradients(Index n);
   void mark_gradient_needs();
   void collect_trainable();
 
@@ -143,6 +152,9 @@ class Network {
   Index last_batch_rows_ = 0;
   Mean loss_;
   Random rng_;
+  GradientHook gradient_hook_;
+  std::vector<T> fused_gradients_;  // the hook's buffer: gradients, then the sample count
+  std::vector<T*> fused_grads_;     // each trainable gradient's place in fused_gradients_
 };
 
 }  // namespace fd
