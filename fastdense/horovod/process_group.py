@@ -10,6 +10,7 @@ mpi4py an exception on one rank leaves the others blocked in their next collecti
 mpi4py is imported only here, and only when the process runs under an MPI launcher.
 """
 
+import atexit
 import os
 import pickle
 import sys
@@ -110,6 +111,17 @@ class MpiGroup:
         local.Free()
         self.timeout = timeout_seconds()
         _install_abort_on_exception(self.comm, self.rank)
+        # Runs before mpi4py's MPI_Finalize (atexit is last-in first-out), which would otherwise
+        # wait forever for a stalled rank.
+        atexit.register(self._leave)
+
+    def _leave(self):
+        try:
+            self._wait(self.comm.Ibarrier(), "the barrier at exit")
+        except CollectiveTimeout as error:
+            sys.stderr.write(f"{error}\n")
+            sys.stderr.flush()
+            self.comm.Abort(1)
 
     # ------------------------------------------------------------------ waiting
     def _wait(self, request, what):

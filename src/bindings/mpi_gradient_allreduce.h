@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <climits>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -93,10 +94,12 @@ class MpiGradientAllreduce {
       check(test_(&request, &done, kStatusIgnore), "MPI_Test");
       if (done) return;
       const auto now = Clock::now();
-      if (now > deadline)
-        throw std::runtime_error("fastdense.horovod: the gradient allreduce did not complete within " +
-                                 std::to_string(timeout_) +
-                                 " s (FASTDENSE_MPI_TIMEOUT): another rank died, stalled or left the training loop");
+      if (now > deadline) {
+        std::ostringstream message;  // the seconds as Python's :g prints them ("3", "0.5")
+        message << "fastdense.horovod: the gradient allreduce did not complete within " << timeout_
+                << " s (FASTDENSE_MPI_TIMEOUT): another rank died, stalled or left the training loop";
+        throw std::runtime_error(message.str());
+      }
       if (now - start < std::chrono::milliseconds(20)) sched_yield();
       else std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
