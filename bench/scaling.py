@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 MODELS = {
-    "1024-4096-4096-1024": {"sizes": [1024, 4096, 4096, 1024], "batch": 256, "steps": 6, "target": 1.8},
+    "1024-4096-4096-1024": {"sizes": [1024, 4096, 4096, 1024], "batch": 1024, "steps": 4, "target": 1.8},
     "784-256-256-10": {"sizes": [784, 256, 256, 10], "batch": 128, "steps": 300, "target": 1.6},
 }
 

@@ -28,6 +28,9 @@ HOOK_VARIABLE = "FASTDENSE_MPI_GRADIENT_HOOK"  # "native" (default where possibl
 _LAUNCHER_VARIABLES = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK")
 
 
+_SPIN_SECONDS, _YIELD_SECONDS = 0.005, 0.05
+
+
 class CollectiveTimeout(RuntimeError):
     """A collective did not complete in time: another rank died, stalled or left the loop."""
 
@@ -134,7 +137,10 @@ class MpiGroup:
                 raise CollectiveTimeout(
                     f"fastdense.horovod: {what} on rank {self.rank} did not complete within {self.timeout:g} s "
                     f"({TIMEOUT_VARIABLE}): another rank died, stalled or left the training loop")
-            time.sleep(0 if now - start < 0.02 else 0.0005)
+            # Spin for the first milliseconds (a peer usually ends its backward pass within them;
+            # yielding the core on a loaded machine can cost a whole time slice), then sleep.
+            if now - start > _SPIN_SECONDS:
+                time.sleep(0 if now - start < _YIELD_SECONDS else 0.0005)
 
     # ------------------------------------------------------------------ collectives
     def allreduce(self, array, op):
