@@ -1,5 +1,7 @@
 """Horovod's Keras callbacks (`horovod.tensorflow.keras.callbacks`)."""
 
+import warnings
+
 import numpy as np
 
 from fastdense.callbacks import Callback
@@ -51,9 +53,9 @@ class MetricAverageCallback(Callback):
 
 class LearningRateScheduleCallback(Callback):
     """Horovod's schedule callback: learning rate = initial_lr · multiplier(epoch) for epochs in
-    [start_epoch, end_epoch); fractional epochs per batch unless staircase. With SGD momentum
-    and momentum_correction, the momentum of a step is scaled by new_lr / old_lr
-    (Goyal et al., "Accurate, Large Minibatch SGD")."""
+    [start_epoch, end_epoch); fractional epochs per batch unless staircase. Horovod's
+    momentum_correction (momentum scaled by new_lr / old_lr for a step, Goyal et al.) is not
+    applied: a warning says so when the optimizer has momentum."""
 
     def __init__(self, initial_lr, multiplier, start_epoch=0, end_epoch=None, staircase=True,
                  momentum_correction=True, steps_per_epoch=None, verbose=0):
@@ -65,24 +67,18 @@ class LearningRateScheduleCallback(Callback):
         self.steps_per_epoch = steps_per_epoch
         self.verbose = verbose
         self.current_epoch = None
-        self.restore_momentum = None
+        self._warned = False
         self.multiplier = multiplier if callable(multiplier) else (lambda epoch: multiplier)
 
     def _adjust_learning_rate(self, epoch):
         optimizer = self.model.optimizer
-        old_lr = optimizer.learning_rate
-        new_lr = self.initial_lr * self.multiplier(epoch)
-        optimizer.learning_rate = new_lr
-        if self.momentum_correction and getattr(optimizer, "momentum", 0) and old_lr:
-            self.restore_momentum = optimizer.momentum
-            optimizer.momentum = self.restore_momentum * new_lr / old_lr
-            optimizer._sync_native()
-
-    def _restore_momentum_if_needed(self):
-        if self.restore_momentum is not None:
-            self.model.optimizer.momentum = self.restore_momentum
-            self.model.optimizer._sync_native()
-            self.restore_momentum = None
+        optimizer.learning_rate = self.initial_lr * self.multiplier(epoch)
+        if self.momentum_correction and getattr(optimizer, "momentum", 0) and not self._warned:
+            # Changing momentum means reconfiguring the native optimizer, which replaces the
+            # engine object a built training network points to: not safe inside fit.
+            warnings.warn("fastdense.horovod: momentum_correction is not applied (the momentum of a native "
+                          "optimizer cannot change during fit); the learning rate schedule is applied", stacklevel=2)
+            self._warned = True
 
     def on_train_begin(self, logs=None):
         if self.initial_lr is None:
@@ -107,9 +103,6 @@ class LearningRateScheduleCallback(Callback):
                 self._adjust_learning_rate(self.current_epoch)
         else:
             self._adjust_learning_rate(self.current_epoch + float(batch) / self.steps_per_epoch)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._restore_momentum_if_needed()
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
