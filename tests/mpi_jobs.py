@@ -1,9 +1,10 @@
 """Running real `mpiexec -n N` jobs from tests: time-bounded, every rank process accounted for.
 
 MPICH's Hydra starts each rank in a session of its own, so killing mpiexec's process group does
-not reach the ranks. Each job script therefore starts with a preamble that records its PID in
-a directory; after the job (and always on timeout) any recorded rank still alive is killed, and
-`run_job` reports which were left behind.
+not reach the ranks. Every rank therefore records its PID in a directory as Python starts (a
+`sitecustomize` module put on the job's PYTHONPATH, for ranks only: PMI_RANK is set); after the
+job (and always on timeout) any recorded rank still alive is killed, and `run_job` reports which
+were left behind.
 """
 
 import os
@@ -19,10 +20,11 @@ import fastdense
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastdense.__file__)))
 
-_PREAMBLE = """\
+_SITECUSTOMIZE = """\
 import os as _os
-with open(_os.path.join(_os.environ["FASTDENSE_TEST_PIDS"], str(_os.getpid())), "w") as _f:
-    _f.write(_os.environ.get("PMI_RANK", "?"))
+if "FASTDENSE_TEST_PIDS" in _os.environ and "PMI_RANK" in _os.environ:
+    with open(_os.path.join(_os.environ["FASTDENSE_TEST_PIDS"], str(_os.getpid())), "w") as _f:
+        _f.write(_os.environ["PMI_RANK"])
 """
 
 
@@ -63,19 +65,23 @@ def _rank_pids(pid_dir):
 def write_script(directory, name, body):
     path = os.path.join(directory, name)
     with open(path, "w") as f:
-        f.write(_PREAMBLE + textwrap.dedent(body))
+        f.write(textwrap.dedent(body))
     return path
 
 
-def run_job(directory, script, ranks=2, timeout=120, env=None, args=(), launcher=None):
-    """Runs `script` (written by write_script) on `ranks` ranks; never outlives `timeout`."""
-    pid_dir = os.path.join(directory, f"pids-{os.path.basename(script)}-{time.monotonic_ns()}")
+def run_job(directory, script, ranks=2, timeout=120, env=None, args=(), command=None):
+    """Runs `script` on `ranks` ranks (or the given command line); never outlives `timeout`."""
+    pid_dir = os.path.join(directory, f"pids-{time.monotonic_ns()}")
     os.makedirs(pid_dir)
+    site_dir = os.path.join(directory, "rank-pids-site")
+    os.makedirs(site_dir, exist_ok=True)
+    with open(os.path.join(site_dir, "sitecustomize.py"), "w") as f:
+        f.write(_SITECUSTOMIZE)
     job_env = dict(os.environ, FASTDENSE_TEST_PIDS=pid_dir, OMP_NUM_THREADS="1",
-                   PYTHONPATH=os.pathsep.join(p for p in (PACKAGE_PARENT, os.environ.get("PYTHONPATH")) if p))
+                   PYTHONPATH=os.pathsep.join(p for p in (site_dir, PACKAGE_PARENT, os.environ.get("PYTHONPATH")) if p))
     job_env.update(env or {})
-    command = launcher or [mpiexec(), "-n", str(ranks)]
-    command = command + [sys.executable, script, *args]
+    if command is None:
+        command = [mpiexec(), "-n", str(ranks), sys.executable, script, *args]
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=directory, env=job_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)

@@ -21,7 +21,9 @@ import numpy as np
 
 TIMEOUT_VARIABLE = "FASTDENSE_MPI_TIMEOUT"
 DEFAULT_TIMEOUT = 600.0  # seconds; a step of a large model on one core takes seconds, never minutes
-HOOK_VARIABLE = "FASTDENSE_MPI_GRADIENT_HOOK"  # "native" (default where possible) or "python"
+# "native" (default where possible) or "python"; "none" makes the ranks train independently
+# (bench/scaling.py's control: what 2 processes reach on the machine without communicating).
+HOOK_VARIABLE = "FASTDENSE_MPI_GRADIENT_HOOK"
 
 # Variables that MPI launchers set in every rank's environment (MPICH's Hydra: PMI_*; Open MPI:
 # OMPI_*; PMIx-based launchers: PMIX_RANK).
@@ -196,9 +198,13 @@ class MpiGroup:
     def gradient_hook(self):
         """What `Network.set_gradient_hook` gets: the native MPI hook with MPICH (no Python per
         step), else a Python function calling mpi4py (the GIL taken once per step)."""
+        if self.size == 1:  # mpiexec -n 1: nothing to average
+            return None
         choice = os.environ.get(HOOK_VARIABLE, "native")
-        if choice not in ("native", "python"):
-            raise ValueError(f"{HOOK_VARIABLE} must be 'native' or 'python', got {choice!r}")
+        if choice not in ("native", "python", "none"):
+            raise ValueError(f"{HOOK_VARIABLE} must be 'native', 'python' or 'none', got {choice!r}")
+        if choice == "none":
+            return None
         library = _loaded_libmpi() if self._MPI.get_vendor()[0] == "MPICH" else None
         if choice == "native" and library is not None:
             from fastdense.native.mpi_allreduce import gradient_allreduce
