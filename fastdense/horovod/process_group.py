@@ -31,6 +31,7 @@ _LAUNCHER_VARIABLES = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RAN
 
 
 _SPIN_SECONDS, _YIELD_SECONDS = 0.005, 0.05
+_ABORT_GRACE_SECONDS = 0.5
 
 
 class CollectiveTimeout(RuntimeError):
@@ -91,7 +92,10 @@ class LocalGroup:
         return obj
 
     def allgather_object(self, obj):
-        return [obj]
+        payload = np.frombuffer(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), dtype=np.uint8)
+        sizes = self.allgather(np.array([payload.size], dtype=np.int64))
+        gathered = self.allgather(payload)
+        return [pickle.loads(part.tobytes()) for part in np.split(gathered, np.cumsum(sizes)[:-1])]
 
     def barrier(self):
         pass
@@ -126,6 +130,7 @@ class MpiGroup:
         except CollectiveTimeout as error:
             sys.stderr.write(f"{error}\n")
             sys.stderr.flush()
+            time.sleep(_ABORT_GRACE_SECONDS)
             self.comm.Abort(1)
 
     # ------------------------------------------------------------------ waiting
@@ -246,6 +251,9 @@ def _install_abort_on_exception(comm, rank):
             message = "".join(traceback.format_exception(kind, value, tb))
             sys.stderr.write(f"fastdense.horovod: rank {rank} failed, aborting all ranks:\n{message}")
             sys.stderr.flush()
+            # mpiexec tears its output forwarding down as soon as it learns of the abort: give it
+            # a moment to pass the message on first.
+            time.sleep(_ABORT_GRACE_SECONDS)
         finally:
             if kind is KeyboardInterrupt:
                 previous(kind, value, tb)
