@@ -57,6 +57,9 @@ def build_network(model, compiled_outputs=None, y_true_shapes=None, engine_input
         variables = model.trainable_weights
         native_optimizer, indices = model.optimizer._native_for(variables)
         network.set_optimizer(native_optimizer, [v.value for v in variables], indices)
+        attach = getattr(model.optimizer, "_attach_to_network", None)  # fastdense.horovod's gradient averaging
+        if attach is not None:
+            attach(network)
     else:
         for native_id in output_ids:
             network.add_output(native_id)

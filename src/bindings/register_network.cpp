@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "arrays.h"
+#include "mpi_gradient_allreduce.h"
 #include "optimizer_object.h"
 #include "python_callbacks.h"
 #include "engine/Network.h"
@@ -145,6 +146,23 @@ Index width_of_input(PyNetwork& self, int id);
 }  // namespace
 
 void register_network(py::module_& m) {
+  py::class_<MpiGradientAllreduce, std::shared_ptr<MpiGradientAllreduce>>(
+      m, "MpiGradientAllreduce",
+      "A native gradient hook for Network.set_gradient_hook: the sample-weighted mean of the fused gradients over "
+      "an MPICH communicator (MPI_Iallreduce + MPI_Test until `timeout` seconds), with MPI loaded from `library`.")
+      .def(py::init<const std::string&, int, int, int, int, double>(), py::arg("library"), py::arg("comm"),
+           py::arg("float_type"), py::arg("double_type"), py::arg("sum_op"), py::arg("timeout"))
+      .def_property_readonly("timeout", &MpiGradientAllreduce::timeout)
+      .def("average", [](MpiGradientAllreduce& self, py::array buffer) {
+        // For tests: the same averaging on a 1-D float32/float64 array (gradients, then the count).
+        if (!(buffer.flags() & py::array::c_style) || !buffer.writeable() || buffer.ndim() != 1 || buffer.shape(0) < 1)
+          throw ShapeError("average: expected a writable contiguous 1-D array");
+        py::gil_scoped_release release;
+        if (buffer.dtype().is(py::dtype::of<float>())) self.average(static_cast<float*>(buffer.mutable_data()), buffer.shape(0));
+        else if (buffer.dtype().is(py::dtype::of<double>())) self.average(static_cast<double*>(buffer.mutable_data()), buffer.shape(0));
+        else throw ShapeError("average: expected float32 or float64");
+      }, py::arg("buffer"));
+
   py::class_<PyNetwork>(m, "Network", "A compiled graph of layers with its losses, metrics and optimizer.")
       .def(py::init<const std::string&>(), py::arg("dtype") = "float32")
       .def_property_readonly("dtype", &PyNetwork::dtype)
@@ -340,6 +358,28 @@ void register_network(py::module_& m) {
       }, py::arg("optimizer"), py::arg("weights"), py::arg("indices") = py::none(),
          "Trains with this built _core.Optimizer, whose parameter indices[i] (default: i) is weights[i]; the "
          "state stays shared.")
+      .def("set_gradient_hook", [](PyNetwork& self, const py::object& hook) {
+        self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          if (hook.is_none()) {
+            net.set_gradient_hook(nullptr);
+          } else if (py::isinstance<MpiGradientAllreduce>(hook)) {
+            auto native = hook.cast<std::shared_ptr<MpiGradientAllreduce>>();
+            net.set_gradient_hook([native](T* buffer, Index size) { native->average(buffer, size); });
+          } else if (PyCallable_Check(hook.ptr())) {
+            py::handle fn = hook;  // kept alive by keep_alive below
+            net.set_gradient_hook([fn](T* buffer, Index size) {
+              py::gil_scoped_acquire gil;
+              fn(py::array_t<T>({py::ssize_t(size)}, buffer, py::none()));  // a writable view, valid during the call
+            });
+          } else {
+            throw ConfigError("set_gradient_hook: expected None, a MpiGradientAllreduce or a callable");
+          }
+        });
+        if (!hook.is_none()) self.keep_alive.push_back(hook);
+      }, py::arg("hook"),
+         "After backward and before each update: hook(buffer) rewrites, in place, every trainable gradient packed "
+         "in one 1-D array (set_optimizer's order) followed by the batch's sample count; None removes it.")
       .def("seed", [](PyNetwork& self, uint64_t seed) { self.visit([&](auto& net) { net.seed(seed); }); })
       .def("train", [](PyNetwork& self, const py::list& inputs, const py::list& targets, const py::object& sample_weight,
                        const py::object& index, Index batch_size, const py::object& learning_rates) {

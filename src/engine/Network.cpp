@@ -377,6 +377,7 @@ void Network<T>::run_batch(Index n, bool training, double learning_rate) {
   double total = losses_and_metrics(n, training);
   if (training) {
     total += backward(n);
+    if (gradient_hook_) exchange_gradients(n);
     update_parameters(learning_rate);
   } else {
     total += regularization_without_gradients(n);
@@ -458,12 +459,31 @@ double Network<T>::regularization_without_gradients(Index n) {
 template <typename T>
 void Network<T>::update_parameters(double learning_rate) {
   // As Keras's apply: an optimizer built for more weights (the model was frozen in part since)
-  // updates these alone, and without any trainable weight there is no step at all.
-  if (!trainable_.empty()) optimizer_->apply_to(optimizer_index_, trainable_values_, trainable_grads_, learning_rate);
+  // updates these alone, and without any trainable weight there is no step at all. With a
+  // gradient hook the gradients are read from its fused buffer (averaged across processes).
+  if (!trainable_.empty())
+    optimizer_->apply_to(optimizer_index_, trainable_values_, gradient_hook_ ? fused_grads_ : trainable_grads_,
+                         learning_rate);
   for (Parameter<T>* p : trainable_) {
     apply_constraint(p->constraint, p->value, p->rows, p->cols, p->one_dimensional);
     if (p->custom_constraint) p->custom_constraint(p->value, p->rows, p->cols);
   }
+}
+
+template <typename T>
+void Network<T>::exchange_gradients(Index n) {
+  Index total = 0;
+  for (Index size : trainable_sizes_) total += size;
+  fused_gradients_.resize(size_t(total) + 1);
+  fused_grads_.clear();
+  T* at = fused_gradients_.data();
+  for (size_t i = 0; i < trainable_grads_.size(); ++i) {
+    std::memcpy(at, trainable_grads_[i], sizeof(T) * size_t(trainable_sizes_[i]));
+    fused_grads_.push_back(at);
+    at += trainable_sizes_[i];
+  }
+  *at = T(n);
+  gradient_hook_(fused_gradients_.data(), total + 1);
 }
 
 template <typename T>

@@ -5,6 +5,7 @@
 // reusing buffers sized at the first batch, so the steady state allocates nothing.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,6 +59,13 @@ class Network {
   void set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& order,
                      const std::vector<Index>& optimizer_index);
   void seed(uint64_t seed) { rng_.reseed(seed); }
+  // Data-parallel training (Horovod's tensor fusion): after backward and before the update,
+  // hook(buffer, size) gets every trainable gradient packed into one buffer, in the optimizer's
+  // order, followed by one value: the batch's sample count. The hook rewrites the buffer in place
+  // (an MPI allreduce averages it across processes) and the update reads the gradients from it.
+  // Without a hook nothing is packed.
+  using GradientHook = std::function<void(T* buffer, Index size)>;
+  void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
 
   // Thread safety: predict() may run from any number of threads at once, each call in its own
   // workspace (copies of the layers' buffers, see Workspace); train() and evaluate() run one at
@@ -142,6 +150,7 @@ class Network {
   double backward(Index n);
   double regularization_without_gradients(Index n);
   void update_parameters(double learning_rate);
+  void exchange_gradients(Index n);
   void mark_gradient_needs();
   void collect_trainable();
 
@@ -171,6 +180,9 @@ class Network {
   std::mutex step_mutex_;  // train/evaluate: the layers' own buffers, the targets and the running means
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Workspace>> workspaces_;  // idle ones
+  GradientHook gradient_hook_;
+  std::vector<T> fused_gradients_;  // the hook's buffer: gradients, then the sample count
+  std::vector<T*> fused_grads_;     // each trainable gradient's place in fused_gradients_
 };
 
 }  // namespace fd

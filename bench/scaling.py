@@ -1,0 +1,225 @@
+"""Data-parallel scaling of fastdense.horovod: samples/s of 2 ranks against 1, one compute
+thread per rank (OMP_NUM_THREADS=1), on the 1024-4096-4096-1024 and 784-256-256-10 models.
+
+    python bench/scaling.py [--repeats 3] [--hook native|python] [--quick]
+
+Each measurement is its own `mpiexec -n R` job (1 and 2 ranks alternate within a repeat, so
+machine noise hits both alike). A control job runs 2 ranks that never average their gradients:
+its speedup is the most this machine allowed at that moment (on a shared machine, far below 2). A rank trains `steps` batches of `batch` rows of its own shard
+in one fit call, after a warm-up call; the time is the slowest rank's, between two barriers.
+The job also times the allreduce of the model's fused gradient buffer alone (the communication
+term of docs/SCALING.md). Writes bench/results/scaling.json and scaling.md (min / median / max
+over repeats, with the CPU model) and prints the table.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+MODELS = {
+    "1024-4096-4096-1024": {"sizes": [1024, 4096, 4096, 1024], "batch": 1024, "steps": 4, "target": 1.8},
+    "784-256-256-10": {"sizes": [784, 256, 256, 10], "batch": 256, "steps": 200, "target": 1.6},
+}
+
+
+def worker(args):
+    """One rank of a measurement job: prints a JSON line on rank 0."""
+    import numpy as np
+
+    import fastdense as fd
+    import fastdense.horovod as hvd
+
+    hvd.init()
+    spec = MODELS[args.model]
+    sizes, batch, steps = spec["sizes"], spec["batch"], args.steps or spec["steps"]
+    fd.utils.set_random_seed(0)
+    layers = [fd.Input((sizes[0],))]
+    layers += [fd.layers.Dense(width, activation="relu") for width in sizes[1:-1]]
+    classifier = sizes[-1] <= 10
+    layers.append(fd.layers.Dense(sizes[-1], activation="softmax" if classifier else None))
+    model = fd.Sequential(layers)
+    model.compile(optimizer=hvd.DistributedOptimizer(fd.optimizers.SGD(0.001)),
+                  loss="sparse_categorical_crossentropy" if classifier else "mse")
+    rng = np.random.default_rng(hvd.rank())
+    rows = batch * steps
+    x = rng.normal(size=(rows, sizes[0])).astype(np.float32)
+    y = rng.integers(0, sizes[-1], size=rows) if classifier else rng.normal(size=(rows, sizes[-1])).astype(np.float32)
+    warmup = max(1, steps // 10)
+    model.fit(x[:warmup * batch], y[:warmup * batch], batch_size=batch, shuffle=False, verbose=0,
+              callbacks=[hvd.callbacks.BroadcastGlobalVariablesCallback(0)])
+    hvd.barrier()
+    started = time.perf_counter()
+    model.fit(x, y, batch_size=batch, shuffle=False, verbose=0)
+    seconds = time.perf_counter() - started
+    seconds = float(hvd.allgather(np.array([seconds])).max())
+    parameters = sum(w.size for w in model.trainable_weights)
+    buffer = np.ones(parameters + 1, dtype=np.float32)
+    allreduce_seconds = None
+    if hvd.size() > 1:
+        hvd.allreduce(buffer)
+        hvd.barrier()
+        started = time.perf_counter()
+        for _ in range(5):
+            hvd.allreduce(buffer)
+        allreduce_seconds = (time.perf_counter() - started) / 5
+    if hvd.rank() == 0:
+        print(json.dumps({"model": args.model, "ranks": hvd.size(), "batch_per_rank": batch, "steps": steps,
+                          "seconds": seconds, "samples_per_second": hvd.size() * rows / seconds,
+                          "seconds_per_step": seconds / steps, "parameters": int(parameters),
+                          "allreduce_seconds": allreduce_seconds}), flush=True)
+
+
+# The ring-allreduce cost model of docs/SCALING.md.
+LINKS_GBIT = (10, 25, 100)
+RANKS = (8, 64)
+LATENCY_SECONDS = 20e-6  # per message on TCP over Ethernet (about 2e-6 with RDMA)
+MEMORY_BYTES_PER_SECOND = 10e9  # one core packing and scaling the fused buffer (3 passes)
+
+
+def expected_efficiency(step_seconds, parameters, ranks, link_gbit, latency=LATENCY_SECONDS):
+    """T_step / (T_step + T_allreduce + T_pack), with T_allreduce = 2(N-1)/N · bytes / bandwidth
+    + 2(N-1) · latency (ring: reduce-scatter then allgather, N-1 messages each) and T_pack = 3 ·
+    bytes / memory bandwidth; no overlap of communication with the backward pass."""
+    nbytes = 4 * (parameters + 1)
+    allreduce = 2 * (ranks - 1) / ranks * nbytes / (link_gbit * 1e9 / 8) + 2 * (ranks - 1) * latency
+    pack = 3 * nbytes / MEMORY_BYTES_PER_SECOND
+    return step_seconds / (step_seconds + allreduce + pack), allreduce, pack
+
+
+def cost_model_lines(report):
+    lines = ["| model | parameters | batch/rank | T_step (1 rank, median) | link | T_allreduce N=8 | efficiency N=8 | "
+             "T_allreduce N=64 | efficiency N=64 |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, result in report["models"].items():
+        step = result["seconds_per_step"]["median"]
+        for link in LINKS_GBIT:
+            cells = []
+            for ranks in RANKS:
+                efficiency, allreduce, _ = expected_efficiency(step, result["parameters"], ranks, link)
+                cells += [f"{allreduce * 1e3:.2f} ms", f"{efficiency:.0%}"]
+            lines.append(f"| {name} | {result['parameters']:,} | {MODELS[name]['batch']} | {step * 1e3:.1f} ms | "
+                         f"{link} Gbit/s | " + " | ".join(cells) + " |")
+    return lines
+
+
+def mpiexec():
+    beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    return beside if os.access(beside, os.X_OK) else "mpiexec"
+
+
+def measure(model, ranks, hook, steps):
+    env = dict(os.environ, OMP_NUM_THREADS="1", FASTDENSE_MPI_GRADIENT_HOOK=hook,
+               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+    command = [mpiexec(), "-n", str(ranks), sys.executable, os.path.abspath(__file__), "--worker", "--model", model]
+    if steps:
+        command += ["--steps", str(steps)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def spread(values):
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def summarize(runs, hook, quick, repeats):
+    report = {"cpu": cpu_model(), "cores": os.cpu_count(), "hook": hook, "quick": quick, "repeats": repeats,
+              "load_average_after": os.getloadavg(),
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "models": {}}
+    for name, spec in MODELS.items():
+        one = [r["samples_per_second"] for r in runs[name][1]]
+        two = [r["samples_per_second"] for r in runs[name][2]]
+        speedups = [b / a for a, b in zip(one, two)]  # each repeat's pair, measured back to back
+        # The control: 2 ranks that never communicate. Its ratio to 1 rank is what the machine
+        # allowed at that moment; two / independent is the cost of the gradient averaging.
+        independent = [r["samples_per_second"] for r in runs[name]["independent"]]
+        report["models"][name] = {
+            "independent_speedup": spread([c / a for a, c in zip(one, independent)]),
+            "relative_to_independent": spread([b / c for b, c in zip(two, independent)]),
+            "runs": runs[name], "speedup": spread(speedups), "one_rank": spread(one), "two_ranks": spread(two),
+            "seconds_per_step": spread([r["seconds_per_step"] for r in runs[name][1]]),
+            "allreduce_seconds": spread([r["allreduce_seconds"] for r in runs[name][2]]),
+            "batch_per_rank": spec["batch"], "target": spec["target"], "parameters": runs[name][1][0]["parameters"]}
+    return report
+
+
+def report_lines(report):
+    def fmt(s, f):  # s is None in reports written before the control column existed
+        return "n/a" if s is None else " / ".join(f.format(s[k]) for k in ("min", "median", "max"))
+
+    lines = [f"Data-parallel scaling (bench/scaling.py, {report['hook']} gradient hook, OMP_NUM_THREADS=1 per rank), "
+             f"{report['cpu']}, {report['cores']} cores, {report['date']}, {report['repeats']} repeat(s): "
+             f"min / median / max; load average afterwards {report['load_average_after'][0]:.1f} (shared machine)",
+             "",
+             "| model | batch/rank | 1 rank samples/s | 2 ranks samples/s | speedup | target | "
+             "2 independent ranks (no averaging) vs 1 | 2 ranks vs 2 independent | s/step (1 rank) | "
+             "allreduce of the gradients (2 ranks) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in report["models"].items():
+        lines.append(f"| {name} | {r['batch_per_rank']} | {fmt(r['one_rank'], '{:.0f}')} | "
+                     f"{fmt(r['two_ranks'], '{:.0f}')} | {fmt(r['speedup'], '{:.2f}')}× | ≥ {r['target']}× | "
+                     f"{fmt(r.get('independent_speedup'), '{:.2f}')}× | {fmt(r.get('relative_to_independent'), '{:.0%}')} | "
+                     f"{fmt(r['seconds_per_step'], '{:.4f}')} | {fmt(r['allreduce_seconds'], '{:.4f}')} s |")
+    lines += ["", "Expected efficiency beyond this machine (docs/SCALING.md's cost model, latency "
+              f"{LATENCY_SECONDS * 1e6:g} µs per message, packing at {MEMORY_BYTES_PER_SECOND / 1e9:g} GB/s):", ""]
+    return lines + cost_model_lines(report)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--hook", choices=("native", "python"), default="native")
+    parser.add_argument("--quick", action="store_true", help="few steps (checks that it runs; numbers meaningless)")
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--from-json", help="rewrite the Markdown table of an earlier run's JSON file")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+
+    if args.from_json:
+        with open(args.from_json) as f:
+            report = json.load(f)
+    else:
+        runs = {name: {1: [], 2: [], "independent": []} for name in MODELS}
+        for repeat in range(args.repeats):
+            for name in MODELS:
+                for ranks, hook in ((1, args.hook), (2, args.hook), (2, "none")):
+                    run = measure(name, ranks, hook, 2 if args.quick else None)
+                    runs[name][ranks if hook != "none" else "independent"].append(run)
+                    print(f"repeat {repeat + 1}: {name} {ranks} rank(s), {hook} hook: "
+                          f"{run['samples_per_second']:.1f} samples/s", flush=True)
+        report = summarize(runs, args.hook, args.quick, args.repeats)
+    lines = report_lines(report)
+    os.makedirs(args.out, exist_ok=True)
+    suffix = "-quick" if report["quick"] else ("" if report["hook"] == "native" else "-" + report["hook"])
+    with open(os.path.join(args.out, f"scaling{suffix}.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(args.out, f"scaling{suffix}.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
