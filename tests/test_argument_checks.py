@@ -283,3 +283,17 @@ def test_valid_values_of_the_checked_arguments_are_accepted(tmp_path):
     loaded = fastdense.saving.load_model(tmp_path / "m.keras", custom_objects={}, compile=False, safe_mode=True)
     loaded.load_weights(tmp_path / "m.weights.h5", skip_mismatch=False, by_name=False)
     np.testing.assert_array_equal(loaded.predict_on_batch(X), model.predict_on_batch(X))
+
+
+def test_a_callback_of_another_class_with_keras_hooks_is_accepted(keras):
+    """Callbacks are duck-typed as in Keras's CallbackList: a keras.callbacks.Callback works."""
+
+    class Counter(keras.callbacks.Callback):
+        epochs = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            Counter.epochs += 1
+
+    model = new_model(fastdense)
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[Counter()])
+    assert Counter.epochs == 2

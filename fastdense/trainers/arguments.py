@@ -127,17 +127,23 @@ def container(name, value, kinds=(list, tuple, dict), single=()):
 
 def callback_list(value, callback_type):
     """None, a callback, or a (nested) list of callbacks. Keras 3 fails later, in set_model,
-    with an AttributeError naming neither the argument nor the value."""
-    if value is None or isinstance(value, callback_type):
+    with an AttributeError naming neither the argument nor the value. A callback is an instance
+    of `callback_type` or, duck-typed as Keras's CallbackList takes it, anything with a
+    `set_model` method (a keras.callbacks.Callback, say)."""
+    if value is None or _is_callback(value, callback_type):
         return value
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"`callbacks` must be a list of Callback instances, got {_given(value)}")
     for item in value:
         if isinstance(item, (list, tuple)):
             callback_list(item, callback_type)
-        elif not isinstance(item, callback_type):
+        elif not _is_callback(item, callback_type):
             raise TypeError(f"`callbacks` must be a list of Callback instances, got {_given(item)} in the list")
     return value
+
+
+def _is_callback(value, callback_type):
+    return isinstance(value, callback_type) or callable(getattr(value, "set_model", None))
 
 
 def data(name, value):
