@@ -41,7 +41,10 @@ class Row:
 
 
 def rows_for_data(method, argument, keras=ValueError):
-    return [Row(method, argument, "abc", ValueError, keras=keras), Row(method, argument, 7, ValueError, keras=keras)]
+    rows = [Row(method, argument, "abc", ValueError, keras=keras), Row(method, argument, 7, ValueError, keras=keras)]
+    if argument == "x":  # the one that cannot be left out
+        rows.append(Row(method, argument, None, ValueError))
+    return rows
 
 
 def rows_for_count(method, argument, negative=-3, keras_type=None, keras_value=None):

@@ -147,9 +147,10 @@ def _is_callback(value, callback_type):
 
 
 def data(name, value):
-    """Arrays, lists, dicts, DataFrames, tensors, generators...: anything but a string, bytes or a
-    bare Python number (Keras: `Unrecognized data type: x=abc`)."""
-    if isinstance(value, (str, bytes, numbers.Number)) and not isinstance(value, np.generic):
+    """Arrays, lists, dicts, DataFrames, tensors, generators...: anything but None, a string, bytes
+    or a bare Python number (Keras: `Unrecognized data type: x=abc`). Callers skip this for an
+    optional argument left None (y, sample_weight)."""
+    if value is None or (isinstance(value, (str, bytes, numbers.Number)) and not isinstance(value, np.generic)):
         raise ValueError(f"`{name}` must be array-like data (an array, a list or dict of arrays, a "
                          f"generator or dataset), got {_given(value)}")
     return value

@@ -259,8 +259,7 @@ class Trainer:
         """Trains the model for `epochs` epochs (Keras's arguments and semantics); returns History."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "fit")
         self._assert_compiled("fit")
-        if x is not None:
-            arguments.data("x", x)
+        arguments.data("x", x)
         for name, value in (("y", y), ("sample_weight", sample_weight)):
             if value is not None:
                 arguments.data(name, value)
@@ -377,7 +376,8 @@ class Trainer:
         """Loss and metrics on the given data: a float, a list [loss, metrics...], or a dict."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "evaluate")
         self._assert_compiled("evaluate")
-        for name, value in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        arguments.data("x", x)
+        for name, value in (("y", y), ("sample_weight", sample_weight)):
             if value is not None:
                 arguments.data(name, value)
         batch_size = arguments.optional_count("batch_size", batch_size)
