@@ -11,6 +11,7 @@ import numpy as np
 
 from fastdense.saving import h5_guard, h5_image, keras_zip, legacy_h5, weights_h5
 from fastdense.saving.atomic import atomic_path, check_target, write_bytes
+from fastdense.trainers import arguments
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -20,7 +21,12 @@ _H5_SUFFIXES = (".h5", ".hdf5", ".keras.h5")
 # -------------------------------------------------------------------------------- saving
 def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None, **kwargs):
     """Saves the whole model: `.keras` (Keras 3 archive) or `.h5`/`.hdf5` (legacy HDF5)."""
-    path = os.fspath(filepath)
+    path = arguments.file_path("filepath", filepath)
+    overwrite = arguments.boolean("overwrite", overwrite)
+    include_optimizer = arguments.boolean("include_optimizer", include_optimizer)
+    if arguments.optional_boolean("zipped", kwargs.get("zipped")) is False:
+        raise ValueError("`zipped=False` (Keras's unzipped .keras directory) is not supported: fastdense writes "
+                         "zipped .keras archives and .h5 files")
     kind = _model_format(path, save_format)
     _check_built(model, "save")
     check_target(path, overwrite)  # before the work of building the file
@@ -39,7 +45,7 @@ def _model_format(path, save_format):
     if save_format in ("h5", "hdf5"):
         return "h5"
     if save_format is not None:
-        raise ValueError(f"Unknown save_format {save_format!r}: fastdense writes 'keras' and 'h5' files "
+        raise ValueError(f"Unknown `save_format` {save_format!r} {save_format!r}: fastdense writes 'keras' and 'h5' files "
                          "(TensorFlow SavedModel directories are not supported)")
     if path.endswith(".keras"):
         return "keras"
@@ -54,7 +60,10 @@ def _model_format(path, save_format):
 def save_weights(model, filepath, overwrite=True, **kwargs):
     """`.weights.h5`: the Keras 3 weights tree (with the optimizer state when compiled);
     `.h5`/`.hdf5`: the legacy Keras 2 weights layout."""
-    path = os.fspath(filepath)
+    path = arguments.file_path("filepath", filepath)
+    overwrite = arguments.boolean("overwrite", overwrite)
+    # Accepted as Keras does, but the file is written whole: fastdense does not shard weights.
+    arguments.optional_size("max_shard_size", kwargs.get("max_shard_size"))
     _check_built(model, "save_weights")
     if path.endswith(".weights.h5"):
         optimizer = model.optimizer if getattr(model, "compiled", False) else None
@@ -81,6 +90,9 @@ def _check_built(model, action):
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Loads a model from a `.keras` archive or a legacy `.h5` file (Keras 3 or Keras 2)."""
     path = _existing_file(filepath)
+    arguments.mapping("custom_objects", custom_objects)
+    compile = arguments.boolean("compile", compile)
+    safe_mode = arguments.boolean("safe_mode", safe_mode)
     with _reading(path):
         kind = _sniff(path)
         if kind == "zip":
@@ -102,6 +114,8 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
     """Loads weights saved by save_weights/save (any of the formats, by layer order; legacy
     HDF5 files also by layer name). Nothing is assigned unless the whole file fits."""
     path = _existing_file(filepath)
+    skip_mismatch = arguments.boolean("skip_mismatch", skip_mismatch)
+    by_name = arguments.boolean("by_name", by_name)
     _check_built(model, "load weights into")
     with _reading(path):
         kind = _sniff(path)
@@ -175,10 +189,7 @@ def restore_optimizer(model, values, source):
 
 # --------------------------------------------------------------------------- file checks
 def _existing_file(filepath):
-    try:
-        path = os.fspath(filepath)
-    except TypeError:
-        raise TypeError(f"Expected a file path (str or os.PathLike), got {type(filepath).__name__}") from None
+    path = arguments.file_path("filepath", filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such file: {path!r}")
     if os.path.isdir(path):
