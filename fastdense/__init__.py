@@ -27,8 +27,9 @@ def _load_openblas():
 _load_openblas()
 
 from fastdense import _core  # noqa: E402
-from fastdense import (activations, autodiff, backend, callbacks, constraints, initializers,  # noqa: E402
-                       layers, losses, metrics, models, ops, optimizers, random, regularizers, saving, utils)
+from fastdense import (activations, autodiff, backend, callbacks, constraints, dtype_policies,  # noqa: E402
+                       initializers, layers, losses, metrics, mixed_precision, models, ops, optimizers, random,
+                       regularizers, saving, utils)
 from fastdense.layers import Input  # noqa: E402
 from fastdense.models import Model, Sequential, load_model, model_from_json  # noqa: E402
 
@@ -38,7 +39,7 @@ set_num_threads = _core.set_num_threads
 get_num_threads = _core.get_num_threads
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "autodiff", "backend", "callbacks", "constraints", "initializers",
-    "layers", "load_model", "losses", "metrics", "model_from_json", "models", "ops", "optimizers", "regularizers",
-    "saving", "utils", "set_num_threads", "get_num_threads",
+    "Input", "Model", "Sequential", "activations", "autodiff", "backend", "callbacks", "constraints", "dtype_policies",
+    "initializers", "layers", "load_model", "losses", "metrics", "mixed_precision", "model_from_json", "models", "ops",
+    "optimizers", "regularizers", "saving", "utils", "set_num_threads", "get_num_threads",
 ]

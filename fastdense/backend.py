@@ -3,7 +3,6 @@ automatic object names (fastdense.utils.naming)."""
 
 import numpy as np
 
-from fastdense import _core
 from fastdense.utils import naming
 
 _FLOATX = "float32"
@@ -53,10 +52,15 @@ def reduced_precision():
     "avxvnni" or "portable"); "bfloat16_paths"/"int8_paths" list every path the CPU has, "isa" the
     instruction-set flags behind them. The environment variable FASTDENSE_LOWP
     (amx|avx512bf16|avx512vnni|avxvnni|emulated) or `set_reduced_precision_path` forces a path."""
-    return _core.lowp_info()
+    # Imported here: fastdense.native imports losses, which import this module.
+    from fastdense.native import lowp
+
+    return lowp.reduced_precision_info()
 
 
 def set_reduced_precision_path(name):
     """Forces the reduced-precision paths by name as FASTDENSE_LOWP does (None: the best the CPU
     has); a path the CPU lacks gives way to the best one below it."""
-    _core.lowp_force_path(name or "")
+    from fastdense.native import lowp  # see reduced_precision()
+
+    lowp.force_path(name)

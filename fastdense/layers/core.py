@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from fastdense import activations, constraints, initializers, regularizers
+from fastdense import activations, autodiff, constraints, initializers, regularizers
 from fastdense import random as fd_random
 from fastdense.layers.layer import Layer
-from fastdense.native import python_nodes
+from fastdense.native import lowp, python_nodes
 from fastdense.object_registry import register_builtin
 # Built-in regularizers and constraints run natively; a user's runs as a Python callback.
 from fastdense.native.python_nodes import network_constraint, network_regularizer
@@ -80,8 +80,12 @@ class Dense(Layer):
             )
 
     def call(self, inputs):
-        # The variables themselves (not their .value): inside a custom layer's trace they are differentiated.
-        outputs = np.matmul(inputs, self.kernel)
+        if self.compute_dtype == "bfloat16" and not autodiff.is_traced(inputs):
+            # mixed_bfloat16: the product the native layer runs (bf16 operands, float32 sums).
+            outputs = lowp.bfloat16_matmul(inputs, self.kernel.value)
+        else:
+            # The variables themselves (not their .value): inside a custom layer's trace they are differentiated.
+            outputs = np.matmul(inputs, self.kernel)
         if self.use_bias:
             outputs = outputs + self.bias
         return self.activation(outputs)
@@ -100,7 +104,7 @@ class Dense(Layer):
             activity_regularizer=network_regularizer(self.activity_regularizer) if native_activation else None,
             kernel_constraint=network_constraint(self.kernel_constraint),
             bias_constraint=network_constraint(self.bias_constraint),
-            trainable=self.trainable)
+            trainable=self.trainable, compute_dtype=self.compute_dtype)
         if native_activation is not None:
             return dense
         # A user's activation: the Dense runs natively as linear, the activation in Python after it.

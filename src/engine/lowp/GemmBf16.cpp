@@ -247,14 +247,18 @@ void gemm_packed_paths(Bf16Path path, bool transpose_a, bool transpose_b, Index 
   const bool fork = fork_pays(double(m) * double(n) * double(k), kParallelProductWork);
   const auto run = [&](int part, int parts) {
     // Packing: each thread converts its share of rows and panels, then all wait for the whole.
+    // (Explicit shares, not `omp for`: called inside predict's per-thread region with no fork, an
+    // orphaned `omp for` would split this thread's packing across predict's threads.)
+    const Index groups_a = p.mp / kRowGroup, groups_b = (panels + kPanelGroup - 1) / kPanelGroup;
+    for (Index g = groups_a * part / parts; g < groups_a * (part + 1) / parts; ++g)
+      pack_a_rows(a, transpose_a, m, k, g * kRowGroup, p.a + g * kRowGroup * p.kp, p.kp);
+    for (Index g = groups_b * part / parts; g < groups_b * (part + 1) / parts; ++g)
+      pack_b_panels(b, transpose_b, n, k, g * kPanelGroup, panels, p.b, p.kp);
 #ifdef _OPENMP
-#pragma omp for schedule(static) nowait
+    if (parts > 1) {
+#pragma omp barrier
+    }
 #endif
-    for (Index i0 = 0; i0 < p.mp; i0 += kRowGroup) pack_a_rows(a, transpose_a, m, k, i0, p.a + i0 * p.kp, p.kp);
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-    for (Index p0 = 0; p0 < panels; p0 += kPanelGroup) pack_b_panels(b, transpose_b, n, k, p0, panels, p.b, p.kp);
     // Each thread computes one slab of c: rows when c is tall, columns when it is wide.
     const bool split_rows = row_blocks >= col_blocks;
     const Index extent = split_rows ? row_blocks : col_blocks;
