@@ -124,8 +124,10 @@ def get(identifier):
 def serialize(policy):
     """Keras 3's serialized form of a layer's dtype policy (what `get_config()["dtype"]` holds)."""
     policy = get(policy)
-    class_name = "QuantizedDTypePolicy" if isinstance(policy, QuantizedDTypePolicy) else "DTypePolicy"
-    return {"module": "keras", "class_name": class_name, "config": policy.get_config(), "registered_name": None}
+    if isinstance(policy, QuantizedDTypePolicy):
+        return {"module": "keras.dtype_policies", "class_name": "QuantizedDTypePolicy", "config": policy.get_config(),
+                "registered_name": None}
+    return {"module": "keras", "class_name": "DTypePolicy", "config": policy.get_config(), "registered_name": None}
 
 
 def deserialize(config):

@@ -106,11 +106,13 @@ class Layer:
                    constraint=None, name=None, **kwargs):
         """Creates a weight, initialises it and registers it with the layer."""
         shape = () if shape is None else tuple(int(d) for d in shape)
-        dtype = backend.standardize_dtype(dtype or self.dtype)
+        # Integer weights (an int8 Dense's kernel) are initialized in floats, then converted.
+        integer = dtype is not None and np.dtype(dtype).kind in "iu"
+        dtype = np.dtype(dtype).name if integer else backend.standardize_dtype(dtype or self.dtype)
         if initializer is None:
             initializer = "glorot_uniform" if len(shape) >= 2 else "zeros"
         init = initializers.get(initializer)
-        value = init(shape, dtype=dtype)
+        value = init(shape, dtype=self.dtype if integer else dtype)
         name = name or f"variable_{len(self._variables)}"
         variable = Variable(value, name=name, trainable=trainable, regularizer=regularizers.get(regularizer),
                             constraint=constraints_module.get(constraint), dtype=dtype, path=f"{self.name}/{name}")

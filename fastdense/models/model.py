@@ -1,5 +1,7 @@
 """Model: a graph of layers (the functional API) that trains through the native engine."""
 
+import re
+
 import numpy as np
 
 from fastdense.layers.input_layer import Input, InputLayer, KerasTensor, symbolic_call
@@ -118,6 +120,28 @@ class Model(Trainer, Layer):
             raise ValueError(f"Model '{self.name}': call() must return the tensors its layers produce (or a "
                              f"list/dict of them), got {outputs!r}")
         self._init_graph(inputs, outputs)
+
+    # ------------------------------------------------------------------------ quantization
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantizes the weights of every Dense layer (nested models' too), as Keras 3's
+        Model.quantize: mode "int8" (int8 kernel with per-unit scales, inputs quantized per row
+        at run time; predict then runs the CPU's int8 products). `filters`: a regex, a list of
+        regexes matched against layer names, or a callable taking the layer."""
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to quantize: {kwargs}")
+        if not self.built:
+            raise ValueError("The model must be built first before calling `quantize()`.")
+        if mode != "int8":
+            raise NotImplementedError(f"fastdense quantizes with mode='int8' only, got mode={mode!r}")
+        quantized = 0
+        for layer in _leaf_layers(self):
+            if not hasattr(layer, "quantize") or not _matches(layer, filters):
+                continue
+            layer.quantize(mode, config=config)
+            quantized += 1
+        if not quantized:
+            raise ValueError(f"Model '{self.name}' has no layer that can be quantized to {mode}")
+        self._invalidate_native()
 
     # ------------------------------------------------------------------------------ layers
     @property
@@ -336,3 +360,21 @@ class Model(Trainer, Layer):
         from fastdense.export import export_model
 
         export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+
+
+def _leaf_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers") and not hasattr(layer, "quantize"):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
+def _matches(layer, filters):
+    """Keras's quantize filters: None (every layer), a regex, a list of regexes, or a callable."""
+    if filters is None:
+        return True
+    if callable(filters):
+        return bool(filters(layer))
+    patterns = [filters] if isinstance(filters, str) else list(filters)
+    return any(re.search(pattern, layer.name) for pattern in patterns)
