@@ -141,6 +141,11 @@ class Model(Trainer, Layer):
             quantized += 1
         if not quantized:
             raise ValueError(f"Model '{self.name}' has no layer that can be quantized to {mode}")
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and optimizer._trainable_variables:
+            # Its slots belonged to the float kernels, which are gone: further training (of the
+            # biases and the float layers) starts a fresh optimizer with the same settings.
+            self.optimizer = type(optimizer).from_config(optimizer.get_config())
         self._invalidate_native()
 
     # ------------------------------------------------------------------------------ layers
