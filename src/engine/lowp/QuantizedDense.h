@@ -9,11 +9,13 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "../MatrixProduct.h"
 #include "../layer/Layer.h"
 #include "GemmInt8.h"
+#include "Quantize.h"
 
 namespace fd {
 
@@ -63,13 +65,14 @@ class QuantizedDense : public Layer<T> {
     sums.resize(std::size_t(count * this->width_));
     lowp::gemm_int8_packed(path, rows, packed_, sums.data());
     const Index units = this->width_;
+    const float* kernel_scale = kernel_scale_.data();
     for (Index i = 0; i < count; ++i) {
       const std::int32_t* row = sums.data() + i * units;
-      for (Index j = 0; j < units; ++j) {
-        // Keras: float32(x_q · W_q) / (kernel_scale * inputs_scale), then + bias.
-        const float scale = kernel_scale_[std::size_t(j)] * row_scales[std::size_t(i)];
-        z(i, j) = T(float(row[j]) / scale);
-      }
+      const float row_scale = row_scales[std::size_t(i)];
+      T* out = z.data() + i * units;
+      // Keras: float32(x_q · W_q) / (kernel_scale * inputs_scale), then + bias.
+#pragma omp simd
+      for (Index j = 0; j < units; ++j) out[j] = T(float(row[j]) / (kernel_scale[j] * row_scale));
     }
     if (bias_) z.rowwise() += bias_->values().row(0);
     if (!linear()) activation_forward(activation_, z.data(), y.data(), count, units);
@@ -98,10 +101,8 @@ class QuantizedDense : public Layer<T> {
  private:
   bool linear() const { return activation_.kind == ActivationKind::Linear; }
 
-  // round(x s) clipped to ±127 with s = 127 / (max|x| + 1e-7) per row (keras/src/quantizers/
-  // quantizers.py abs_max_quantize; round half to even like ops.round), packed for `path`.
-  void quantize_rows(const MatrixMap<T>& x, lowp::Int8Path path, lowp::Int8Rows& rows,
-                     std::vector<float>& scales) const {
+  // Each row quantized (lowp::quantize_row) into the layout the GEMM reads for `path`.
+  void quantize_rows(const MatrixMap<T>& x, lowp::Int8Path path, lowp::Int8Rows& rows, std::vector<float>& scales) const {
     const Index count = x.rows(), depth = x.cols();
     rows.resize(count, packed_.kp);
     scales.resize(std::size_t(count));
@@ -112,14 +113,12 @@ class QuantizedDense : public Layer<T> {
         std::fill(out, out + rows.kp, std::int8_t(std::uint8_t(offset)));
         continue;
       }
-      const T* in = x.data() + i * depth;
-      float max_abs = 0.0f;
-      for (Index d = 0; d < depth; ++d) max_abs = std::max(max_abs, std::fabs(float(in[d])));
-      const float scale = 127.0f / (max_abs + 1e-7f);
-      scales[std::size_t(i)] = scale;
-      for (Index d = 0; d < depth; ++d) {
-        const float q = std::min(127.0f, std::max(-127.0f, std::nearbyint(float(in[d]) * scale)));
-        out[d] = std::int8_t(std::uint8_t(int(q) + offset));
+      if constexpr (std::is_same_v<T, float>) {
+        scales[std::size_t(i)] = lowp::quantize_row(x.data() + i * depth, depth, out, offset);
+      } else {
+        static thread_local std::vector<float> row;  // float64 networks quantize a float32 copy
+        row.assign(x.data() + i * depth, x.data() + (i + 1) * depth);
+        scales[std::size_t(i)] = lowp::quantize_row(row.data(), depth, out, offset);
       }
       std::fill(out + depth, out + rows.kp, std::int8_t(std::uint8_t(offset)));
     }
