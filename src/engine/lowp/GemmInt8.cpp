@@ -14,8 +14,12 @@ namespace {
 constexpr Index kBlock = 32;
 constexpr Index kDepthStep = 64;  // int8 values per AMX tile row
 constexpr Index kPanel = 16;
-constexpr Index kKc = 1024;       // 1024 x 256 int8 = 256 KB of b per L2-resident slice
-constexpr Index kNc = 256;
+// Cache blocking: a kKc-deep slice of kNc columns of packed b stays in L2 while every 32-row
+// block of a passes over it. Measured single-threaded on 1024x4096x4096 (Sapphire Rapids): the
+// whole depth at once (no reloading of c's tiles per slice) with 64 columns beat 512-1024 x 256 by
+// 15-25%.
+constexpr Index kKc = 4096;
+constexpr Index kNc = 64;
 
 Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
 
