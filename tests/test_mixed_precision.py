@@ -129,3 +129,25 @@ def test_tf_keras_mixed_bfloat16_parity(keras, tmp_path):
     back = fastdense.models.load_model(path_back)
     assert [layer.compute_dtype for layer in back.layers] == ["bfloat16", "bfloat16", "float32"]
     np.testing.assert_allclose(back.predict(x, verbose=0), got, atol=1e-6)
+
+
+@pytest.mark.parametrize("path", fastdense.backend.reduced_precision()["bfloat16_paths"])
+def test_every_bfloat16_path_trains_and_predicts_alike(path):
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((96, 20)).astype(np.float32), rng.integers(0, 3, 96)
+    reference = mlp("mixed_bfloat16", seed=7)
+    model = mlp("mixed_bfloat16", seed=7)
+    model.set_weights(reference.get_weights())
+    for m in (reference, model):
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    reference.fit(x, y, epochs=2, batch_size=32, verbose=0, shuffle=False)
+    try:
+        fastdense.backend.set_reduced_precision_path(path)
+        assert fastdense.backend.reduced_precision()["bfloat16"] == path
+        model.fit(x, y, epochs=2, batch_size=32, verbose=0, shuffle=False)
+        got = model.predict(x, verbose=0)
+    finally:
+        fastdense.backend.set_reduced_precision_path(None)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got, reference.predict(x, verbose=0), rtol=1e-4, atol=1e-5)

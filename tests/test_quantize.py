@@ -142,3 +142,16 @@ def test_tf_keras_int8_parity_and_files_both_ways(keras, tmp_path):
     loaded = models.load_model(theirs_path)
     assert loaded.layers[0].dtype_policy.name == "int8_from_float32"
     np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_float64_model_quantizes_too():
+    fastdense.utils.set_random_seed(8)
+    model = models.Sequential([layers.Input((12,), dtype="float64"), layers.Dense(9, activation="relu", dtype="float64"),
+                               layers.Dense(4, dtype="float64")])
+    weights = model.get_weights()
+    model.quantize("int8")
+    assert model.layers[0].dtype_policy.name == "int8_from_float64"
+    x = np.random.default_rng(9).standard_normal((21, 12))
+    hidden = keras_int8_reference(x.astype(np.float32), weights[0], weights[1], lambda z: np.maximum(z, 0))
+    expected = keras_int8_reference(hidden.astype(np.float32), weights[2], weights[3])
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
