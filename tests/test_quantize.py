@@ -155,3 +155,11 @@ def test_float64_model_quantizes_too():
     hidden = keras_int8_reference(x.astype(np.float32), weights[0], weights[1], lambda z: np.maximum(z, 0))
     expected = keras_int8_reference(hidden.astype(np.float32), weights[2], weights[3])
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_onnx_export_refuses_a_quantized_model(tmp_path):
+    pytest.importorskip("onnx")
+    model = mlp()
+    model.quantize("int8")
+    with pytest.raises(NotImplementedError, match="quantize_dynamic"):
+        model.export(str(tmp_path / "q.onnx"), format="onnx")

@@ -138,6 +138,7 @@ Workspace& workspace() {
 __attribute__((target("amx-tile,amx-bf16,avx512f"))) void amx_configure() {
   TileConfig config;
   for (int t = 0; t < 8; ++t) config.set(t, 16, 64);
+  tile_memory_barrier();
   _tile_loadconfig(&config);
 }
 
@@ -152,6 +153,7 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void amx_block(const Packed
     std::fill(edge, edge + kBlock * kBlock, 0.0f);
     for (Index r = 0; r < rows; ++r) std::copy_n(c + (i0 + r) * p.n + j0, cols, edge + r * kBlock);
   }
+  tile_memory_barrier();  // edge's copy of c and the packed operands are written before the loads
   if (load_c) {
     _tile_loadd(0, out, stride);
     _tile_loadd(1, out + 16, stride);

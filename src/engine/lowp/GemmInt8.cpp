@@ -27,6 +27,7 @@ Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
 __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_configure() {
   TileConfig config;
   for (int t = 0; t < 8; ++t) config.set(t, 16, 64);
+  tile_memory_barrier();
   _tile_loadconfig(&config);
 }
 
@@ -46,6 +47,7 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_block(const Int8Ro
     std::fill(edge, edge + kBlock * kBlock, 0);
     for (Index r = 0; r < rows; ++r) std::copy_n(c + (i0 + r) * n + j0, cols, edge + r * kBlock);
   }
+  tile_memory_barrier();  // edge's copy of c and the packed operands are written before the loads
   if (load_c) {
     _tile_loadd(0, out, stride);
     _tile_loadd(1, out + 16, stride);

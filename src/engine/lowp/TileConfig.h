@@ -21,4 +21,11 @@ struct alignas(64) TileConfig {
 };
 static_assert(sizeof(TileConfig) == 64, "LDTILECFG reads exactly 64 bytes");
 
+// GCC's AMX intrinsics (amxtileintrin.h, GCC 11-13) tell the compiler that LDTILECFG reads 8
+// bytes and TILELOADD reads no memory at all, so the stores that fill a tile configuration or a
+// buffer just before a tile load may be dropped or moved past it (a portable build's tile
+// configuration lost its stores and TILEZERO faulted). This compiler-only barrier makes every
+// store before it happen first.
+inline void tile_memory_barrier() { __asm__ __volatile__("" ::: "memory"); }
+
 }  // namespace fd::lowp
