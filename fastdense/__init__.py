@@ -39,8 +39,9 @@ def _load_openblas():
 _load_openblas()
 
 from fastdense import _core  # noqa: E402
-from fastdense import (activations, autodiff, backend, callbacks, constraints, datasets, initializers,  # noqa: E402
-                       layers, losses, metrics, models, ops, optimizers, random, regularizers, saving, utils)
+from fastdense import (activations, autodiff, backend, callbacks, constraints, datasets, dtype_policies,  # noqa: E402
+                       initializers, layers, losses, metrics, mixed_precision, models, ops, optimizers, random,
+                       regularizers, saving, utils)
 from fastdense.layers import Input  # noqa: E402
 from fastdense.models import Model, Sequential, load_model, model_from_json  # noqa: E402
 
@@ -51,6 +52,7 @@ get_num_threads = _core.get_num_threads
 
 __all__ = [
     "Input", "Model", "Sequential", "activations", "autodiff", "backend", "callbacks", "constraints", "datasets",
-    "initializers", "layers", "load_model", "losses", "metrics", "model_from_json", "models", "ops", "optimizers",
-    "regularizers", "saving", "utils", "set_num_threads", "get_num_threads",
+    "dtype_policies", "initializers", "layers", "load_model", "losses", "metrics", "mixed_precision",
+    "model_from_json", "models", "ops", "optimizers", "regularizers", "saving", "utils", "set_num_threads",
+    "get_num_threads",
 ]

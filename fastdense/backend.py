@@ -43,3 +43,24 @@ def clear_session():
     """Resets automatic names, so the next Dense is 'dense' again (and the next loss, metric,
     optimizer or model gets its first name too, as in Keras)."""
     naming.reset_names()
+
+
+def reduced_precision():
+    """The reduced-precision kernels this CPU runs, as a dict: "bfloat16" is the path of the
+    bfloat16 products of mixed_bfloat16 layers ("amx", "avx512bf16" or "emulated": operands rounded
+    in float32, float32 product), "int8" that of int8-quantized layers ("amx", "avx512vnni",
+    "avxvnni" or "portable"); "bfloat16_paths"/"int8_paths" list every path the CPU has, "isa" the
+    instruction-set flags behind them. The environment variable FASTDENSE_LOWP
+    (amx|avx512bf16|avx512vnni|avxvnni|emulated) or `set_reduced_precision_path` forces a path."""
+    # Imported here: fastdense.native imports losses, which import this module.
+    from fastdense.native import lowp
+
+    return lowp.reduced_precision_info()
+
+
+def set_reduced_precision_path(name):
+    """Forces the reduced-precision paths by name as FASTDENSE_LOWP does (None: the best the CPU
+    has); a path the CPU lacks gives way to the best one below it."""
+    from fastdense.native import lowp  # see reduced_precision()
+
+    lowp.force_path(name)

@@ -27,7 +27,9 @@ class Variable(TraceableVariable):
     """
 
     def __init__(self, value, name, trainable=True, regularizer=None, constraint=None, dtype=None, path=None):
-        dtype = backend.standardize_dtype(dtype)
+        # Integer variables hold quantized weights (an int8 Dense's kernel); the rest are float.
+        integer = dtype is not None and np.dtype(dtype).kind in "iu"
+        dtype = np.dtype(dtype).name if integer else backend.standardize_dtype(dtype)
         self._value = np.array(value, dtype=dtype, order="C", copy=True)
         self.name = name
         self.trainable = trainable

@@ -89,6 +89,9 @@ def _activation(graph, function, layer, x):
 @converts(core.Dense)
 def dense(graph, layer, node, inputs):
     """Gemm on (batch, features) inputs; MatMul and Add on higher ranks (Gemm is 2-D only)."""
+    if layer.quantization_mode is not None:
+        raise NotImplementedError(f"Dense '{layer.name}' is quantized ({layer.quantization_mode}): export the float "
+                                  "model and quantize the ONNX file (onnxruntime.quantization.quantize_dynamic)")
     weights = _weights(layer)
     kernel = _weight(graph, layer, weights["kernel"])
     bias = _weight(graph, layer, weights["bias"]) if layer.use_bias else None

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from fastdense import activations, constraints, initializers, regularizers
+from fastdense import activations, autodiff, constraints, dtype_policies, initializers, regularizers
 from fastdense import random as fd_random
 from fastdense.layers.layer import Layer
-from fastdense.native import python_nodes
+from fastdense.native import lowp, python_nodes
 from fastdense.object_registry import register_builtin
 # Built-in regularizers and constraints run natively; a user's runs as a Python callback.
 from fastdense.native.python_nodes import network_constraint, network_regularizer
@@ -50,6 +50,7 @@ class Dense(Layer):
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         if lora_rank:
             raise ValueError("Dense: LoRA is not supported by fastdense")
+        self.quantization_config = _int8_quantization_config(quantization_config, self.quantization_mode)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -65,9 +66,12 @@ class Dense(Layer):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(f"Dense '{self.name}': the last axis of the input must be known, got {input_shape}")
-        self.kernel = self.add_weight(name="kernel", shape=(input_dim, self.units),
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        if self.quantization_mode == "int8":  # a quantized layer read from a config: filled by its weights
+            self._int8_build((input_dim, self.units))
+        else:
+            self.kernel = self.add_weight(name="kernel", shape=(input_dim, self.units),
+                                          initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                          constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
@@ -80,8 +84,14 @@ class Dense(Layer):
             )
 
     def call(self, inputs):
-        # The variables themselves (not their .value): inside a custom layer's trace they are differentiated.
-        outputs = np.matmul(inputs, self.kernel)
+        if self.quantization_mode == "int8":
+            outputs = _int8_matmul(np.asarray(inputs, np.float32), self.kernel.value, self.kernel_scale.value)
+        elif self.compute_dtype == "bfloat16" and not autodiff.is_traced(inputs):
+            # mixed_bfloat16: the product the native layer runs (bf16 operands, float32 sums).
+            outputs = lowp.bfloat16_matmul(inputs, self.kernel.value)
+        else:
+            # The variables themselves (not their .value): inside a custom layer's trace they are differentiated.
+            outputs = np.matmul(inputs, self.kernel)
         if self.use_bias:
             outputs = outputs + self.bias
         return self.activation(outputs)
@@ -93,6 +103,13 @@ class Dense(Layer):
         if len(self._build_shapes or ()) > 2:
             raise NotImplementedError(f"Dense '{self.name}' on inputs of rank > 2 cannot run natively yet")
         native_activation = activations.native_config(self.activation)
+        if self.quantization_mode == "int8":
+            if native_activation is None:
+                raise NotImplementedError(f"Dense '{self.name}': an int8 layer runs natively with a built-in activation")
+            return network.add_quantized_dense(
+                input_ids[0], self.kernel.value, self.kernel_scale.value, self.bias.value if self.use_bias else None,
+                native_activation, bias_regularizer=network_regularizer(self.bias_regularizer),
+                bias_constraint=network_constraint(self.bias_constraint), trainable=self.trainable)
         dense = network.add_dense(
             input_ids[0], self.kernel.value, self.bias.value if self.use_bias else None, native_activation or _LINEAR,
             kernel_regularizer=network_regularizer(self.kernel_regularizer),
@@ -100,7 +117,7 @@ class Dense(Layer):
             activity_regularizer=network_regularizer(self.activity_regularizer) if native_activation else None,
             kernel_constraint=network_constraint(self.kernel_constraint),
             bias_constraint=network_constraint(self.bias_constraint),
-            trainable=self.trainable)
+            trainable=self.trainable, compute_dtype=self.compute_dtype)
         if native_activation is not None:
             return dense
         # A user's activation: the Dense runs natively as linear, the activation in Python after it.
@@ -120,9 +137,82 @@ class Dense(Layer):
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
-            "quantization_config": None,
+            "quantization_config": self.quantization_config,
         })
         return config
+
+    # -------------------------------------------------------------------------- quantization
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the kernel as Keras 3's Dense.quantize("int8") does: int8 values with one scale
+        per output unit (abs-max over the inputs), inputs quantized per row when called."""
+        if type_check and type(self) is not Dense:
+            raise NotImplementedError(f"Layer {type(self).__name__} does not have a `quantize` method implemented.")
+        if mode != "int8":
+            raise NotImplementedError(f"fastdense quantizes Dense layers with mode='int8' only, got mode={mode!r}")
+        if not self.built:
+            raise ValueError(f"Cannot quantize layer '{self.name}': it is not built yet")
+        if self.quantization_mode is not None:
+            raise ValueError(f"Layer '{self.name}' is already quantized with mode '{self.quantization_mode}'")
+        kernel = self.kernel.numpy()
+        # keras/src/quantizers/quantizers.py abs_max_quantize(axis=0): 127 / (max|W| + epsilon).
+        scale = np.divide(127.0, np.add(np.max(np.abs(kernel), axis=0, keepdims=True), 1e-7)).astype(kernel.dtype)
+        values = np.clip(np.round(kernel * scale), -127, 127).astype(np.int8)
+        self._variables.remove(self.kernel)
+        self.dtype_policy = dtype_policies.QuantizedDTypePolicy(mode, self.dtype_policy.name)
+        self.quantization_config = _int8_quantization_config(config, mode)
+        self._int8_build(kernel.shape)
+        self.kernel.assign(values)
+        self.kernel_scale.assign(scale[0])
+
+    def _int8_build(self, kernel_shape):
+        self.kernel = self.add_weight(name="kernel", shape=kernel_shape, initializer="zeros", dtype="int8",
+                                      trainable=False)
+        self.kernel_scale = self.add_weight(name="kernel_scale", shape=(self.units,), initializer="ones",
+                                            trainable=False)
+
+    def _serialized_variables(self):
+        """The order of Keras's vars/0, 1, ...: kernel, bias (and kernel_scale when quantized)."""
+        own = [self.kernel] + ([self.bias] if self.use_bias else [])
+        return own + [self.kernel_scale] if self.quantization_mode == "int8" else own
+
+
+# keras/src/quantizers/quantization_config.py's Int8QuantizationConfig with its default quantizers,
+# as Keras writes it into a quantized Dense's config.
+_INT8_ACTIVATION_QUANTIZER = {"module": "keras.quantizers", "class_name": "AbsMaxQuantizer",
+                              "config": {"value_range": [-127, 127], "epsilon": 1e-7, "output_dtype": "int8"},
+                              "registered_name": None}
+
+
+def _int8_quantization_config(config, mode):
+    """The quantization_config of an int8 layer (Keras's default one), None for a float layer; a
+    config asking for other quantizers than the defaults the native layer runs is refused."""
+    if mode is None:
+        if config is not None:
+            raise ValueError("Dense: quantization_config is only meaningful for a quantized dtype policy")
+        return None
+    default = {"module": "keras.quantizers", "class_name": "Int8QuantizationConfig",
+               "config": {"weight_quantizer": None, "activation_quantizer": _INT8_ACTIVATION_QUANTIZER},
+               "registered_name": None}
+    if config is None:
+        return default
+    inner = config.get("config", {}) if isinstance(config, dict) else None
+    quantizer = (inner or {}).get("activation_quantizer") or {}
+    quantizer_config = quantizer.get("config", {}) if isinstance(quantizer, dict) else None
+    if (not isinstance(config, dict) or config.get("class_name") != "Int8QuantizationConfig"
+            or inner.get("weight_quantizer") is not None or quantizer.get("class_name") != "AbsMaxQuantizer"
+            or list(quantizer_config.get("value_range", [-127, 127])) != [-127, 127]
+            or quantizer_config.get("epsilon", 1e-7) != 1e-7):
+        raise NotImplementedError(f"fastdense runs Keras's default int8 quantization only (per-channel abs-max "
+                                  f"kernel, per-row abs-max inputs), got quantization_config={config!r}")
+    return default
+
+
+def _int8_matmul(x, kernel, kernel_scale):
+    """Keras's _int8_call product in NumPy: inputs quantized per row, int32 sums, de-scaled."""
+    x_scale = np.divide(np.float32(127.0), np.max(np.abs(x), axis=-1, keepdims=True) + np.float32(1e-7))
+    x_q = np.clip(np.round(x * x_scale), -127, 127).astype(np.int32)
+    sums = (x_q @ kernel.astype(np.int32)).astype(np.float32)
+    return sums / (kernel_scale * x_scale)
 
 
 @register_builtin("layers", "keras.layers")

@@ -4,7 +4,7 @@ import inspect
 
 import numpy as np
 
-from fastdense import autodiff, backend, initializers, regularizers, constraints as constraints_module
+from fastdense import autodiff, backend, dtype_policies, initializers, regularizers, constraints as constraints_module
 from fastdense.native import python_nodes
 from fastdense.object_registry import register_builtin
 from fastdense.utils import naming
@@ -29,7 +29,9 @@ class Layer:
 
     Args:
         trainable: whether the layer's weights are updated by training.
-        dtype: 'float32' (default) or 'float64'.
+        dtype: 'float32', 'float64', 'mixed_bfloat16' or a DTypePolicy; None takes the global policy
+            (fastdense.mixed_precision.set_global_policy, else floatx()). `layer.dtype` is the
+            variable dtype, as in Keras.
         name: a unique name; by default the snake_case class name made unique ('dense_1').
         input_shape / input_dim / batch_input_shape / batch_size: for the first layer of a
             Sequential model, the shape of its input without the batch axis.
@@ -51,7 +53,7 @@ class Layer:
 
         object.__setattr__(self, "_tracked_layers", [])
         self.name = name or naming.auto_name(type(self).__name__)
-        self.dtype = backend.standardize_dtype(dtype)
+        self.dtype_policy = dtype
         self._trainable = bool(trainable)
         self.built = False
         self._variables = []
@@ -77,16 +79,40 @@ class Layer:
         for layer in self._tracked_layers:
             layer.trainable = value
 
+    # ------------------------------------------------------------------------------ dtypes
+    @property
+    def dtype_policy(self):
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        self._dtype_policy = dtype_policies.get(value)
+        self.dtype = self._dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self):
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self):
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def quantization_mode(self):
+        return self._dtype_policy.quantization_mode
+
     # ------------------------------------------------------------------------------ weights
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
                    constraint=None, name=None, **kwargs):
         """Creates a weight, initialises it and registers it with the layer."""
         shape = () if shape is None else tuple(int(d) for d in shape)
-        dtype = backend.standardize_dtype(dtype or self.dtype)
+        # Integer weights (an int8 Dense's kernel) are initialized in floats, then converted.
+        integer = dtype is not None and np.dtype(dtype).kind in "iu"
+        dtype = np.dtype(dtype).name if integer else backend.standardize_dtype(dtype or self.dtype)
         if initializer is None:
             initializer = "glorot_uniform" if len(shape) >= 2 else "zeros"
         init = initializers.get(initializer)
-        value = init(shape, dtype=dtype)
+        value = init(shape, dtype=self.dtype if integer else dtype)
         name = name or f"variable_{len(self._variables)}"
         variable = Variable(value, name=name, trainable=trainable, regularizer=regularizers.get(regularizer),
                             constraint=constraints_module.get(constraint), dtype=dtype, path=f"{self.name}/{name}")
@@ -215,7 +241,7 @@ class Layer:
 
     # ------------------------------------------------------------------------------ config
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy_config(self.dtype)}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policies.serialize(self._dtype_policy)}
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config

@@ -1,5 +1,6 @@
 """Model: a graph of layers (the functional API) that trains through the native engine."""
 
+import re
 import types
 
 import numpy as np
@@ -121,6 +122,33 @@ class Model(Trainer, Layer):
             raise ValueError(f"Model '{self.name}': call() must return the tensors its layers produce (or a "
                              f"list/dict of them), got {outputs!r}")
         self._init_graph(inputs, outputs)
+
+    # ------------------------------------------------------------------------ quantization
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantizes the weights of every Dense layer (nested models' too), as Keras 3's
+        Model.quantize: mode "int8" (int8 kernel with per-unit scales, inputs quantized per row
+        at run time; predict then runs the CPU's int8 products). `filters`: a regex, a list of
+        regexes matched against layer names, or a callable taking the layer."""
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to quantize: {kwargs}")
+        if not self.built:
+            raise ValueError("The model must be built first before calling `quantize()`.")
+        if mode != "int8":
+            raise NotImplementedError(f"fastdense quantizes with mode='int8' only, got mode={mode!r}")
+        quantized = 0
+        for layer in _leaf_layers(self):
+            if not hasattr(layer, "quantize") or not _matches(layer, filters):
+                continue
+            layer.quantize(mode, config=config)
+            quantized += 1
+        if not quantized:
+            raise ValueError(f"Model '{self.name}' has no layer that can be quantized to {mode}")
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and optimizer._trainable_variables:
+            # Its slots belonged to the float kernels, which are gone: further training (of the
+            # biases and the float layers) starts a fresh optimizer with the same settings.
+            self.optimizer = type(optimizer).from_config(optimizer.get_config())
+        self._invalidate_native()
 
     # ------------------------------------------------------------------------------ layers
     @property
@@ -448,3 +476,21 @@ def _user_objects(model):
     if getattr(model, "compiled", False) and model._compile_args:
         add([value for value in model._compile_args.values() if value is not None])
     return found
+
+
+def _leaf_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers") and not hasattr(layer, "quantize"):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
+def _matches(layer, filters):
+    """Keras's quantize filters: None (every layer), a regex, a list of regexes, or a callable."""
+    if filters is None:
+        return True
+    if callable(filters):
+        return bool(filters(layer))
+    patterns = [filters] if isinstance(filters, str) else list(filters)
+    return any(re.search(pattern, layer.name) for pattern in patterns)

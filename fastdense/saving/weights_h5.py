@@ -21,7 +21,10 @@ from fastdense.saving.serialization_lib import keras_class_name
 
 
 def own_variables(layer):
-    """What Keras stores under a layer's vars/: its own variables, trainable ones first."""
+    """What Keras stores under a layer's vars/: its own variables, trainable ones first, or in the
+    order the layer names (a quantized Dense: keras/src/layers/core/dense.py variable_serialization_spec)."""
+    if hasattr(layer, "_serialized_variables"):
+        return layer._serialized_variables()
     variables = getattr(layer, "_variables", [])
     return [v for v in variables if v.trainable] + [v for v in variables if not v.trainable]
 

@@ -13,6 +13,7 @@ void register_losses(py::module_& m);
 void register_optimizers(py::module_& m);
 void register_network(py::module_& m);
 void register_activations(py::module_& m);
+void register_lowp(py::module_& m);
 }  // namespace fd::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -38,4 +39,5 @@ PYBIND11_MODULE(_core, m) {
   fd::bind::register_optimizers(m);
   fd::bind::register_network(m);
   fd::bind::register_activations(m);
+  fd::bind::register_lowp(m);
 }

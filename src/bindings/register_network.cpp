@@ -18,6 +18,7 @@
 #include "engine/layer/BatchNormalization.h"
 #include "engine/layer/CallbackLayer.h"
 #include "engine/layer/Dense.h"
+#include "engine/lowp/QuantizedDense.h"
 #include "engine/layer/Dropout.h"
 #include "engine/layer/LayerNormalization.h"
 #include "engine/layer/Merge.h"
@@ -143,6 +144,18 @@ int add(N& net, const std::vector<int>& inputs, Args&&... args) {
 
 Index width_of_input(PyNetwork& self, int id);
 
+// A layer's compute dtype as the engine's precision: "bfloat16" (mixed_bfloat16) on float32 networks.
+template <typename T>
+ComputePrecision compute_precision(const std::string& compute_dtype) {
+  if (compute_dtype == "bfloat16") {
+    if (!std::is_same_v<T, float>) throw ShapeError("compute_dtype: bfloat16 needs a float32 network");
+    return ComputePrecision::Bfloat16;
+  }
+  if (compute_dtype != "float32" && compute_dtype != "float64")
+    throw ShapeError("compute_dtype: expected 'float32', 'float64' or 'bfloat16', got '" + compute_dtype + "'");
+  return ComputePrecision::Native;
+}
+
 }  // namespace
 
 void register_network(py::module_& m) {
@@ -173,7 +186,8 @@ void register_network(py::module_& m) {
       .def("add_dense", [](PyNetwork& self, int input, const py::array& kernel, const py::object& bias,
                            const py::dict& activation, const py::object& kernel_regularizer,
                            const py::object& bias_regularizer, const py::object& activity_regularizer,
-                           const py::object& kernel_constraint, const py::object& bias_constraint, bool trainable) {
+                           const py::object& kernel_constraint, const py::object& bias_constraint, bool trainable,
+                           const std::string& compute_dtype) {
         return self.visit([&](auto& net) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
           if (kernel.ndim() != 2) throw ShapeError("kernel: expected a 2-D array, got shape " + shape_of(kernel));
@@ -184,13 +198,40 @@ void register_network(py::module_& m) {
           if (!bias.is_none())
             b = parameter<T>(bias, "bias", 1, cols, true, bias_regularizer, bias_constraint, trainable, self.keep_alive);
           auto layer = std::make_unique<Dense<T>>(std::move(k), std::move(b), activation_spec(activation));
+          layer->set_compute_precision(compute_precision<T>(compute_dtype));
           set_activity_regularizer(*layer, activity_regularizer);
           return net.add_layer(std::move(layer), {input});
         });
       }, py::arg("input"), py::arg("kernel"), py::arg("bias"), py::arg("activation"),
          py::arg("kernel_regularizer") = py::none(), py::arg("bias_regularizer") = py::none(),
          py::arg("activity_regularizer") = py::none(), py::arg("kernel_constraint") = py::none(),
-         py::arg("bias_constraint") = py::none(), py::arg("trainable") = true)
+         py::arg("bias_constraint") = py::none(), py::arg("trainable") = true,
+         py::arg("compute_dtype") = "float32")
+      .def("add_quantized_dense", [](PyNetwork& self, int input,
+                                     const py::array_t<std::int8_t, py::array::c_style>& kernel,
+                                     const py::array_t<float, py::array::c_style | py::array::forcecast>& kernel_scale,
+                                     const py::object& bias, const py::dict& activation, const py::object& bias_regularizer,
+                                     const py::object& bias_constraint, bool trainable) {
+        if (kernel.ndim() != 2) throw ShapeError("kernel: expected a 2-D int8 array, got shape " + shape_of(kernel));
+        const Index rows = kernel.shape(0), cols = kernel.shape(1);
+        if (kernel_scale.ndim() != 1 || kernel_scale.shape(0) != cols)
+          throw ShapeError("kernel_scale: expected shape (" + std::to_string(cols) + ",), got " + shape_of(kernel_scale));
+        if (rows != width_of_input(self, input))
+          throw ShapeError("kernel: expected " + std::to_string(width_of_input(self, input)) + " rows, got " +
+                           std::to_string(rows));
+        std::vector<float> scale(kernel_scale.data(), kernel_scale.data() + cols);
+        return self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          std::optional<Parameter<T>> b;
+          if (!bias.is_none())
+            b = parameter<T>(bias, "bias", 1, cols, true, bias_regularizer, bias_constraint, trainable, self.keep_alive);
+          return net.add_layer(std::make_unique<QuantizedDense<T>>(kernel.data(), rows, cols, std::move(scale),
+                                                                   std::move(b), activation_spec(activation)),
+                               {input});
+        });
+      }, py::arg("input"), py::arg("kernel"), py::arg("kernel_scale"), py::arg("bias"), py::arg("activation"),
+         py::arg("bias_regularizer") = py::none(), py::arg("bias_constraint") = py::none(),
+         py::arg("trainable") = true, "Keras's int8 Dense (quantize('int8')): int8 kernel, per-unit scales.")
       .def("add_activation", [](PyNetwork& self, int input, const py::dict& activation, const py::object& activity_regularizer) {
         const Index width = width_of_input(self, input);
         return self.visit([&](auto& net) {

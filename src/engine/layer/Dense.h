@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "../MatrixProduct.h"
+#include "../lowp/ComputePrecision.h"
 #include "Layer.h"
 
 namespace fd {
@@ -23,6 +24,8 @@ class Dense : public Layer<T> {
 
   std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Dense>(*this); }
   std::string kind() const override { return "Dense"; }
+  // Reduced precision (lowp): "mixed_bfloat16" layers multiply in bfloat16 (see product()).
+  void set_compute_precision(ComputePrecision precision) { precision_ = precision; }
   ActivationKind final_activation() const override { return activation_.kind; }
 
   void resize(Index batch) override {
@@ -39,6 +42,12 @@ class Dense : public Layer<T> {
     auto x = this->inputs_[0]->value_rows(first, count);
     auto y = this->value_rows(first, count);
     MatrixMap<T> z = linear() ? y : MatrixMap<T>(z_.data() + first * this->width_, count, this->width_);
+    if (precision_ != ComputePrecision::Native) {  // reduced precision: the lowp product, then bias + activation
+      product(z, x, Transpose::No, kernel_.values(), Transpose::No);
+      if (bias_) z.rowwise() += bias_->values().row(0);
+      if (!linear()) activation_forward(activation_, z.data(), y.data(), count, this->width_);
+      return;
+    }
     // Bias and activation run on finished rows of z inside the product's parallel region (one
     // fork per layer instead of one for the product and another for the activation).
     multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, [&](Index begin, Index end) {
@@ -52,14 +61,14 @@ class Dense : public Layer<T> {
   void backward() override {
     auto x = this->inputs_[0]->value();
 #ifdef _OPENMP
-    if (backward_in_one_region()) return;
+    if (precision_ == ComputePrecision::Native && backward_in_one_region()) return;
 #endif
     auto dz = linear() ? this->grad() : this->preactivation_grad(activation_, preactivation().data());
-    if (kernel_.trainable) multiply(kernel_.grad, x, Transpose::Yes, dz, Transpose::No);
+    if (kernel_.trainable) product(kernel_.grad, x, Transpose::Yes, dz, Transpose::No);
     if (bias_ && bias_->trainable) bias_->grad.row(0).noalias() = dz.colwise().sum();
     if (this->inputs_[0]->needs_grad) {
       auto [dx, accumulate] = this->inputs_[0]->grad_destination();
-      multiply(dx, dz, Transpose::No, kernel_.values(), Transpose::Yes, accumulate);
+      product(dx, dz, Transpose::No, kernel_.values(), Transpose::Yes, accumulate);
     }
   }
 
@@ -117,12 +126,18 @@ class Dense : public Layer<T> {
     return true;
   }
 #endif
+  // Every product of the layer, in its compute precision (lowp dispatch point).
+  template <typename C, typename A, typename B>
+  void product(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate = false) {
+    multiply_in(precision_, std::forward<C>(c), a, op_a, b, op_b, accumulate);
+  }
   MatrixMap<T> preactivation() { return {z_.data(), this->batch_, this->width_}; }
 
   Parameter<T> kernel_;
   std::optional<Parameter<T>> bias_;
   ActivationSpec activation_;
   Matrix<T> z_;  // pre-activation x W + b (unused when the activation is linear)
+  ComputePrecision precision_ = ComputePrecision::Native;
 };
 
 }  // namespace fd

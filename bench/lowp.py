@@ -1,0 +1,216 @@
+"""Reduced precision benchmark (issue 17): mixed_bfloat16 training and int8 prediction against
+fastdense float32, PyTorch's bf16 autocast and onnxruntime's dynamic int8 quantization, all in one
+process with the configurations alternating, so every ratio compares timings of the same minutes
+(the machine may be shared). Prints the CPU, its ISA flags and the paths fastdense took.
+
+    python bench/lowp.py [--repeats 3] [--quick] [--json results.json]
+
+Each ratio is reported as median [min-max] over the repeats.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import fastdense  # noqa: E402
+from fastdense import backend, layers, mixed_precision, models, optimizers  # noqa: E402
+
+THREADS = fastdense.get_num_threads()
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def data(samples, inputs, classes, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((samples, inputs)).astype(np.float32), rng.integers(0, classes, samples)
+
+
+def fastdense_model(sizes, policy, seed=0):
+    fastdense.utils.set_random_seed(seed)
+    mixed_precision.set_global_policy(policy)
+    try:
+        stack = [layers.Input((sizes[0],))] + [layers.Dense(w, activation="relu") for w in sizes[1:-1]]
+        return models.Sequential(stack + [layers.Dense(sizes[-1])])
+    finally:
+        mixed_precision.set_global_policy(None)
+
+
+# ------------------------------------------------------------------------------- training
+def fastdense_trainer(sizes, batch, policy):
+    model = fastdense_model(sizes, policy)
+    model.compile(optimizer=optimizers.Adam(1e-3), loss=fastdense.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    def train(x, y):
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+    return train
+
+
+def torch_trainer(sizes, batch, autocast):
+    import torch
+
+    torch.manual_seed(0)
+    stack = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        stack += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*stack[:-1])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def train(x, y):
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        for start in range(0, len(x), batch):
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss = loss_fn(model(xt[start:start + batch]), yt[start:start + batch])
+            loss.backward()
+            optimizer.step()
+    return train
+
+
+def time_training(trainers, sizes, batch, samples, repeats):
+    """{name: [seconds per sample, one per repeat]}, the trainers alternating within each repeat."""
+    x, y = data(samples, sizes[0], sizes[-1])
+    warm = min(samples, 2 * batch)
+    for train in trainers.values():
+        train(x[:warm], y[:warm])
+    times = {name: [] for name in trainers}
+    for _ in range(repeats):
+        for name, train in trainers.items():
+            started = time.perf_counter()
+            train(x, y)
+            times[name].append((time.perf_counter() - started) / samples)
+    return times
+
+
+# ----------------------------------------------------------------------------- prediction
+def onnxruntime_int8(model, workdir):
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    float_path, int8_path = os.path.join(workdir, "model.onnx"), os.path.join(workdir, "model.int8.onnx")
+    model.export(float_path, format="onnx")
+    quantize_dynamic(float_path, int8_path, weight_type=QuantType.QInt8)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    session = ort.InferenceSession(int8_path, options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda xb: session.run(None, {name: xb})
+
+
+def time_prediction(sizes, batches, samples, repeats, workdir):
+    """{batch: {name: [seconds per sample]}} for float32, int8 and onnxruntime's dynamic int8."""
+    float_model = fastdense_model(sizes, None)
+    int8_model = fastdense_model(sizes, None)
+    int8_model.set_weights(float_model.get_weights())
+    ort_run = onnxruntime_int8(float_model, workdir)
+    int8_model.quantize("int8")
+    x, _ = data(samples, sizes[0], sizes[-1], seed=1)
+    results = {}
+    for batch in batches:
+        runners = {
+            "float32": lambda: float_model.predict(x, batch_size=batch, verbose=0),
+            "int8": lambda: int8_model.predict(x, batch_size=batch, verbose=0),
+            "onnxruntime_int8": lambda: [ort_run(x[s:s + batch]) for s in range(0, samples, batch)],
+        }
+        for run in runners.values():
+            run()
+        times = {name: [] for name in runners}
+        for _ in range(repeats):
+            for name, run in runners.items():
+                started = time.perf_counter()
+                run()
+                times[name].append((time.perf_counter() - started) / samples)
+        results[batch] = times
+    return results
+
+
+def ratio(slow, fast):
+    """median [min-max] of slow/fast over the repeats (pairs taken in the same repeat)."""
+    values = np.array(slow) / np.array(fast)
+    return {"median": float(np.median(values)), "min": float(values.min()), "max": float(values.max())}
+
+
+def show(label, r, target=None):
+    goal = f"   (target {target})" if target else ""
+    print(f"  {label:<58} {r['median']:6.2f}x  [{r['min']:.2f}-{r['max']:.2f}]{goal}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke run)")
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args()
+    scale = 8 if args.quick else 1
+    info = backend.reduced_precision()
+    report = {"cpu": cpu_model(), "threads": THREADS, "isa": info["isa"], "paths": {"bfloat16": info["bfloat16"],
+              "int8": info["int8"]}, "repeats": args.repeats, "ratios": {}}
+    print(f"CPU: {report['cpu']}, {THREADS} threads")
+    print("ISA: " + ", ".join(k for k, v in info["isa"].items() if v))
+    print(f"paths taken: bfloat16 -> {info['bfloat16']}, int8 -> {info['int8']}")
+    ratios = report["ratios"]
+
+    wide = [1024, 4096, 4096, 1024]
+    trainers = {"float32": fastdense_trainer(wide, 512, None),
+                "mixed_bfloat16": fastdense_trainer(wide, 512, "mixed_bfloat16")}
+    if not args.no_torch:
+        import torch
+
+        torch.set_num_threads(THREADS)
+        trainers["torch_bf16_autocast"] = torch_trainer(wide, 512, True)
+    times = time_training(trainers, wide, 512, 4096 // scale if args.quick else 4096, args.repeats)
+    print("Training, 1024-4096-4096-1024, batch 512, Adam:")
+    ratios["wide_bf16_vs_float32"] = ratio(times["float32"], times["mixed_bfloat16"])
+    show("mixed_bfloat16 vs fastdense float32", ratios["wide_bf16_vs_float32"], ">= 3x")
+    if "torch_bf16_autocast" in times:
+        ratios["wide_bf16_vs_torch_autocast"] = ratio(times["torch_bf16_autocast"], times["mixed_bfloat16"])
+        show("mixed_bfloat16 vs PyTorch bf16 autocast", ratios["wide_bf16_vs_torch_autocast"], ">= 1.5x")
+    report["wide_samples_per_s"] = {k: float(1 / np.median(v)) for k, v in times.items()}
+    del trainers
+
+    mnist = [784, 256, 256, 10]
+    times = time_training({"float32": fastdense_trainer(mnist, 128, None),
+                           "mixed_bfloat16": fastdense_trainer(mnist, 128, "mixed_bfloat16")},
+                          mnist, 128, 15360 // scale, args.repeats)
+    print("Training, 784-256-256-10, batch 128, Adam:")
+    ratios["mnist_bf16_vs_float32"] = ratio(times["float32"], times["mixed_bfloat16"])
+    show("mixed_bfloat16 vs fastdense float32", ratios["mnist_bf16_vs_float32"], ">= 1x")
+
+    with tempfile.TemporaryDirectory() as workdir:
+        for sizes in ([256, 512, 512, 10], [1024, 4096, 4096, 1024]):
+            name = "-".join(map(str, sizes))
+            samples = (8192 if sizes[1] < 1024 else 2048) // scale
+            results = time_prediction(sizes, (32, 256, 1024), samples, args.repeats, workdir)
+            print(f"Prediction, {name}:")
+            for batch, times in results.items():
+                key = f"predict_{name}_b{batch}"
+                ratios[key + "_int8_vs_float32"] = ratio(times["float32"], times["int8"])
+                ratios[key + "_int8_vs_onnxruntime"] = ratio(times["onnxruntime_int8"], times["int8"])
+                show(f"batch {batch}: int8 vs fastdense float32", ratios[key + "_int8_vs_float32"], ">= 3x")
+                show(f"batch {batch}: int8 vs onnxruntime quantize_dynamic", ratios[key + "_int8_vs_onnxruntime"],
+                     "> 1x")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

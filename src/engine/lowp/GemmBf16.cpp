@@ -1,0 +1,324 @@
+#include "GemmBf16.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "../MatrixProduct.h"
+#include "Bfloat16.h"
+#include "TileConfig.h"
+
+namespace fd::lowp {
+
+namespace {
+
+constexpr Index kBlock = 32;      // c is computed in 32x32 blocks (2x2 AMX tiles, 4 8x32 AVX-512 blocks)
+constexpr Index kDepthStep = 32;  // bf16 values per AMX tile row: k is padded to a multiple of this
+constexpr Index kPanel = 16;      // columns per packed panel of b
+// Cache blocking: a kKc-deep slice of kNc columns of packed b stays in L2 while every 32-row
+// block of a passes over it. Measured single-threaded on 1024x4096x4096 (Sapphire Rapids): the
+// whole depth at once (no reloading of c's tiles per slice) with 64 columns beat 512-1024 x 256 by
+// 15-25%.
+constexpr Index kKc = 4096;
+constexpr Index kNc = 64;
+constexpr Index kRowGroup = 16;  // rows of a per tile
+
+Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
+
+std::vector<bf16_t>& scratch_row(Index size) {
+  static thread_local std::vector<bf16_t> row;
+  if (row.size() < std::size_t(size)) row.resize(std::size_t(size));
+  return row;
+}
+
+// The operands in the layouts the kernels read:
+//   a: 16x32 tiles of bf16, each 1 KB contiguous, tiles of a row group in depth order (a row-major
+//      copy put the 16 rows of an AMX tile load kp*2 bytes apart: for kp = 4096 all of them in one
+//      L1 set, and the loads thrashed);
+//   b: np/16 panels, each kp/2 rows of 16 column pairs (b[2r][j], b[2r+1][j]) - the "VNNI" layout
+//      in which one 64-byte row is an AMX B-tile row and a VDPBF16PS operand.
+struct Packed {
+  Index m, n, k, mp, np, kp;
+  bf16_t* a;
+  bf16_t* b;
+  const bf16_t* b_panel(Index column) const { return b + (column / kPanel) * kp * kPanel; }
+  // The tile holding rows [i, i + 16) (i a multiple of 16) and depths [d, d + 32).
+  const bf16_t* a_tile(Index i, Index d) const { return a + i * kp + (d / kDepthStep) * kRowGroup * kDepthStep; }
+};
+
+// Rows [i0, i0 + 16) of op(a) into their tiles (zeros beyond m and k); dst is the first tile.
+void pack_a_rows(const float* a, bool transpose, Index m, Index k, Index i0, bf16_t* dst, Index kp) {
+  const Index rows = std::max<Index>(0, std::min(kRowGroup, m - i0));
+  std::vector<bf16_t>& row = scratch_row(kp);
+  const auto place = [&](Index r) {  // row r of the group, converted into `row`, to its tiles
+    for (Index d = 0; d < kp; d += kDepthStep)
+      std::copy_n(row.data() + d, kDepthStep, dst + (d / kDepthStep) * kRowGroup * kDepthStep + r * kDepthStep);
+  };
+  if (!transpose) {
+    for (Index r = 0; r < rows; ++r) {
+      floats_to_bf16(a + (i0 + r) * k, row.data(), k);
+      std::fill(row.begin() + k, row.begin() + kp, bf16_t(0));
+      place(r);
+    }
+  } else {  // a is stored (k, m): one row of storage gives a value to each of the 16 rows
+    alignas(64) bf16_t column[kRowGroup];
+    for (Index d = 0; d < k; ++d) {
+      floats_to_bf16(a + d * m + i0, column, rows);
+      bf16_t* tile = dst + (d / kDepthStep) * kRowGroup * kDepthStep + d % kDepthStep;
+      for (Index r = 0; r < rows; ++r) tile[r * kDepthStep] = column[r];
+    }
+    for (Index d = k; d < kp; ++d) {
+      bf16_t* tile = dst + (d / kDepthStep) * kRowGroup * kDepthStep + d % kDepthStep;
+      for (Index r = 0; r < rows; ++r) tile[r * kDepthStep] = 0;
+    }
+  }
+  std::fill(row.begin(), row.end(), bf16_t(0));
+  for (Index r = rows; r < kRowGroup; ++r) place(r);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_rows_avx512(const float* r0, const float* r1,
+                                                                                  bf16_t* dst) {
+  // cvtne2ps puts r0's 16 values in the low half, r1's in the high; the permutation interleaves them.
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                              22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r1), _mm512_loadu_ps(r0));
+  _mm512_storeu_si512(dst, _mm512_permutexvar_epi16(interleave, both));
+}
+
+constexpr Index kPanelGroup = 16;  // b is packed 16 panels (256 columns) at a time
+
+// Panels [p0, p0 + 16) of op(b) (columns 16p..16p+15 each) into their VNNI layout.
+void pack_b_panels(const float* b, bool transpose, Index n, Index k, Index p0, Index panels, bf16_t* packed, Index kp) {
+  const Index p_end = std::min(p0 + kPanelGroup, panels);
+  if (!transpose) {  // b is (k, n): each pair of rows is read once, left to right, for all 16 panels
+    const bool avx512 = cpu_features().avx512bf16;
+    for (Index r = 0; r < kp / 2; ++r) {
+      const Index d0 = 2 * r, d1 = 2 * r + 1;
+      for (Index panel = p0; panel < p_end; ++panel) {
+        const Index j0 = panel * kPanel, cols = std::min(kPanel, n - j0);
+        bf16_t* out = packed + panel * kp * kPanel + r * 2 * kPanel;
+        if (avx512 && cols == kPanel && d1 < k) {
+          pack_b_rows_avx512(b + d0 * n + j0, b + d1 * n + j0, out);
+          continue;
+        }
+        for (Index c = 0; c < kPanel; ++c) {
+          out[2 * c] = (c < cols && d0 < k) ? float_to_bf16(b[d0 * n + j0 + c]) : bf16_t(0);
+          out[2 * c + 1] = (c < cols && d1 < k) ? float_to_bf16(b[d1 * n + j0 + c]) : bf16_t(0);
+        }
+      }
+    }
+    return;
+  }
+  // b is stored (n, k): column j of op(b) is a contiguous row; a pair (d, d+1) is adjacent in it.
+  std::vector<bf16_t> row(static_cast<std::size_t>(kp), bf16_t(0));
+  for (Index panel = p0; panel < p_end; ++panel) {
+    const Index j0 = panel * kPanel, cols = std::max<Index>(0, std::min(kPanel, n - j0));
+    std::uint32_t* out = reinterpret_cast<std::uint32_t*>(packed + panel * kp * kPanel);
+    if (cols < kPanel) std::fill(out, out + kp / 2 * kPanel, 0u);
+    for (Index c = 0; c < cols; ++c) {
+      floats_to_bf16(b + (j0 + c) * k, row.data(), k);
+      const std::uint32_t* pairs = reinterpret_cast<const std::uint32_t*>(row.data());
+      for (Index r = 0; r < kp / 2; ++r) out[r * kPanel + c] = pairs[r];
+    }
+  }
+}
+
+struct Workspace {
+  std::vector<bf16_t> a, b;
+};
+
+Workspace& workspace() {
+  static thread_local Workspace w;  // predict runs one product per thread at once
+  return w;
+}
+
+// ---------------------------------------------------------------------------------------- AMX
+// Tiles 0-3 hold the 32x32 float block of c, 4-5 two 16-row slices of a, 6-7 two 16-column panels of b.
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) void amx_configure() {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) config.set(t, 16, 64);
+  tile_memory_barrier();
+  _tile_loadconfig(&config);
+}
+
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) void amx_block(const Packed& p, Index i0, Index j0, Index d0,
+                                                                       Index depth, float* c, bool load_c) {
+  const Index rows = std::min(kBlock, p.m - i0), cols = std::min(kBlock, p.n - j0);
+  alignas(64) float edge[kBlock * kBlock];
+  const bool direct = rows == kBlock && cols == kBlock;
+  float* out = direct ? c + i0 * p.n + j0 : edge;
+  const Index stride = (direct ? p.n : kBlock) * Index(sizeof(float));
+  if (!direct && load_c) {
+    std::fill(edge, edge + kBlock * kBlock, 0.0f);
+    for (Index r = 0; r < rows; ++r) std::copy_n(c + (i0 + r) * p.n + j0, cols, edge + r * kBlock);
+  }
+  tile_memory_barrier();  // edge's copy of c and the packed operands are written before the loads
+  if (load_c) {
+    _tile_loadd(0, out, stride);
+    _tile_loadd(1, out + 16, stride);
+    _tile_loadd(2, out + 16 * (stride / 4), stride);
+    _tile_loadd(3, out + 16 * (stride / 4) + 16, stride);
+  } else {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+  const bf16_t* b0 = p.b_panel(j0);
+  const bf16_t* b1 = b0 + p.kp * kPanel;
+  for (Index d = d0; d < d0 + depth; d += kDepthStep) {
+    _tile_loadd(4, p.a_tile(i0, d), 64);
+    _tile_loadd(5, p.a_tile(i0 + 16, d), 64);
+    _tile_loadd(6, b0 + d * kPanel, 64);
+    _tile_loadd(7, b1 + d * kPanel, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, out, stride);
+  _tile_stored(1, out + 16, stride);
+  _tile_stored(2, out + 16 * (stride / 4), stride);
+  _tile_stored(3, out + 16 * (stride / 4) + 16, stride);
+  if (!direct)
+    for (Index r = 0; r < rows; ++r) std::copy_n(edge + r * kBlock, cols, c + (i0 + r) * p.n + j0);
+}
+
+__attribute__((target("amx-tile"))) void amx_release() { _tile_release(); }
+
+// ------------------------------------------------------------------------------ AVX512-BF16
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void avx512_block(const Packed& p, Index i0, Index j0,
+                                                                            Index d0, Index depth, float* c,
+                                                                            bool load_c) {
+  const Index cols = std::min(kBlock, p.n - j0);
+  const __mmask16 mask0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+  const __mmask16 mask1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+  const bf16_t* b0 = p.b_panel(j0);
+  const bf16_t* b1 = b0 + p.kp * kPanel;
+  for (Index r0 = i0; r0 < std::min(i0 + kBlock, p.m); r0 += 8) {
+    const Index rows = std::min<Index>(8, p.m - r0);
+    __m512 acc[8][2];
+    for (int r = 0; r < 8; ++r) {
+      float* row = c + (r0 + r) * p.n + j0;
+      acc[r][0] = load_c && r < rows ? _mm512_maskz_loadu_ps(mask0, row) : _mm512_setzero_ps();
+      acc[r][1] = load_c && r < rows ? _mm512_maskz_loadu_ps(mask1, row + 16) : _mm512_setzero_ps();
+    }
+    // Rows r0..r0+7 are rows (r0 % 16).. of the 16-row tiles starting at row r0 - r0 % 16.
+    const bf16_t* tiles = p.a_tile(r0 - r0 % kRowGroup, 0) + (r0 % kRowGroup) * kDepthStep;
+    for (Index pair = d0 / 2; pair < (d0 + depth) / 2; ++pair) {
+      const bf16_t* a = tiles + (2 * pair / kDepthStep) * kRowGroup * kDepthStep + (2 * pair) % kDepthStep;
+      const __m512bh w0 = (__m512bh)_mm512_loadu_si512(b0 + pair * 2 * kPanel);
+      const __m512bh w1 = (__m512bh)_mm512_loadu_si512(b1 + pair * 2 * kPanel);
+      for (int r = 0; r < 8; ++r) {
+        std::uint32_t x;
+        std::memcpy(&x, a + r * kDepthStep, sizeof x);
+        const __m512bh xs = (__m512bh)_mm512_set1_epi32(int(x));
+        acc[r][0] = _mm512_dpbf16_ps(acc[r][0], xs, w0);
+        acc[r][1] = _mm512_dpbf16_ps(acc[r][1], xs, w1);
+      }
+    }
+    for (int r = 0; r < rows; ++r) {
+      float* row = c + (r0 + r) * p.n + j0;
+      _mm512_mask_storeu_ps(row, mask0, acc[r][0]);
+      _mm512_mask_storeu_ps(row + 16, mask1, acc[r][1]);
+    }
+  }
+}
+
+// c's blocks [ib, ie) x [jb, je) (in units of kBlock), every depth slice in turn.
+template <typename Block>
+void compute_blocks(const Packed& p, Index ib, Index ie, Index jb, Index je, float* c, bool accumulate,
+                    const Block& block) {
+  for (Index d0 = 0; d0 < p.kp; d0 += kKc) {
+    const Index depth = std::min(kKc, p.kp - d0);
+    for (Index jc = jb; jc < je; jc += kNc / kBlock)
+      for (Index i = ib; i < ie; ++i)
+        for (Index j = jc; j < std::min(je, jc + kNc / kBlock); ++j)
+          block(p, i * kBlock, j * kBlock, d0, depth, c, accumulate || d0 > 0);
+  }
+}
+
+void gemm_packed_paths(Bf16Path path, bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a,
+                       const float* b, float* c, bool accumulate) {
+  Workspace& w = workspace();
+  Packed p{m, n, k, round_up(m, kBlock), round_up(n, kBlock), round_up(k, kDepthStep), nullptr, nullptr};
+  if (w.a.size() < std::size_t(p.mp * p.kp)) w.a.resize(std::size_t(p.mp * p.kp));
+  if (w.b.size() < std::size_t(p.np * p.kp)) w.b.resize(std::size_t(p.np * p.kp));
+  p.a = w.a.data();
+  p.b = w.b.data();
+  const Index row_blocks = p.mp / kBlock, col_blocks = p.np / kBlock, panels = p.np / kPanel;
+  const bool fork = fork_pays(double(m) * double(n) * double(k), kParallelProductWork);
+  const auto run = [&](int part, int parts) {
+    // Packing: each thread converts its share of rows and panels, then all wait for the whole.
+    // (Explicit shares, not `omp for`: called inside predict's per-thread region with no fork, an
+    // orphaned `omp for` would split this thread's packing across predict's threads.)
+    const Index groups_a = p.mp / kRowGroup, groups_b = (panels + kPanelGroup - 1) / kPanelGroup;
+    for (Index g = groups_a * part / parts; g < groups_a * (part + 1) / parts; ++g)
+      pack_a_rows(a, transpose_a, m, k, g * kRowGroup, p.a + g * kRowGroup * p.kp, p.kp);
+    for (Index g = groups_b * part / parts; g < groups_b * (part + 1) / parts; ++g)
+      pack_b_panels(b, transpose_b, n, k, g * kPanelGroup, panels, p.b, p.kp);
+#ifdef _OPENMP
+    if (parts > 1) {
+#pragma omp barrier
+    }
+#endif
+    // Each thread computes one slab of c: rows when c is tall, columns when it is wide.
+    const bool split_rows = row_blocks >= col_blocks;
+    const Index extent = split_rows ? row_blocks : col_blocks;
+    const Index begin = extent * part / parts, end = extent * (part + 1) / parts;
+    const Index ib = split_rows ? begin : 0, ie = split_rows ? end : row_blocks;
+    const Index jb = split_rows ? 0 : begin, je = split_rows ? col_blocks : end;
+    if (begin == end) return;
+    if (path == Bf16Path::Amx) {
+      amx_configure();
+      compute_blocks(p, ib, ie, jb, je, c, accumulate, amx_block);
+      amx_release();
+    } else {
+      compute_blocks(p, ib, ie, jb, je, c, accumulate, avx512_block);
+    }
+  };
+#ifdef _OPENMP
+  if (fork) {
+#pragma omp parallel num_threads(engine_threads())
+    run(omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+#endif
+  run(0, 1);
+}
+
+void gemm_emulated(bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a, const float* b,
+                   float* c, bool accumulate) {
+  static thread_local std::vector<float> ra, rb;
+  ra.assign(a, a + m * k);
+  rb.assign(b, b + k * n);
+  round_floats_to_bf16(ra.data(), m * k);
+  round_floats_to_bf16(rb.data(), k * n);
+  const ConstMatrixMap<float> ma(ra.data(), transpose_a ? k : m, transpose_a ? m : k);
+  const ConstMatrixMap<float> mb(rb.data(), transpose_b ? n : k, transpose_b ? k : n);
+  multiply(MatrixMap<float>(c, m, n), ma, transpose_a ? Transpose::Yes : Transpose::No, mb,
+           transpose_b ? Transpose::Yes : Transpose::No, accumulate);
+}
+
+}  // namespace
+
+void gemm_bf16(Bf16Path path, bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a,
+               const float* b, float* c, bool accumulate) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate) std::fill(c, c + m * n, 0.0f);
+    return;
+  }
+  if (path == Bf16Path::Emulated)
+    gemm_emulated(transpose_a, transpose_b, m, n, k, a, b, c, accumulate);
+  else
+    gemm_packed_paths(path, transpose_a, transpose_b, m, n, k, a, b, c, accumulate);
+}
+
+void gemm_bf16(bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a, const float* b, float* c,
+               bool accumulate) {
+  gemm_bf16(bf16_path(), transpose_a, transpose_b, m, n, k, a, b, c, accumulate);
+}
+
+}  // namespace fd::lowp
