@@ -1,5 +1,7 @@
 """Callbacks that write the model to disk: `ModelCheckpoint` and `BackupAndRestore`."""
 
+from __future__ import annotations
+
 import json
 import os
 import shutil
@@ -69,7 +71,7 @@ class ModelCheckpoint(MonitorCallback):
         mode="auto",
         save_freq="epoch",
         initial_value_threshold=None,
-    ):
+    ) -> None:
         super().__init__(monitor, mode, initial_value_threshold)
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
@@ -196,7 +198,7 @@ class BackupAndRestore(Callback):
         delete_checkpoint: delete `backup_dir` when training finishes.
     """
 
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True, double_checkpoint=False):
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True, double_checkpoint=False) -> None:
         super().__init__()
         if not backup_dir:
             raise ValueError("Empty `backup_dir` argument passed")

@@ -1,5 +1,7 @@
 """`EarlyStopping`: stop training when a monitored quantity stops improving."""
 
+from __future__ import annotations
+
 import warnings
 
 from fastdense.callbacks.monitor import MonitorCallback
@@ -33,7 +35,7 @@ class EarlyStopping(MonitorCallback):
         baseline=None,
         restore_best_weights=False,
         start_from_epoch=0,
-    ):
+    ) -> None:
         super().__init__(monitor, mode, min_delta=min_delta)
         self.patience = patience
         self.verbose = verbose

@@ -1,5 +1,9 @@
 """`LambdaCallback`: a callback assembled from plain functions."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from fastdense.callbacks.base import Callback
 
 
@@ -21,8 +25,8 @@ class LambdaCallback(Callback):
         on_train_end=None,
         on_train_batch_begin=None,
         on_train_batch_end=None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__()
         hooks = dict(
             on_epoch_begin=on_epoch_begin,

@@ -4,6 +4,10 @@ Both read and write `model.optimizer.learning_rate` (a float property) and add t
 to the epoch logs as "learning_rate", so it appears in History, the progress bar and CSVLogger.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import warnings
 
 import numpy as np
@@ -30,7 +34,7 @@ class LearningRateScheduler(Callback):
         verbose: 1 prints the rate set at each epoch.
     """
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule, verbose=0) -> None:
         super().__init__()
         self.schedule = schedule
         self.verbose = verbose
@@ -79,8 +83,8 @@ class ReduceLROnPlateau(MonitorCallback):
         min_delta=1e-4,
         cooldown=0,
         min_lr=0.0,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(monitor, mode, min_delta=min_delta)
         if factor >= 1.0:
             raise ValueError(

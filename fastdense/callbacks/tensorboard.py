@@ -1,5 +1,7 @@
 """`TensorBoard`: training curves, weight histograms and the model graph for the TensorBoard tool."""
 
+from __future__ import annotations
+
 import numbers
 import os
 import time
@@ -67,7 +69,7 @@ class TensorBoard(Callback):
         profile_batch=0,
         embeddings_freq=0,
         embeddings_metadata=None,
-    ):
+    ) -> None:
         super().__init__()
         self.log_dir = str(log_dir)
         self.histogram_freq = _frequency("histogram_freq", histogram_freq)
