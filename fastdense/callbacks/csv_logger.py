@@ -27,7 +27,7 @@ class CSVLogger(Callback):
             instead of overwriting it.
     """
 
-    def __init__(self, filename, separator=",", append=False) -> None:
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
         super().__init__()
         self.sep = separator
         self.filename = os.fspath(filename)

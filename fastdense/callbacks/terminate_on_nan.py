@@ -14,7 +14,7 @@ class TerminateOnNaN(Callback):
     RuntimeError when `raise_error=True`. The epoch in progress still ends normally
     (validation and `on_epoch_end` run)."""
 
-    def __init__(self, raise_error=False) -> None:
+    def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
         self.raise_error = raise_error
 
