@@ -22,8 +22,11 @@ looked up exactly (aliases included); dicts ``{"class_name": "function", "config
 ``{"class_name": "relu"}`` are deserialized; callables are returned as they are.
 """
 
+from __future__ import annotations
+
 import difflib
 import types
+from typing import Any, Callable
 
 import numpy as np
 
@@ -302,7 +305,7 @@ def _unknown_name(name):
                       f"Known names: {', '.join(sorted(_BY_NAME))}.")
 
 
-def get(identifier):
+def get(identifier: str | dict[str, Any] | Callable[..., Any] | None) -> Callable[..., Any]:
     """Resolves None, a name, a config dict or a callable to an activation function."""
     if identifier is None:
         return linear

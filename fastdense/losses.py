@@ -15,13 +15,19 @@ from :func:`native_config` (built-in functions and ``Loss`` objects also expose 
 ``Loss.reduction`` attribute. User-defined losses have no native configuration (``None``).
 """
 
+from __future__ import annotations
+
 import difflib
 import inspect
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from fastdense import autodiff
 from fastdense.utils import naming
+
+# A loss function, its signature kept by the registering decorator.
+_LossFunction = TypeVar("_LossFunction", bound=Callable[..., Any])
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError",
@@ -77,9 +83,9 @@ def _engine_config(fn, kwargs):
     return config
 
 
-def _builtin(engine_name):
+def _builtin(engine_name: str) -> Callable[[_LossFunction], _LossFunction]:
     """Registers a loss function as computed by the engine under ``engine_name``."""
-    def register(fn):
+    def register(fn: _LossFunction) -> _LossFunction:
         _ENGINE_NAMES[fn] = engine_name
         fn._fastdense_config = lambda: _engine_config(fn, {})
         return fn
@@ -338,7 +344,8 @@ class Loss:
     Subclass it and implement ``call(y_true, y_pred)`` returning per-sample losses.
     """
 
-    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size",
+                 dtype: Any = None) -> None:
         self.name = name or naming.auto_name(type(self).__name__)
         self.reduction = standardize_reduction(reduction)
         self._dtype = _standardize_dtype(dtype)
@@ -347,7 +354,7 @@ class Loss:
     def dtype(self):
         return self._dtype
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         """The reduced loss (a float), or the weighted per-sample losses for reduction 'none'."""
         y_pred = _float_array(y_pred, "y_pred", dtype=self.dtype)
         y_true = _float_array(y_true, "y_true", dtype=self.dtype)
@@ -357,7 +364,7 @@ class Loss:
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
 
     @classmethod
@@ -372,7 +379,8 @@ class Loss:
 class LossFunctionWrapper(Loss):
     """A Loss computing ``fn(y_true, y_pred, **kwargs)`` after aligning the ranks of its inputs."""
 
-    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+    def __init__(self, fn: Callable[..., Any], reduction: str | None = "sum_over_batch_size", name: str | None = None,
+                 dtype: Any = None, **kwargs: Any) -> None:
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
@@ -412,36 +420,41 @@ class _BuiltinLoss(LossFunctionWrapper):
 class MeanSquaredError(_BuiltinLoss):
     """mean((y_true - y_pred)^2) per sample, reduced over the batch."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = "mean_squared_error",
+                 dtype: Any = None) -> None:
         super().__init__(mean_squared_error, name=name, reduction=reduction, dtype=dtype)
 
 
 class MeanAbsoluteError(_BuiltinLoss):
     """mean(|y_true - y_pred|) per sample, reduced over the batch."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = "mean_absolute_error",
+                 dtype: Any = None) -> None:
         super().__init__(mean_absolute_error, name=name, reduction=reduction, dtype=dtype)
 
 
 class MeanAbsolutePercentageError(_BuiltinLoss):
     """100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7)) per sample."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None):
+    def __init__(self, reduction: str | None = "sum_over_batch_size",
+                 name: str | None = "mean_absolute_percentage_error", dtype: Any = None) -> None:
         super().__init__(mean_absolute_percentage_error, name=name, reduction=reduction, dtype=dtype)
 
 
 class MeanSquaredLogarithmicError(_BuiltinLoss):
     """mean((log(y_pred + 1) - log(y_true + 1))^2) per sample, inputs floored at 1e-7."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None):
+    def __init__(self, reduction: str | None = "sum_over_batch_size",
+                 name: str | None = "mean_squared_logarithmic_error", dtype: Any = None) -> None:
         super().__init__(mean_squared_logarithmic_error, name=name, reduction=reduction, dtype=dtype)
 
 
 class BinaryCrossentropy(_BuiltinLoss):
     """Binary crossentropy averaged over the last axis; see :func:`binary_crossentropy`."""
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
-                 name="binary_crossentropy", dtype=None):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = "sum_over_batch_size", name: str | None = "binary_crossentropy",
+                 dtype: Any = None) -> None:
         super().__init__(binary_crossentropy, name=name, reduction=reduction, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
         self.from_logits = from_logits
@@ -456,8 +469,9 @@ class BinaryCrossentropy(_BuiltinLoss):
 class CategoricalCrossentropy(_BuiltinLoss):
     """Crossentropy with one-hot (or soft) labels; see :func:`categorical_crossentropy`."""
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
-                 name="categorical_crossentropy", dtype=None):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = "sum_over_batch_size", name: str | None = "categorical_crossentropy",
+                 dtype: Any = None) -> None:
         super().__init__(categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
         self.from_logits = from_logits
@@ -472,8 +486,9 @@ class CategoricalCrossentropy(_BuiltinLoss):
 class SparseCategoricalCrossentropy(_BuiltinLoss):
     """Crossentropy with integer class labels; see :func:`sparse_categorical_crossentropy`."""
 
-    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size", axis=-1,
-                 name="sparse_categorical_crossentropy", dtype=None):
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
+                 reduction: str | None = "sum_over_batch_size", axis: int = -1,
+                 name: str | None = "sparse_categorical_crossentropy", dtype: Any = None) -> None:
         if ignore_class is not None:
             raise NotImplementedError("SparseCategoricalCrossentropy: ignore_class is not supported by fastdense")
         super().__init__(sparse_categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
@@ -488,7 +503,8 @@ class SparseCategoricalCrossentropy(_BuiltinLoss):
 class Huber(_BuiltinLoss):
     """Quadratic for |error| <= delta, linear beyond; see :func:`huber`. Default name 'huber_loss'."""
 
-    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+    def __init__(self, delta: float = 1.0, reduction: str | None = "sum_over_batch_size",
+                 name: str | None = "huber_loss", dtype: Any = None) -> None:
         super().__init__(huber, name=name, reduction=reduction, dtype=dtype, delta=delta)
         self.delta = delta
 
@@ -500,49 +516,56 @@ class Huber(_BuiltinLoss):
 class Hinge(_BuiltinLoss):
     """mean(max(1 - y_true * y_pred, 0)); 0/1 labels become -1/1."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = "hinge",
+                 dtype: Any = None) -> None:
         super().__init__(hinge, name=name, reduction=reduction, dtype=dtype)
 
 
 class SquaredHinge(_BuiltinLoss):
     """mean(max(1 - y_true * y_pred, 0)^2); 0/1 labels become -1/1."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = "squared_hinge",
+                 dtype: Any = None) -> None:
         super().__init__(squared_hinge, name=name, reduction=reduction, dtype=dtype)
 
 
 class CategoricalHinge(_BuiltinLoss):
     """max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = "categorical_hinge",
+                 dtype: Any = None) -> None:
         super().__init__(categorical_hinge, name=name, reduction=reduction, dtype=dtype)
 
 
 class KLDivergence(_BuiltinLoss):
     """sum(y_true * log(y_true / y_pred)), both clipped to [1e-7, 1]."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = "kl_divergence",
+                 dtype: Any = None) -> None:
         super().__init__(kl_divergence, name=name, reduction=reduction, dtype=dtype)
 
 
 class Poisson(_BuiltinLoss):
     """mean(y_pred - y_true * log(y_pred + 1e-7))."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = "poisson",
+                 dtype: Any = None) -> None:
         super().__init__(poisson, name=name, reduction=reduction, dtype=dtype)
 
 
 class LogCosh(_BuiltinLoss):
     """mean(log(cosh(y_pred - y_true)))."""
 
-    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = "log_cosh",
+                 dtype: Any = None) -> None:
         super().__init__(log_cosh, name=name, reduction=reduction, dtype=dtype)
 
 
 class CosineSimilarity(_BuiltinLoss):
     """Negative cosine similarity along ``axis`` (-1 is a perfect match)."""
 
-    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
+    def __init__(self, axis: int = -1, reduction: str | None = "sum_over_batch_size",
+                 name: str | None = "cosine_similarity", dtype: Any = None) -> None:
         super().__init__(cosine_similarity, name=name, reduction=reduction, dtype=dtype, axis=axis)
         self.axis = axis
 
@@ -595,7 +618,7 @@ def _instantiate(obj):
     return obj() if inspect.isclass(obj) else obj
 
 
-def get(identifier):
+def get(identifier: str | dict[str, Any] | Callable[..., Any] | None) -> Callable[..., Any] | None:
     """A loss function or Loss instance from a name, a config dict, a callable or None."""
     if identifier is None:
         return None

@@ -1,5 +1,7 @@
 """`Callback`: the base class of everything that hooks into `fit`, `evaluate` and `predict`."""
 
+from __future__ import annotations
+
 
 def default_hook(method):
     """Marks a hook as the do-nothing default, so a `CallbackList` can tell which are overridden."""
@@ -32,7 +34,7 @@ class Callback:
     hooks are called once per call, with the index of its last batch.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.params = None
         self._model = None
 

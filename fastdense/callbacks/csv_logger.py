@@ -1,5 +1,7 @@
 """`CSVLogger`: one CSV row per epoch."""
 
+from __future__ import annotations
+
 import collections.abc
 import csv
 import os
@@ -25,7 +27,7 @@ class CSVLogger(Callback):
             instead of overwriting it.
     """
 
-    def __init__(self, filename, separator=",", append=False):
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
         super().__init__()
         self.sep = separator
         self.filename = os.fspath(filename)

@@ -1,5 +1,7 @@
 """`EarlyStopping`: stop training when a monitored quantity stops improving."""
 
+from __future__ import annotations
+
 import warnings
 
 from fastdense.callbacks.monitor import MonitorCallback
@@ -25,15 +27,15 @@ class EarlyStopping(MonitorCallback):
 
     def __init__(
         self,
-        monitor="val_loss",
-        min_delta=0,
-        patience=0,
-        verbose=0,
-        mode="auto",
-        baseline=None,
-        restore_best_weights=False,
-        start_from_epoch=0,
-    ):
+        monitor: str = "val_loss",
+        min_delta: float = 0,
+        patience: int = 0,
+        verbose: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ) -> None:
         super().__init__(monitor, mode, min_delta=min_delta)
         self.patience = patience
         self.verbose = verbose

@@ -1,5 +1,9 @@
 """`History`: records every epoch's logs; `fit` returns it."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from fastdense.callbacks.base import Callback
 
 
@@ -10,10 +14,10 @@ class History(Callback):
     `model.history` (refreshed after every epoch). Added automatically by `fit`.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.history = {}
-        self.epoch = []
+        self.history: dict[str, list[Any]] = {}
+        self.epoch: list[int] = []
 
     def on_train_begin(self, logs=None):
         self.epoch = []

@@ -1,5 +1,9 @@
 """`LambdaCallback`: a callback assembled from plain functions."""
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 from fastdense.callbacks.base import Callback
 
 
@@ -15,14 +19,14 @@ class LambdaCallback(Callback):
 
     def __init__(
         self,
-        on_epoch_begin=None,
-        on_epoch_end=None,
-        on_train_begin=None,
-        on_train_end=None,
-        on_train_batch_begin=None,
-        on_train_batch_end=None,
-        **kwargs,
-    ):
+        on_epoch_begin: Callable[..., Any] | None = None,
+        on_epoch_end: Callable[..., Any] | None = None,
+        on_train_begin: Callable[..., Any] | None = None,
+        on_train_end: Callable[..., Any] | None = None,
+        on_train_batch_begin: Callable[..., Any] | None = None,
+        on_train_batch_end: Callable[..., Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__()
         hooks = dict(
             on_epoch_begin=on_epoch_begin,

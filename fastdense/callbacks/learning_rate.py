@@ -4,7 +4,10 @@ Both read and write `model.optimizer.learning_rate` (a float property) and add t
 to the epoch logs as "learning_rate", so it appears in History, the progress bar and CSVLogger.
 """
 
+from __future__ import annotations
+
 import warnings
+from typing import Any, Callable
 
 import numpy as np
 
@@ -30,7 +33,7 @@ class LearningRateScheduler(Callback):
         verbose: 1 prints the rate set at each epoch.
     """
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         self.schedule = schedule
         self.verbose = verbose
@@ -71,16 +74,16 @@ class ReduceLROnPlateau(MonitorCallback):
 
     def __init__(
         self,
-        monitor="val_loss",
-        factor=0.1,
-        patience=10,
-        verbose=0,
-        mode="auto",
-        min_delta=1e-4,
-        cooldown=0,
-        min_lr=0.0,
-        **kwargs,
-    ):
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(monitor, mode, min_delta=min_delta)
         if factor >= 1.0:
             raise ValueError(

@@ -1,5 +1,7 @@
 """`ProgbarLogger`: the progress bar of `fit`, `evaluate` and `predict`."""
 
+from __future__ import annotations
+
 from fastdense.callbacks.base import Callback
 from fastdense.utils.io_utils import print_msg
 from fastdense.utils.progbar import Progbar
@@ -18,7 +20,7 @@ class ProgbarLogger(Callback):
     shows no values.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.seen = 0
         self.progbar = None

@@ -1,5 +1,7 @@
 """`TensorBoard`: training curves, weight histograms and the model graph for the TensorBoard tool."""
 
+from __future__ import annotations
+
 import numbers
 import os
 import time
@@ -59,16 +61,16 @@ class TensorBoard(Callback):
 
     def __init__(
         self,
-        log_dir="logs",
-        histogram_freq=0,
-        write_graph=True,
-        write_images=False,
-        write_steps_per_second=False,
-        update_freq="epoch",
-        profile_batch=0,
-        embeddings_freq=0,
-        embeddings_metadata=None,
-    ):
+        log_dir: str | os.PathLike[str] = "logs",
+        histogram_freq: int = 0,
+        write_graph: bool = True,
+        write_images: bool = False,
+        write_steps_per_second: bool = False,
+        update_freq: str | int = "epoch",
+        profile_batch: int | tuple[int, int] | str = 0,
+        embeddings_freq: int = 0,
+        embeddings_metadata: str | dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.log_dir = str(log_dir)
         self.histogram_freq = _frequency("histogram_freq", histogram_freq)

@@ -1,5 +1,7 @@
 """`TerminateOnNaN`: stop as soon as the training loss stops being a finite number."""
 
+from __future__ import annotations
+
 import numpy as np
 
 from fastdense.callbacks.base import Callback
@@ -12,7 +14,7 @@ class TerminateOnNaN(Callback):
     RuntimeError when `raise_error=True`. The epoch in progress still ends normally
     (validation and `on_epoch_end` run)."""
 
-    def __init__(self, raise_error=False):
+    def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
         self.raise_error = raise_error
 

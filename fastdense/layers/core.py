@@ -1,5 +1,9 @@
 """Dense, Activation, Dropout, GaussianNoise, Flatten and Reshape."""
 
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
 import numpy as np
 
 from fastdense import activations, autodiff, constraints, dtype_policies, initializers, regularizers
@@ -42,9 +46,11 @@ class Dense(Layer):
     Output shape: (batch_size, units).
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, lora_rank=None, quantization_config=None, **kwargs):
+    def __init__(self, units: int, activation: str | Callable[..., Any] | None = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, lora_rank: int | None = None,
+                 quantization_config: Any = None, **kwargs: Any) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
@@ -222,7 +228,7 @@ class Activation(Layer):
     Input shape: any. Output shape: the same.
     """
 
-    def __init__(self, activation, **kwargs):
+    def __init__(self, activation: str | Callable[..., Any] | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
 
@@ -256,7 +262,8 @@ class Dropout(Layer):
         seed: seed of the dropout mask (fastdense seeds per model; kept for the config).
     """
 
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+    def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
@@ -288,7 +295,7 @@ class Dropout(Layer):
 class GaussianNoise(Layer):
     """Adds zero-centred Gaussian noise of standard deviation `stddev` while training."""
 
-    def __init__(self, stddev, seed=None, **kwargs):
+    def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.stddev = float(stddev)
         self.seed = seed
@@ -314,7 +321,7 @@ class GaussianNoise(Layer):
 class Flatten(Layer):
     """Flattens every axis but the batch axis: (batch, a, b) → (batch, a*b)."""
 
-    def __init__(self, data_format=None, **kwargs):
+    def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = data_format
 
@@ -337,7 +344,7 @@ class Flatten(Layer):
 class Reshape(Layer):
     """Reshapes each sample to `target_shape` (one entry may be -1)."""
 
-    def __init__(self, target_shape, **kwargs):
+    def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.target_shape = tuple(int(d) for d in target_shape)
 

@@ -1,5 +1,9 @@
 """Symbolic tensors and the graph nodes that functional models are built from."""
 
+from __future__ import annotations
+
+from typing import Any, Sequence
+
 import numpy as np
 
 from fastdense import backend
@@ -128,8 +132,9 @@ def _input_dtype(dtype):
     return np.dtype(dtype).name
 
 
-def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None,
-          optional=False, **kwargs):
+def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None, dtype: Any = None,
+          sparse: bool | None = None, batch_shape: Sequence[int | None] | None = None, name: str | None = None,
+          tensor: KerasTensor | None = None, optional: bool = False, **kwargs: Any) -> KerasTensor:
     """A symbolic input tensor for building a functional model."""
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, batch_shape=batch_shape,
                        name=name, input_tensor=tensor, optional=optional, **kwargs)

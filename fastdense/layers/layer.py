@@ -1,6 +1,9 @@
 """The Layer base class: weights, building on first call, eager and symbolic calls, configs."""
 
+from __future__ import annotations
+
 import inspect
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -9,6 +12,9 @@ from fastdense.native import python_nodes
 from fastdense.object_registry import register_builtin
 from fastdense.utils import naming
 from fastdense.variables import Variable
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 def dtype_policy_config(dtype):
@@ -37,7 +43,8 @@ class Layer:
             Sequential model, the shape of its input without the batch axis.
     """
 
-    def __init__(self, trainable=True, dtype=None, name=None, activity_regularizer=None, **kwargs):
+    def __init__(self, trainable: bool = True, dtype: Any = None, name: str | None = None,
+                 activity_regularizer: Any = None, **kwargs: Any) -> None:
         input_shape = kwargs.pop("input_shape", None)
         input_dim = kwargs.pop("input_dim", None)
         batch_input_shape = kwargs.pop("batch_input_shape", None) or kwargs.pop("batch_shape", None)
@@ -70,11 +77,11 @@ class Layer:
         object.__setattr__(self, name, value)
 
     @property
-    def trainable(self):
+    def trainable(self) -> bool:
         return self._trainable
 
     @trainable.setter
-    def trainable(self, value):
+    def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
         for layer in self._tracked_layers:
             layer.trainable = value
@@ -102,8 +109,9 @@ class Layer:
         return self._dtype_policy.quantization_mode
 
     # ------------------------------------------------------------------------------ weights
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
-                   constraint=None, name=None, **kwargs):
+    def add_weight(self, shape: Sequence[int] | None = None, initializer: Any = None, dtype: Any = None,
+                   trainable: bool = True, regularizer: Any = None, constraint: Any = None, name: str | None = None,
+                   **kwargs: Any) -> Variable:
         """Creates a weight, initialises it and registers it with the layer."""
         shape = () if shape is None else tuple(int(d) for d in shape)
         # Integer weights (an int8 Dense's kernel) are initialized in floats, then converted.
@@ -120,21 +128,21 @@ class Layer:
         return variable
 
     @property
-    def trainable_weights(self):
+    def trainable_weights(self) -> list[Variable]:
         if not self.trainable:
             return []
         own = [v for v in self._variables if v.trainable]
         return own + [v for layer in self._tracked_layers for v in layer.trainable_weights]
 
     @property
-    def non_trainable_weights(self):
+    def non_trainable_weights(self) -> list[Variable]:
         if not self.trainable:
             return self.weights
         own = [v for v in self._variables if not v.trainable]
         return own + [v for layer in self._tracked_layers for v in layer.non_trainable_weights]
 
     @property
-    def weights(self):
+    def weights(self) -> list[Variable]:
         """Trainable weights first, then the rest, then sublayers' (Keras's order)."""
         own = [v for v in self._variables if v.trainable] + [v for v in self._variables if not v.trainable]
         return own + [v for layer in self._tracked_layers for v in layer.weights]
@@ -143,10 +151,10 @@ class Layer:
     non_trainable_variables = non_trainable_weights
     variables = weights
 
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         return [v.numpy() for v in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         variables = self.weights
         if len(weights) != len(variables):
             raise ValueError(
@@ -162,7 +170,7 @@ class Layer:
         for variable, value in zip(variables, weights):
             variable.assign(value)
 
-    def count_params(self):
+    def count_params(self) -> int:
         if not self.built:
             raise ValueError(f"Layer '{self.name}' is not built yet, so it has no parameters to count")
         return int(sum(v.size for v in self.weights))
@@ -199,7 +207,7 @@ class Layer:
             self.build(input_shape)
             self.built = True
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         from fastdense.layers.input_layer import KerasTensor, symbolic_call
 
         flat = inputs if isinstance(inputs, (list, tuple)) else [inputs]
@@ -240,7 +248,7 @@ class Layer:
         return tensors[0] if len(tensors) == 1 else list(tensors)
 
     # ------------------------------------------------------------------------------ config
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policies.serialize(self._dtype_policy)}
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)

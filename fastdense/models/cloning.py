@@ -1,15 +1,22 @@
 """`clone_model`: a new model with the same architecture and new (freshly initialized) layers,
 with Keras 3's signature and semantics (keras/src/models/cloning.py)."""
 
+from __future__ import annotations
+
 import inspect
+from typing import TYPE_CHECKING, Any, Callable
 
 from fastdense.layers.input_layer import Input, InputLayer, KerasTensor
 from fastdense.models.model import Model, flatten_structure
 from fastdense.models.sequential import Sequential
 from fastdense.saving import custom_object_scope
 
+if TYPE_CHECKING:
+    from fastdense.layers.layer import Layer
 
-def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs):
+
+def clone_model(model: Model, input_tensors: Any = None, clone_function: Callable[[Layer], Layer] | None = None,
+                call_function: Callable[..., Any] | None = None, recursive: bool = False, **kwargs: Any) -> Model:
     """Clones a Sequential or functional model: each layer is rebuilt from its config (so its
     weights are new, not copied) and called on new inputs; a compiled model's clone is compiled
     from the same compile config (with a new optimizer).

@@ -1,7 +1,11 @@
 """Model: a graph of layers (the functional API) that trains through the native engine."""
 
+from __future__ import annotations
+
+import os
 import re
 import types
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -47,7 +51,7 @@ class Model(Trainer, Layer):
     constraints inside any model train (see fastdense.native.python_nodes).
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         inputs = kwargs.pop("inputs", None)
         outputs = kwargs.pop("outputs", None)
         inputs = kwargs.pop("input", None) if inputs is None else inputs
@@ -152,10 +156,10 @@ class Model(Trainer, Layer):
 
     # ------------------------------------------------------------------------------ layers
     @property
-    def layers(self):
+    def layers(self) -> list[Layer]:
         return list(self._layers)
 
-    def get_layer(self, name=None, index=None):
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         if index is not None and name is not None:
             raise ValueError("Provide either a layer name or a layer index, not both")
         if index is not None:
@@ -258,12 +262,13 @@ class Model(Trainer, Layer):
     def losses(self):
         return [loss for layer in self.layers for loss in layer.losses]
 
-    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
-                layer_range=None):
+    def summary(self, line_length: int | None = None, positions: Sequence[float] | None = None,
+                print_fn: Callable[..., Any] | None = None, expand_nested: bool = False, show_trainable: bool = False,
+                layer_range: Sequence[str] | None = None) -> None:
         """Prints the layers, their output shapes and parameter counts, and the totals (Keras 3's table)."""
         summary_utils.print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
 
-    def count_params(self):
+    def count_params(self) -> int:
         if not self.built:
             raise ValueError(f"Model '{self.name}' has not been built yet: call it on data or give it an Input")
         return int(sum(v.size for v in self.weights))
@@ -346,18 +351,20 @@ class Model(Trainer, Layer):
         return [ids[id(t)] for t in self.outputs]
 
     # ------------------------------------------------------------------------------ saving
-    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+    def save(self, filepath: str | os.PathLike[str], overwrite: bool = True, include_optimizer: bool = True,
+             **kwargs: Any) -> None:
         """`.keras` (Keras 3 archive) or `.h5` (legacy HDF5): architecture, weights, compile
         config and optimizer state. The write is atomic."""
         saving_api.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
 
-    def save_weights(self, filepath, overwrite=True, **kwargs):
+    def save_weights(self, filepath: str | os.PathLike[str], overwrite: bool = True, **kwargs: Any) -> None:
         saving_api.save_weights(self, filepath, overwrite=overwrite, **kwargs)
 
-    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+    def load_weights(self, filepath: str | os.PathLike[str], skip_mismatch: bool = False, by_name: bool = False,
+                     **kwargs: Any) -> None:
         saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name, **kwargs)
 
-    def to_json(self, **kwargs):
+    def to_json(self, **kwargs: Any) -> str:
         return serialization_lib.model_to_json(self, **kwargs)
 
     def get_config(self):
@@ -400,7 +407,8 @@ class Model(Trainer, Layer):
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
-    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+    def export(self, filepath: str | os.PathLike[str], format: str = "tf_saved_model", verbose: bool | None = None,
+               input_signature: Any = None, **kwargs: Any) -> None:
         """Exports the model for inference: with format="onnx", an ONNX file that onnxruntime (or
         any ONNX runtime) runs without fastdense. Keras 3's method, arguments and default
         (keras/src/models/model.py): the default "tf_saved_model", like Keras's other formats,

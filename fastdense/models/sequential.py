@@ -1,5 +1,9 @@
 """Sequential: a plain stack of layers, each with one input and one output."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
 import numpy as np
 
 from fastdense.layers.input_layer import Input, InputLayer
@@ -7,6 +11,10 @@ from fastdense.models import functional_config
 from fastdense.models.model import Model
 from fastdense.object_registry import register_builtin
 from fastdense.utils import naming
+
+if TYPE_CHECKING:
+    from fastdense.layers.input_layer import KerasTensor
+    from fastdense.layers.layer import Layer
 
 
 @register_builtin("layers", "keras")
@@ -21,7 +29,8 @@ class Sequential(Model):
         name: the model's name (default 'sequential', made unique).
     """
 
-    def __init__(self, layers=None, trainable=True, name=None):
+    def __init__(self, layers: Sequence[Layer | KerasTensor] | None = None, trainable: bool = True,
+                 name: str | None = None) -> None:
         super().__init__(name=name or naming.uniquify("sequential"), trainable=trainable)
         self._stack = []
         self._input_layer = None
@@ -29,7 +38,7 @@ class Sequential(Model):
             self.add(layer, rebuild=False)
         self._rebuild()
 
-    def add(self, layer, rebuild=True):
+    def add(self, layer: Layer | KerasTensor, rebuild: bool = True) -> None:
         """Appends a layer (an Input tensor or InputLayer sets the input shape)."""
         if hasattr(layer, "_keras_history") and isinstance(getattr(layer, "_keras_history", None), tuple):
             layer = layer._keras_history[0]
@@ -47,7 +56,7 @@ class Sequential(Model):
         if rebuild:
             self._rebuild()
 
-    def pop(self, rebuild=True):
+    def pop(self, rebuild: bool = True) -> Layer:
         if not self._stack:
             raise TypeError("There are no layers in the model")
         layer = self._stack.pop()
@@ -56,7 +65,7 @@ class Sequential(Model):
         return layer
 
     @property
-    def layers(self):
+    def layers(self) -> list[Layer]:
         return list(self._stack)
 
     def _input_shape(self):

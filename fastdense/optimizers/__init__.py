@@ -1,5 +1,9 @@
 """Optimizers shaped like `keras.optimizers` (Keras 3), running on the native engine."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from fastdense.object_registry import serialize_object, split_serialized, unknown_name_error
 from fastdense.optimizers import schedules
 from fastdense.optimizers.adadelta import Adadelta
@@ -53,7 +57,7 @@ def deserialize(config, custom_objects=None):
     return _lookup(class_name, custom_objects).from_config(inner)
 
 
-def get(identifier):
+def get(identifier: str | dict[str, Any] | Optimizer | None) -> Optimizer | None:
     """An optimizer from a name ('adam', 'RMSprop', 'sgd', ...), a serialized dict, or an instance."""
     if identifier is None:
         return None

@@ -1,6 +1,13 @@
 """Adamax."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
 from fastdense.optimizers.base import Optimizer, _real, default_rate
+
+if TYPE_CHECKING:
+    from fastdense.optimizers.schedules import LearningRateSchedule
 
 
 class Adamax(Optimizer):
@@ -10,22 +17,22 @@ class Adamax(Optimizer):
 
     def __init__(
         self,
-        learning_rate=default_rate(0.001),
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        use_ema=False,
-        ema_momentum=0.99,
-        ema_overwrite_frequency=None,
-        loss_scale_factor=None,
-        gradient_accumulation_steps=None,
-        name=None,
-        **kwargs,
-    ):
+        learning_rate: float | LearningRateSchedule | Callable[[], float] = default_rate(0.001),
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             learning_rate=learning_rate,
             weight_decay=weight_decay,

@@ -1,7 +1,14 @@
 """AdamW: Adam with decoupled weight decay."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
 from fastdense.optimizers.adam import Adam
 from fastdense.optimizers.base import default_rate
+
+if TYPE_CHECKING:
+    from fastdense.optimizers.schedules import LearningRateSchedule
 
 
 class AdamW(Adam):
@@ -11,23 +18,23 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        learning_rate=default_rate(0.001),
-        weight_decay=0.004,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        amsgrad=False,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        use_ema=False,
-        ema_momentum=0.99,
-        ema_overwrite_frequency=None,
-        loss_scale_factor=None,
-        gradient_accumulation_steps=None,
-        name=None,
-        **kwargs,
-    ):
+        learning_rate: float | LearningRateSchedule | Callable[[], float] = default_rate(0.001),
+        weight_decay: float | None = 0.004,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             learning_rate=learning_rate,
             beta_1=beta_1,

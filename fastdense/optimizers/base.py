@@ -8,9 +8,12 @@ Variables are numpy arrays, or objects whose `.value` is a numpy array; they are
 place, never rebound.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 import warnings
+from typing import Any, Callable
 
 import numpy as np
 
@@ -75,19 +78,19 @@ class Optimizer:
 
     def __init__(
         self,
-        learning_rate,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        use_ema=False,
-        ema_momentum=0.99,
-        ema_overwrite_frequency=None,
-        loss_scale_factor=None,
-        gradient_accumulation_steps=None,
-        name=None,
-        **kwargs,
-    ):
+        learning_rate: float | LearningRateSchedule | Callable[[], float],
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         learning_rate = self._resolve_lr_alias(learning_rate, kwargs)
         # Keras 2's inverse-time decay, lr / (1 + decay * iterations) (Keras 3 ignores `decay`).
         self.decay = _optional_real("decay", kwargs.pop("decay", None)) or 0.0

@@ -1,10 +1,13 @@
 """save_model / load_model / save_weights / load_weights: choose the format, write atomically,
 and turn any failure to read a file into an OSError or ValueError that names the file."""
 
+from __future__ import annotations
+
 import contextlib
 import os
 import warnings
 import zipfile
+from typing import Any
 
 import h5py
 import numpy as np
@@ -13,13 +16,16 @@ from fastdense.saving import h5_guard, h5_image, keras_zip, legacy_h5, weights_h
 from fastdense.saving.atomic import atomic_path, check_target, write_bytes
 from fastdense.trainers import arguments
 
+# Models are annotated `Any` here: saving imports no model module, not even for type checkers
+# (tests/test_layering.py), so the `fastdense.models.Model` type stays on the model side.
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
 _H5_SUFFIXES = (".h5", ".hdf5", ".keras.h5")
 
 
 # -------------------------------------------------------------------------------- saving
-def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None, **kwargs):
+def save_model(model: Any, filepath: str | os.PathLike[str], overwrite: bool = True, include_optimizer: bool = True,
+               save_format: str | None = None, **kwargs: Any) -> None:
     """Saves the whole model: `.keras` (Keras 3 archive) or `.h5`/`.hdf5` (legacy HDF5)."""
     path = arguments.file_path("filepath", filepath)
     overwrite = arguments.boolean("overwrite", overwrite)
@@ -57,7 +63,7 @@ def _model_format(path, save_format):
     )
 
 
-def save_weights(model, filepath, overwrite=True, **kwargs):
+def save_weights(model: Any, filepath: str | os.PathLike[str], overwrite: bool = True, **kwargs: Any) -> None:
     """`.weights.h5`: the Keras 3 weights tree (with the optimizer state when compiled);
     `.h5`/`.hdf5`: the legacy Keras 2 weights layout."""
     path = arguments.file_path("filepath", filepath)
@@ -87,7 +93,8 @@ def _check_built(model, action):
 
 
 # ------------------------------------------------------------------------------- loading
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+def load_model(filepath: str | os.PathLike[str], custom_objects: dict[str, Any] | None = None, compile: bool = True,
+               safe_mode: bool = True) -> Any:
     """Loads a model from a `.keras` archive or a legacy `.h5` file (Keras 3 or Keras 2)."""
     path = _existing_file(filepath)
     arguments.mapping("custom_objects", custom_objects)
@@ -110,7 +117,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return model
 
 
-def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
+def load_weights(model: Any, filepath: str | os.PathLike[str], skip_mismatch: bool = False, by_name: bool = False,
+                 **kwargs: Any) -> None:
     """Loads weights saved by save_weights/save (any of the formats, by layer order; legacy
     HDF5 files also by layer name). Nothing is assigned unless the whole file fits."""
     path = _existing_file(filepath)

@@ -13,11 +13,14 @@ Loading never runs code from the file unless safe_mode=False: configs holding a 
 or a serialized Python function are refused before anything is built.
 """
 
+from __future__ import annotations
+
 import base64
 import contextlib
 import json
 import marshal
 import types
+from typing import Any
 
 import numpy as np
 
@@ -306,7 +309,8 @@ def legacy_model_config(model):
         return serialize_layer(model)
 
 
-def model_from_config(config, custom_objects=None, safe_mode=True, source="config"):
+def model_from_config(config: dict[str, Any], custom_objects: dict[str, Any] | None = None, safe_mode: bool = True,
+                      source: str = "config") -> Any:
     """A new model from {"class_name", "config", ...} (Keras 2 or 3 form, a .keras config.json,
     a legacy HDF5 model_config or a to_json() string's content)."""
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
@@ -326,7 +330,8 @@ def model_to_json(model, **kwargs):
     return dumps(serialize_model(model), **kwargs)
 
 
-def model_from_json(json_string, custom_objects=None, safe_mode=True):
+def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None,
+                    safe_mode: bool = True) -> Any:
     """A new (uncompiled, freshly initialised) model from a to_json() string, Keras 2 or 3."""
     try:
         config = json.loads(json_string)

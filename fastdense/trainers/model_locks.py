@@ -18,9 +18,15 @@ The locks live in a weak table rather than on the model, so they add no attribut
 pickle.
 """
 
+from __future__ import annotations
+
 import functools
 import threading
 import weakref
+from typing import Any, Callable, TypeVar
+
+# A method, its signature kept by the decorator (so type checkers see fit's own arguments).
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
 _table_lock = threading.Lock()
 _locks = weakref.WeakKeyDictionary()  # model -> {"steps": RLock, "network": RLock}
@@ -35,15 +41,15 @@ def _lock_of(model, kind):
         return locks[kind]
 
 
-def serialized(kind):
+def serialized(kind: str) -> Callable[[_Method], _Method]:
     """Decorates a model method to run under the model's `kind` lock ("steps" or "network")."""
 
-    def decorate(method):
+    def decorate(method: _Method) -> _Method:
         @functools.wraps(method)
         def locked(self, *args, **kwargs):
             with _lock_of(self, kind):
                 return method(self, *args, **kwargs)
 
-        return locked
+        return locked  # type: ignore[return-value]  # functools.wraps keeps the signature
 
     return decorate

@@ -10,10 +10,13 @@ the data comes from a generator/Sequence. The Network itself, and the logs read 
 from `fastdense.native`, the only way this module reaches the engine.
 """
 
+from __future__ import annotations
+
 import contextlib
 import itertools
 import math
 import numbers
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -24,6 +27,10 @@ from fastdense.layers.preprocessing.stage import PreprocessingStage
 from fastdense.trainers import arguments, compile_utils, data as data_utils, foreign_data
 from fastdense.trainers.epoch_iterator import ArrayEpochs, BatchSourceEpochs, is_sequence, iterate_batches, source_length
 from fastdense.trainers.model_locks import serialized
+
+if TYPE_CHECKING:
+    from fastdense.callbacks import Callback, History
+    from fastdense.optimizers import Optimizer
 
 _KERAS2_FIT_ARGS = ("max_queue_size", "workers", "use_multiprocessing")
 
@@ -44,8 +51,10 @@ class Trainer:
         self._native_for_training = False
 
     # ---------------------------------------------------------------------------- compile
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
-                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, **kwargs):
+    def compile(self, optimizer: str | Optimizer | dict[str, Any] = "rmsprop", loss: Any = None,
+                loss_weights: Sequence[float] | dict[str, float] | None = None, metrics: Any = None,
+                weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
+                jit_compile: bool | str = "auto", auto_scale_loss: bool = True, **kwargs: Any) -> None:
         """Configures the model for training: optimizer, loss(es), metrics.
 
         Each argument takes what Keras takes: names ('rmsprop', 'mse', 'mae', 'accuracy'),
@@ -253,9 +262,12 @@ class Trainer:
 
     # ------------------------------------------------------------------------------- fit
     @serialized("steps")
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int | str = "auto", callbacks: Sequence[Callback] | None = None, validation_split: float = 0.0,
+            validation_data: Any = None, shuffle: bool | str = True, class_weight: dict[int, float] | None = None,
+            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int | Sequence[int] = 1, **kwargs: Any) -> History:
         """Trains the model for `epochs` epochs (Keras's arguments and semantics); returns History."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "fit")
         self._assert_compiled("fit")
@@ -371,8 +383,9 @@ class Trainer:
 
     # -------------------------------------------------------------------------- evaluate
     @serialized("steps")
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False, **kwargs):
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int | str = "auto",
+                 sample_weight: Any = None, steps: int | None = None, callbacks: Sequence[Callback] | None = None,
+                 return_dict: bool = False, **kwargs: Any) -> Any:
         """Loss and metrics on the given data: a float, a list [loss, metrics...], or a dict."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "evaluate")
         self._assert_compiled("evaluate")
@@ -416,7 +429,8 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     # --------------------------------------------------------------------------- predict
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None,
+                callbacks: Sequence[Callback] | None = None, **kwargs: Any) -> Any:
         """Model outputs for the inputs x, as NumPy arrays (with Keras's progress bar by default)."""
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "predict")
         if not (type(verbose) is int and 0 <= verbose <= 2):  # the fast path skips the calls below
@@ -475,7 +489,8 @@ class Trainer:
 
     # ------------------------------------------------------------------------- on_batch
     @serialized("steps")
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: dict[int, float] | None = None, return_dict: bool = False) -> Any:
         """One optimizer step on one batch; returns the loss (and metrics) of that batch."""
         self._assert_compiled("train_on_batch")
         _check_batch_arguments(x, y, sample_weight, return_dict)
@@ -487,7 +502,7 @@ class Trainer:
         return self._format_results(self._logs(), return_dict)
 
     @serialized("steps")
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
         self._assert_compiled("test_on_batch")
         _check_batch_arguments(x, y, sample_weight, return_dict)
         network, data = self._training_data(x, y, sample_weight)
@@ -495,13 +510,13 @@ class Trainer:
         network.evaluate(data.inputs, data.targets, data.sample_weight, data.rows)
         return self._format_results(self._logs(), return_dict)
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: Any) -> Any:
         if type(x) is not np.ndarray:
             arguments.data("x", x)
         return self._predict_arrays(x)
 
     # ------------------------------------------------------------------ Keras 2 spellings
-    def fit_generator(self, generator, *args, **kwargs):
+    def fit_generator(self, generator: Any, *args: Any, **kwargs: Any) -> History:
         """Keras 2's fit_generator: fit() on a generator (or on arrays x, y)."""
         if args and not isinstance(args[0], (int, np.integer)):
             return self.fit(generator, *args, **kwargs)
@@ -509,10 +524,10 @@ class Trainer:
             kwargs["steps_per_epoch"] = args[0]
         return self.fit(generator, **_drop_keras2_only(kwargs))
 
-    def evaluate_generator(self, generator, steps=None, **kwargs):
+    def evaluate_generator(self, generator: Any, steps: int | None = None, **kwargs: Any) -> Any:
         return self.evaluate(generator, steps=steps, **_drop_keras2_only(kwargs))
 
-    def predict_generator(self, generator, steps=None, **kwargs):
+    def predict_generator(self, generator: Any, steps: int | None = None, **kwargs: Any) -> Any:
         return self.predict(generator, steps=steps, **_drop_keras2_only(kwargs))
 
 
