@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -38,6 +39,8 @@ class QuantizedDense : public Layer<T> {
     if (bias_) bias_->grad.resize(1, bias_->cols);
   }
 
+  // A predict workspace's copy (Network::predict): the packed int8 kernel is copied with it.
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<QuantizedDense>(*this); }
   std::string kind() const override { return "Dense"; }
   ActivationKind final_activation() const override { return activation_.kind; }
 
