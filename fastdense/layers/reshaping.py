@@ -88,5 +88,5 @@ class Permute(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config["dims"] = list(self.dims)
+        config["dims"] = self.dims  # a tuple, as Keras returns it (JSON writes a list)
         return config
