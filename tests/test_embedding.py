@@ -213,18 +213,28 @@ def trained(lib):
     return model, ids
 
 
-def test_fastdense_file_loads_in_keras(keras, tmp_path):
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_fastdense_file_loads_in_keras(keras, tmp_path, suffix):
     model, ids = trained(fastdense)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.models.load_model(tmp_path / "m.keras")
+    model.save(tmp_path / f"m{suffix}")
+    loaded = keras.models.load_model(tmp_path / f"m{suffix}")
     np.testing.assert_allclose(np.asarray(loaded.predict(ids, verbose=0)), model.predict(ids, verbose=0),
                                rtol=1e-5, atol=1e-6)
 
 
-def test_keras_file_loads_in_fastdense(keras, tmp_path):
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_keras_file_loads_in_fastdense(keras, tmp_path, suffix):
     model, ids = trained(keras)
-    model.save(tmp_path / "m.keras")
-    loaded = fastdense.models.load_model(tmp_path / "m.keras")
+    model.save(tmp_path / f"m{suffix}")
+    loaded = fastdense.models.load_model(tmp_path / f"m{suffix}")
     np.testing.assert_allclose(loaded.predict(ids, verbose=0), np.asarray(model.predict(ids, verbose=0)),
                                rtol=1e-5, atol=1e-6)
     loaded.fit(ids, np.zeros((16, 2), np.float32), verbose=0)  # and it trains on
+
+
+def test_json_round_trips_with_keras(keras):
+    model, _ = trained(fastdense)
+    rebuilt = keras.models.model_from_json(model.to_json())
+    assert config_without_name(rebuilt.layers[0]) == config_without_name(model.layers[0])
+    back = fastdense.models.model_from_json(rebuilt.to_json())
+    assert config_without_name(back.layers[0]) == config_without_name(model.layers[0])
