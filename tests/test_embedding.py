@@ -238,3 +238,26 @@ def test_json_round_trips_with_keras(keras):
     assert config_without_name(rebuilt.layers[0]) == config_without_name(model.layers[0])
     back = fastdense.models.model_from_json(rebuilt.to_json())
     assert config_without_name(back.layers[0]) == config_without_name(model.layers[0])
+
+
+def test_string_lookup_feeds_an_embedding(keras, tf):
+    """The keras.io recipe's categorical column: strings → StringLookup (before the engine) → Embedding."""
+    rng = np.random.default_rng(8)
+    x = rng.choice(["a", "b", "c", "unseen"], size=(24, 1))
+    y = rng.normal(size=(24, 1)).astype(np.float32)
+    models = []
+    for lib in (keras, fastdense):
+        inputs = lib.Input((1,), dtype="string")
+        ids = lib.layers.StringLookup(vocabulary=["a", "b", "c"])(inputs)
+        outputs = lib.layers.Dense(1)(lib.layers.Flatten()(lib.layers.Embedding(4, 2)(ids)))
+        model = lib.Model(inputs, outputs)
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse")
+        models.append(model)
+    tf_model, fd_model = models
+    fd_model.set_weights(tf_model.get_weights())
+    strings = tf.constant(x)  # tf.keras's fit takes no NumPy string arrays
+    theirs = tf_model.fit(strings, y, batch_size=8, shuffle=False, epochs=2, verbose=0).history["loss"]
+    ours = fd_model.fit(x, y, batch_size=8, shuffle=False, epochs=2, verbose=0).history["loss"]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    np.testing.assert_allclose(fd_model.predict(x, verbose=0), np.asarray(tf_model.predict(strings, verbose=0)),
+                               rtol=1e-5, atol=1e-6)
