@@ -165,6 +165,21 @@ def test_softmax_along_other_and_several_axes(tmp_path):
 
 
 # -------------------------------------------------------------------------------- layers
+def test_embedding_repeat_vector_permute_and_row_wise_dense(tmp_path):
+    ids = layers.Input((3,))
+    embedded = layers.Embedding(10, 4)(ids)  # (batch, 3, 4)
+    rows = layers.Dense(5, activation="softmax")(layers.Permute((2, 1))(embedded))  # (batch, 4, 5)
+    repeated = layers.RepeatVector(2)(layers.Dense(3)(layers.Flatten()(rows)))  # (batch, 2, 3)
+    model = models.Model(ids, layers.Flatten()(repeated))
+    runtime = session(export(model, tmp_path))
+    op_types = {node.op_type for node in onnx.load(str(tmp_path / "model.onnx")).graph.node}
+    assert {"Cast", "Gather", "Transpose", "MatMul", "Unsqueeze", "Tile"} <= op_types, op_types
+    for batch in BATCH_SIZES:
+        x = np.random.default_rng(batch).integers(0, 10, size=(batch, 3)).astype(np.float32)
+        np.testing.assert_allclose(runtime.run(None, {runtime.get_inputs()[0].name: x})[0],
+                                   model.predict(x, verbose=0), **TOLERANCE)
+
+
 def test_dropout_and_gaussian_noise_are_identity_at_inference(tmp_path):
     model = trained(models.Sequential([layers.Input((5,)), layers.Dense(16, activation="relu"), layers.Dropout(0.5),
                                        layers.GaussianNoise(1.0), layers.Dense(2)]))

@@ -12,11 +12,12 @@ anything in `call`, so it is refused like any other custom layer.
 """
 
 import numpy as np
+from onnx import TensorProto
 
 from fastdense import activations
 from fastdense.export.onnx_activations import convert_activation, softmax_along
 from fastdense.layers import activations as activation_layers
-from fastdense.layers import core, merging, normalization
+from fastdense.layers import core, embedding, merging, normalization, reshaping
 from fastdense.layers.core import python_activation_name
 from fastdense.models.graph import map_graph
 from fastdense.models.model import Model
@@ -127,6 +128,28 @@ def reshape(graph, layer, node, inputs):
     # 0 copies the batch axis from the input; the others are the resolved target shape.
     shape = graph.int64s([0] + list(node.outputs[0].shape[1:]), f"{layer.name}/shape")
     return graph.op("Reshape", [inputs[0], shape], f"{layer.name}/Reshape")
+
+
+@converts(reshaping.RepeatVector)
+def repeat_vector(graph, layer, node, inputs):
+    """(batch, features) → Unsqueeze to (batch, 1, features) → Tile n times along axis 1."""
+    expanded = graph.op("Unsqueeze", [inputs[0], graph.int64s([1], f"{layer.name}/axes")], f"{layer.name}/Unsqueeze")
+    repeats = graph.int64s([1, layer.n, 1], f"{layer.name}/repeats")
+    return graph.op("Tile", [expanded, repeats], f"{layer.name}/Tile")
+
+
+@converts(reshaping.Permute)
+def permute(graph, layer, node, inputs):
+    return graph.op("Transpose", [inputs[0]], f"{layer.name}/Transpose", perm=[0] + list(layer.dims))
+
+
+@converts(embedding.Embedding)
+def embedding_lookup(graph, layer, node, inputs):
+    """The ids arrive in the model's float dtype (as in predict): Cast to int64, then Gather rows
+    of the table. onnxruntime rejects out-of-range ids itself."""
+    ids = graph.op("Cast", [inputs[0]], f"{layer.name}/ids", to=TensorProto.INT64)
+    table = _weight(graph, layer, _weights(layer)["embeddings"])
+    return graph.op("Gather", [table, ids], f"{layer.name}/Gather", axis=0)
 
 
 # ------------------------------------------------------------------------ activation layers

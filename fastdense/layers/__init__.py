@@ -2,11 +2,13 @@
 
 from fastdense.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from fastdense.layers.core import Activation, Dense, Dropout, Flatten, GaussianNoise, Reshape
+from fastdense.layers.embedding import Embedding
 from fastdense.layers.input_layer import Input, InputLayer, KerasTensor
 from fastdense.layers.layer import Layer
 from fastdense.layers.merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average,
                                       concatenate, maximum, minimum, multiply, subtract)
 from fastdense.layers.normalization import BatchNormalization, LayerNormalization
+from fastdense.layers.reshaping import Permute, RepeatVector
 from fastdense.layers.preprocessing import (CategoryEncoding, Discretization, HashedCrossing, Hashing, IntegerLookup,
                                             Normalization, Rescaling, StringLookup)
 
@@ -17,4 +19,5 @@ __all__ = [
     "maximum", "minimum", "multiply", "subtract",
     "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "Normalization", "Rescaling",
     "StringLookup",
+    "Embedding", "Permute", "RepeatVector",
 ]

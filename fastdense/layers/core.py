@@ -42,8 +42,8 @@ class Dense(Layer):
         kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss.
         kernel_constraint, bias_constraint: projections applied after each update.
 
-    Input shape: (batch_size, input_dim).
-    Output shape: (batch_size, units).
+    Input shape: (batch_size, ..., input_dim); the leading axes are rows.
+    Output shape: (batch_size, ..., units).
     """
 
     def __init__(self, units: int, activation: str | Callable[..., Any] | None = None, use_bias: bool = True,
@@ -106,8 +106,9 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def _lower(self, network, input_ids):
-        if len(self._build_shapes or ()) > 2:
-            raise NotImplementedError(f"Dense '{self.name}' on inputs of rank > 2 cannot run natively yet")
+        # On inputs of rank > 2 the leading axes of each sample are rows (Keras's matmul on the last axis).
+        input_shape = self._inbound_nodes[0].inputs[0].shape if self._inbound_nodes else self._build_shapes
+        rows_per_sample = flat_width(input_shape) // input_shape[-1]
         native_activation = activations.native_config(self.activation)
         if self.quantization_mode == "int8":
             if native_activation is None:
@@ -116,6 +117,8 @@ class Dense(Layer):
                 input_ids[0], self.kernel.value, self.kernel_scale.value, self.bias.value if self.use_bias else None,
                 native_activation, bias_regularizer=network_regularizer(self.bias_regularizer),
                 bias_constraint=network_constraint(self.bias_constraint), trainable=self.trainable)
+        if rows_per_sample > 1 and (native_activation or {}).get("name") in ("softmax", "log_softmax"):
+            native_activation = None  # normalizes each row: runs after the Dense as its own node
         dense = network.add_dense(
             input_ids[0], self.kernel.value, self.bias.value if self.use_bias else None, native_activation or _LINEAR,
             kernel_regularizer=network_regularizer(self.kernel_regularizer),
@@ -123,11 +126,11 @@ class Dense(Layer):
             activity_regularizer=network_regularizer(self.activity_regularizer) if native_activation else None,
             kernel_constraint=network_constraint(self.kernel_constraint),
             bias_constraint=network_constraint(self.bias_constraint),
-            trainable=self.trainable, compute_dtype=self.compute_dtype)
+            trainable=self.trainable, compute_dtype=self.compute_dtype, rows_per_sample=rows_per_sample)
         if native_activation is not None:
             return dense
         # A user's activation: the Dense runs natively as linear, the activation in Python after it.
-        return python_nodes.add_activation(network, self.activation, dense, (None, self.units),
+        return python_nodes.add_activation(network, self.activation, dense, tuple(input_shape[:-1]) + (self.units,),
                                            network_regularizer(self.activity_regularizer),
                                            python_activation_name(self.activation, self))
 

@@ -17,9 +17,11 @@
 #include "engine/layer/ActivationLayer.h"
 #include "engine/layer/BatchNormalization.h"
 #include "engine/layer/CallbackLayer.h"
+#include "engine/layer/ColumnGather.h"
 #include "engine/layer/Dense.h"
 #include "engine/lowp/QuantizedDense.h"
 #include "engine/layer/Dropout.h"
+#include "engine/layer/Embedding.h"
 #include "engine/layer/LayerNormalization.h"
 #include "engine/layer/Merge.h"
 #include "engine/layer/PReLU.h"
@@ -148,11 +150,11 @@ Index width_of_input(PyNetwork& self, int id);
 template <typename T>
 ComputePrecision compute_precision(const std::string& compute_dtype) {
   if (compute_dtype == "bfloat16") {
-    if (!std::is_same_v<T, float>) throw ShapeError("compute_dtype: bfloat16 needs a float32 network");
+    if (!std::is_same_v<T, float>) throw ConfigError("compute_dtype: bfloat16 needs a float32 network");
     return ComputePrecision::Bfloat16;
   }
   if (compute_dtype != "float32" && compute_dtype != "float64")
-    throw ShapeError("compute_dtype: expected 'float32', 'float64' or 'bfloat16', got '" + compute_dtype + "'");
+    throw ConfigError("compute_dtype: expected 'float32', 'float64' or 'bfloat16', got '" + compute_dtype + "'");
   return ComputePrecision::Native;
 }
 
@@ -187,7 +189,9 @@ void register_network(py::module_& m) {
                            const py::dict& activation, const py::object& kernel_regularizer,
                            const py::object& bias_regularizer, const py::object& activity_regularizer,
                            const py::object& kernel_constraint, const py::object& bias_constraint, bool trainable,
-                           const std::string& compute_dtype) {
+                           const std::string& compute_dtype, Index rows_per_sample) {
+        if (rows_per_sample <= 0)
+          throw ShapeError("add_dense: rows_per_sample must be positive, got " + std::to_string(rows_per_sample));
         return self.visit([&](auto& net) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
           if (kernel.ndim() != 2) throw ShapeError("kernel: expected a 2-D array, got shape " + shape_of(kernel));
@@ -197,7 +201,7 @@ void register_network(py::module_& m) {
           std::optional<Parameter<T>> b;
           if (!bias.is_none())
             b = parameter<T>(bias, "bias", 1, cols, true, bias_regularizer, bias_constraint, trainable, self.keep_alive);
-          auto layer = std::make_unique<Dense<T>>(std::move(k), std::move(b), activation_spec(activation));
+          auto layer = std::make_unique<Dense<T>>(std::move(k), std::move(b), activation_spec(activation), rows_per_sample);
           layer->set_compute_precision(compute_precision<T>(compute_dtype));
           set_activity_regularizer(*layer, activity_regularizer);
           return net.add_layer(std::move(layer), {input});
@@ -206,7 +210,8 @@ void register_network(py::module_& m) {
          py::arg("kernel_regularizer") = py::none(), py::arg("bias_regularizer") = py::none(),
          py::arg("activity_regularizer") = py::none(), py::arg("kernel_constraint") = py::none(),
          py::arg("bias_constraint") = py::none(), py::arg("trainable") = true,
-         py::arg("compute_dtype") = "float32")
+         py::arg("compute_dtype") = "float32", py::arg("rows_per_sample") = 1,
+         "Dense; on inputs of rank > 2, each sample's rows_per_sample rows (its leading axes) are rows.")
       .def("add_quantized_dense", [](PyNetwork& self, int input,
                                      const py::array_t<std::int8_t, py::array::c_style>& kernel,
                                      const py::array_t<float, py::array::c_style | py::array::forcecast>& kernel_scale,
@@ -232,6 +237,37 @@ void register_network(py::module_& m) {
       }, py::arg("input"), py::arg("kernel"), py::arg("kernel_scale"), py::arg("bias"), py::arg("activation"),
          py::arg("bias_regularizer") = py::none(), py::arg("bias_constraint") = py::none(),
          py::arg("trainable") = true, "Keras's int8 Dense (quantize('int8')): int8 kernel, per-unit scales.")
+      .def("add_embedding", [](PyNetwork& self, int input, const py::array& embeddings,
+                               const py::object& embeddings_regularizer, const py::object& embeddings_constraint,
+                               const py::object& activity_regularizer, bool trainable, const std::string& name) {
+        const Index sequence = width_of_input(self, input);
+        return self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          if (embeddings.ndim() != 2)
+            throw ShapeError("embeddings: expected a 2-D array, got shape " + shape_of(embeddings));
+          auto table = parameter<T>(embeddings, "embeddings", embeddings.shape(0), embeddings.shape(1), false,
+                                    embeddings_regularizer, embeddings_constraint, trainable, self.keep_alive);
+          auto layer = std::make_unique<Embedding<T>>(std::move(table), sequence, name);
+          set_activity_regularizer(*layer, activity_regularizer);
+          return net.add_layer(std::move(layer), {input});
+        });
+      }, py::arg("input"), py::arg("embeddings"), py::arg("embeddings_regularizer") = py::none(),
+         py::arg("embeddings_constraint") = py::none(), py::arg("activity_regularizer") = py::none(),
+         py::arg("trainable") = true, py::arg("name") = "embedding",
+         "Embedding: every input value of a sample is an id in [0, input_dim), replaced by its row of the "
+         "(input_dim, output_dim) table; ids that are not integers or out of range raise ValueError/IndexError.")
+      .def("add_column_gather", [](PyNetwork& self, int input, const std::string& kind,
+                                   const std::vector<Index>& source) {
+        const Index width = width_of_input(self, input);
+        if (source.empty()) throw ShapeError(kind + ": no output columns");
+        for (Index s : source)
+          if (s < 0 || s >= width)
+            throw OutOfRangeError(kind + ": source column " + std::to_string(s) + " is out of range [0, " +
+                                  std::to_string(width) + ")");
+        return self.visit([&](auto& net) { return add<ColumnGather>(net, {input}, kind, width, source); });
+      }, py::arg("input"), py::arg("kind"), py::arg("source"),
+         "A layer that moves values within each sample: output column j is input column source[j] "
+         "(RepeatVector, Permute); kind names it in errors and layer_kinds.")
       .def("add_activation", [](PyNetwork& self, int input, const py::dict& activation, const py::object& activity_regularizer) {
         const Index width = width_of_input(self, input);
         return self.visit([&](auto& net) {

@@ -1,5 +1,8 @@
 // Fully connected layer, y = act(x W + b), with W of shape (inputs, units) as in Keras.
 // Backward: dZ = act'(Z) * dY,  dW = Xᵀ dZ,  db = Σ_rows dZ,  dX = dZ Wᵀ.
+// On inputs of rank > 2 the leading axes are rows, as in Keras: a sample of shape (s, inputs)
+// is stored flat and row-major, so a batch of them is already the (batch * s, inputs) matrix
+// the products take; rows_per_sample = s.
 #pragma once
 
 #include <optional>
@@ -16,8 +19,14 @@ class Dense : public Layer<T> {
   using Base = Layer<T>;
 
  public:
-  Dense(Parameter<T> kernel, std::optional<Parameter<T>> bias, ActivationSpec activation)
-      : Base(kernel.cols), kernel_(std::move(kernel)), bias_(std::move(bias)), activation_(activation) {
+  Dense(Parameter<T> kernel, std::optional<Parameter<T>> bias, ActivationSpec activation, Index rows_per_sample = 1)
+      : Base(kernel.cols * rows_per_sample),
+        kernel_(std::move(kernel)),
+        bias_(std::move(bias)),
+        activation_(activation),
+        rows_per_sample_(rows_per_sample) {
+    if (rows_per_sample_ > 1 && activation_.is_rowwise())  // it would normalize across the rows of a sample
+      throw ConfigError("Dense: a softmax activation on inputs of rank > 2 runs as a separate layer");
     kernel_.grad.resize(kernel_.rows, kernel_.cols);
     if (bias_) bias_->grad.resize(1, bias_->cols);
   }
@@ -39,13 +48,13 @@ class Dense : public Layer<T> {
   void forward(bool, Random&) override { infer_rows(0, this->batch_); }
   bool infers_by_rows() const override { return true; }
   void infer_rows(Index first, Index count) override {
-    auto x = this->inputs_[0]->value_rows(first, count);
-    auto y = this->value_rows(first, count);
-    MatrixMap<T> z = linear() ? y : MatrixMap<T>(z_.data() + first * this->width_, count, this->width_);
+    auto x = rows_of(this->inputs_[0]->value_rows(first, count), kernel_.rows);
+    auto y = rows_of(this->value_rows(first, count), kernel_.cols);
+    MatrixMap<T> z = linear() ? y : rows_of(MatrixMap<T>(z_.data() + first * this->width_, count, this->width_), kernel_.cols);
     if (precision_ != ComputePrecision::Native) {  // reduced precision: the lowp product, then bias + activation
       product(z, x, Transpose::No, kernel_.values(), Transpose::No);
       if (bias_) z.rowwise() += bias_->values().row(0);
-      if (!linear()) activation_forward(activation_, z.data(), y.data(), count, this->width_);
+      if (!linear()) activation_forward(activation_, z.data(), y.data(), z.rows(), kernel_.cols);
       return;
     }
     // Bias and activation run on finished rows of z inside the product's parallel region (one
@@ -54,21 +63,22 @@ class Dense : public Layer<T> {
       auto rows = z.middleRows(begin, end - begin);
       if (bias_) rows.rowwise() += bias_->values().row(0);
       if (!linear())
-        activation_forward(activation_, rows.data(), y.data() + begin * this->width_, end - begin, this->width_);
+        activation_forward(activation_, rows.data(), y.data() + begin * kernel_.cols, end - begin, kernel_.cols);
     });
   }
 
   void backward() override {
-    auto x = this->inputs_[0]->value();
+    auto x = rows_of(this->inputs_[0]->value(), kernel_.rows);
 #ifdef _OPENMP
     if (precision_ == ComputePrecision::Native && backward_in_one_region()) return;
 #endif
-    auto dz = linear() ? this->grad() : this->preactivation_grad(activation_, preactivation().data());
+    auto dz = rows_of(linear() ? this->grad() : this->preactivation_grad(activation_, preactivation().data()),
+                      kernel_.cols);
     if (kernel_.trainable) product(kernel_.grad, x, Transpose::Yes, dz, Transpose::No);
     if (bias_ && bias_->trainable) bias_->grad.row(0).noalias() = dz.colwise().sum();
     if (this->inputs_[0]->needs_grad) {
       auto [dx, accumulate] = this->inputs_[0]->grad_destination();
-      product(dx, dz, Transpose::No, kernel_.values(), Transpose::Yes, accumulate);
+      product(rows_of(dx, kernel_.rows), dz, Transpose::No, kernel_.values(), Transpose::Yes, accumulate);
     }
   }
 
@@ -80,11 +90,15 @@ class Dense : public Layer<T> {
  protected:
   void check_inputs() const override {
     this->require_inputs(1);
-    this->require_input_width(0, kernel_.rows);
+    this->require_input_width(0, kernel_.rows * rows_per_sample_);
   }
 
  private:
   bool linear() const { return activation_.kind == ActivationKind::Linear; }
+  // A (batch, rows_per_sample * cols) buffer as the (batch * rows_per_sample, cols) matrix it stores.
+  MatrixMap<T> rows_of(MatrixMap<T> m, Index cols) const {
+    return {m.data(), m.rows() * rows_per_sample_, cols};
+  }
 
 #ifdef _OPENMP
   // The backward step in one parallel region when its products are large enough to split: each
@@ -93,18 +107,18 @@ class Dense : public Layer<T> {
   // gradient and one per product. False (nothing done) when the step stays on one thread, or when
   // the loss shortcut wrote dLoss/dZ (an output layer: Layer::preactivation_grad handles that).
   bool backward_in_one_region() {
-    const Index batch = this->batch_, width = this->width_;
+    const Index batch = this->batch_ * rows_per_sample_, width = kernel_.cols;
     const bool kernel_grad = kernel_.trainable, bias_grad = bias_ && bias_->trainable;
     const bool input_grad = this->inputs_[0]->needs_grad;
     const double work = double(batch) * double(kernel_.rows) * double(width) * (double(kernel_grad) + double(input_grad));
     if (this->logits_grad_written_ || !fork_pays(work, kParallelProductWork)) return false;
-    if (!linear() && this->dz_.rows() < batch) this->dz_.resize(this->value_.rows(), width);
-    MatrixMap<T> dz = linear() ? this->grad() : MatrixMap<T>(this->dz_.data(), batch, width);
-    auto x = this->inputs_[0]->value();
+    if (!linear() && this->dz_.rows() < this->batch_) this->dz_.resize(this->value_.rows(), this->width_);
+    MatrixMap<T> dz = linear() ? rows_of(this->grad(), width) : MatrixMap<T>(this->dz_.data(), batch, width);
+    auto x = rows_of(this->inputs_[0]->value(), kernel_.rows);
     // Plain variables, not a structured binding: those cannot be shared into an OpenMP region in C++17.
     const std::pair<MatrixMap<T>, bool> destination =
         input_grad ? this->inputs_[0]->grad_destination() : std::pair<MatrixMap<T>, bool>{dz, false};
-    MatrixMap<T> dx = destination.first;
+    MatrixMap<T> dx = input_grad ? rows_of(destination.first, kernel_.rows) : destination.first;
     const bool accumulate = destination.second;
     const T* z = linear() ? nullptr : preactivation().data();
 #pragma omp parallel num_threads(engine_threads())
@@ -136,6 +150,7 @@ class Dense : public Layer<T> {
   Parameter<T> kernel_;
   std::optional<Parameter<T>> bias_;
   ActivationSpec activation_;
+  Index rows_per_sample_;  // > 1 on inputs of rank > 2
   Matrix<T> z_;  // pre-activation x W + b (unused when the activation is linear)
   ComputePrecision precision_ = ComputePrecision::Native;
 };
