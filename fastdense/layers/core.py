@@ -180,7 +180,10 @@ class Dense(Layer):
                                             trainable=False)
 
     def _serialized_variables(self):
-        """The order of Keras's vars/0, 1, ...: kernel, bias (and kernel_scale when quantized)."""
+        """The order of Keras's vars/0, 1, ...: kernel, bias (and kernel_scale when quantized);
+        none before the layer is built."""
+        if not self.built:
+            return []
         own = [self.kernel] + ([self.bias] if self.use_bias else [])
         return own + [self.kernel_scale] if self.quantization_mode == "int8" else own
 
