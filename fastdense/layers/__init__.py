@@ -2,11 +2,15 @@
 
 from fastdense.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from fastdense.layers.core import Activation, Dense, Dropout, Flatten, GaussianNoise, Reshape
+from fastdense.layers.identity import Identity
 from fastdense.layers.input_layer import Input, InputLayer, KerasTensor
+from fastdense.layers.lambda_layer import Lambda
 from fastdense.layers.layer import Layer
 from fastdense.layers.merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average,
                                       concatenate, maximum, minimum, multiply, subtract)
 from fastdense.layers.normalization import BatchNormalization, LayerNormalization
+from fastdense.layers.regularization import ActivityRegularization, AlphaDropout, GaussianDropout
+from fastdense.layers.unit_normalization import UnitNormalization
 from fastdense.layers.preprocessing import (CategoryEncoding, Discretization, HashedCrossing, Hashing, IntegerLookup,
                                             Normalization, Rescaling, StringLookup)
 
@@ -17,4 +21,5 @@ __all__ = [
     "maximum", "minimum", "multiply", "subtract",
     "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "Normalization", "Rescaling",
     "StringLookup",
+    "ActivityRegularization", "AlphaDropout", "GaussianDropout", "Identity", "Lambda", "UnitNormalization",
 ]
