@@ -236,8 +236,18 @@ class FeatureSpace(Layer):
         for name in self._adaptable():
             if name not in columns:
                 raise ValueError(f"FeatureSpace.adapt: the data has no column {name!r}")
-            dtype = self.features[name].dtype
-            self.preprocessors[name].adapt([_as_feature_column(batch, dtype) for batch in columns[name]])
+            dtype, preprocessor = self.features[name].dtype, self.preprocessors[name]
+            data = columns[name]
+            if isinstance(data, list):
+                data = [_as_feature_column(batch, dtype) for batch in data]
+            else:  # a whole column, batched by 32 rows as Keras's from_tensor_slices(...).batch(32)
+                column = _as_feature_column(data, dtype)
+                data = [column[start:start + _ADAPT_BATCH] for start in range(0, len(column), _ADAPT_BATCH)]
+            if not isinstance(preprocessor, layers.Discretization):
+                # Only the quantile summaries depend on how the data is batched: the other
+                # preprocessors learn the same state from the whole column at once, much faster.
+                data = np.concatenate(data, axis=0)
+            preprocessor.adapt(data)
         self._is_adapted = True
         self.get_encoded_features()
         self.built = True
@@ -388,14 +398,13 @@ _ADAPT_BATCH = 32
 
 
 def _column_batches(dataset, names):
-    """{name: [batches of the column]} of the wanted columns of a dict, DataFrame, list of dict
-    batches or tf.data Dataset (of dicts, or of (dict, label) pairs; unbatched ones in batches of 32)."""
+    """The wanted columns of a dict or DataFrame ({name: whole column}), or of a list of dict
+    batches or a tf.data Dataset of dicts or (dict, label) pairs ({name: [batches]}; an unbatched
+    Dataset's elements grouped by 32)."""
     if hasattr(dataset, "columns") and hasattr(dataset, "__getitem__") and hasattr(dataset, "to_numpy"):
         dataset = {name: dataset[name].to_numpy() for name in names if name in dataset.columns}
-    if isinstance(dataset, dict):
-        columns = {name: as_array(_host(dataset[name])) for name in names if name in dataset}
-        return {name: [column[start:start + _ADAPT_BATCH] for start in range(0, len(column), _ADAPT_BATCH)]
-                for name, column in columns.items()}
+    if isinstance(dataset, dict):  # whole columns as arrays (a list here is a column, not batches)
+        return {name: as_array(_host(dataset[name])) for name in names if name in dataset}
     if not hasattr(dataset, "__iter__"):
         raise ValueError("`adapt()` can only be called on a dict of arrays/lists, a DataFrame, a list of dict "
                          f"batches or a tf.data.Dataset. Received instead: {dataset} (of type {type(dataset)})")
