@@ -138,3 +138,21 @@ def test_config_round_trip():
     assert sorted(restored.features) == sorted(space.features)
     restored.adapt(data)
     np.testing.assert_allclose(restored(data), space(data), rtol=1e-6)
+
+
+def test_tabular_benchmark_smoke(tmp_path):
+    """bench/tabular.py's fastdense side on a small table: it adapts, trains and reports its times."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(fastdense.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p))
+    result = subprocess.run([sys.executable, os.path.join(root, "bench", "tabular.py"), "--only", "fastdense",
+                             "--rows", "3000", "--epochs", "2"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["total"] >= report["fit"] > 0 and np.isfinite(report["final_loss"])
