@@ -238,3 +238,14 @@ def test_lambda_keras_file_loads_in_keras_with_safe_mode_false(keras, tmp_path):
         keras.models.load_model(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=False)
     np.testing.assert_allclose(np.asarray(loaded.predict(X, verbose=0)), model.predict(X, verbose=0), rtol=1e-5)
+
+
+def test_keras2_h5_lambda_loads_with_safe_mode_false(tmp_path):
+    tf_keras = pytest.importorskip("tf_keras")
+    model = tf_keras.Sequential([tf_keras.Input((5,)), tf_keras.layers.Lambda(lambda x: x * 2.0 + 1.0),
+                                 tf_keras.layers.Dense(2)])
+    model.save(tmp_path / "m.h5")
+    with pytest.raises(ValueError, match="safe_mode"):
+        models.load_model(tmp_path / "m.h5")
+    loaded = models.load_model(tmp_path / "m.h5", safe_mode=False)
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
