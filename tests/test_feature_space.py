@@ -82,8 +82,8 @@ def test_adapt_sources_agree():
     for source in (pd.DataFrame(data), batches, {name: list(column) for name, column in data.items()}):
         space = make(FeatureSpace)
         space.adapt(source)
-        np.testing.assert_allclose(space(data), expected, rtol=1e-6)
-    np.testing.assert_allclose(reference(pd.DataFrame(data).to_dict("series")), expected, rtol=1e-6)
+        np.testing.assert_allclose(space(data), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(reference(pd.DataFrame(data).to_dict("series")), expected, rtol=1e-6, atol=1e-7)
 
 
 def test_needs_adapt_and_validates():
@@ -137,7 +137,7 @@ def test_config_round_trip():
     restored = FeatureSpace.from_config(config)
     assert sorted(restored.features) == sorted(space.features)
     restored.adapt(data)
-    np.testing.assert_allclose(restored(data), space(data), rtol=1e-6)
+    np.testing.assert_allclose(restored(data), space(data), rtol=1e-6, atol=1e-7)
 
 
 def test_tabular_benchmark_smoke(tmp_path):

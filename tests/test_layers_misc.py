@@ -98,7 +98,7 @@ def test_noise_layers_are_identity_outside_training():
                                layers.Dense(2, kernel_initializer="ones")])
     model.compile(optimizer="sgd", loss="mse")
     expected = X @ np.ones((5, 2), dtype="float32")
-    np.testing.assert_allclose(model.predict(X, verbose=0), expected, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(X, verbose=0), expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(model.evaluate(X, Y, verbose=0), np.mean((expected - Y) ** 2), rtol=1e-5)
 
 
@@ -237,7 +237,8 @@ def test_lambda_keras_file_loads_in_keras_with_safe_mode_false(keras, tmp_path):
     with pytest.raises(ValueError, match="safe_mode"):
         keras.models.load_model(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=False)
-    np.testing.assert_allclose(np.asarray(loaded.predict(X, verbose=0)), model.predict(X, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(loaded.predict(X, verbose=0)), model.predict(X, verbose=0), rtol=1e-5,
+                               atol=1e-6)
 
 
 def test_keras2_h5_lambda_loads_with_safe_mode_false(tmp_path):
