@@ -9,7 +9,7 @@ read by the model classes (fastdense/models/functional_config.py), as Keras keep
 this module imports no layer or model. It finds classes through fastdense.object_registry,
 where built-in layers and models register themselves.
 
-Loading never runs code from the file unless safe_mode=False: configs holding a Lambda layer
+Loading never runs code from the file unless safe_mode=False: configs holding a serialized lambda
 or a serialized Python function are refused before anything is built.
 """
 
@@ -97,9 +97,8 @@ def _find_code(value, depth=0):
         raise ValueError("the config is nested too deeply to be a model config")
     if isinstance(value, dict):
         class_name = value.get("class_name")
-        if class_name == "Lambda":
-            name = (value.get("config") or {}).get("name") if isinstance(value.get("config"), dict) else None
-            return f"a Lambda layer ({name!r})" if name else "a Lambda layer"
+        # A Lambda layer is refused for its serialized lambda (found below), not for being a Lambda:
+        # one wrapping a registered function loads in safe mode, as in keras/src/layers/core/lambda_layer.py.
         if class_name == LAMBDA_FUNCTION or value.get("function_type") == "lambda":
             return "a serialized Python function (lambda)"
         children = value.values()
@@ -139,9 +138,8 @@ def find_layer_class(class_name, registered_name, custom_objects, source):
         found = object_registry.get_builtin("layers", class_name)
         if found is not None:
             return found
-    hint = " fastdense has no Lambda layer." if class_name == "Lambda" else ""
     raise ConfigError(
-        f"{source}: unknown layer class {class_name!r}.{hint} fastdense.layers has no such layer; if it is a "
+        f"{source}: unknown layer class {class_name!r}. fastdense.layers has no such layer; if it is a "
         "user-defined layer, pass it with custom_objects={...} or register it with "
         "@fastdense.saving.register_keras_serializable()."
     )

@@ -8,7 +8,19 @@ from fastdense.utils.rng import set_random_seed
 from fastdense.object_registry import (custom_object_scope, get_registered_name, get_registered_object,
                                        register_keras_serializable)
 
+
+
+def __getattr__(name):
+    # FeatureSpace is built from fastdense.layers, which imports fastdense.utils (naming): loading
+    # it on first use breaks that cycle, as keras/src/utils/__init__.py keeps heavy imports out.
+    if name == "FeatureSpace":
+        from fastdense.utils.feature_space import FeatureSpace
+        return FeatureSpace
+    raise AttributeError(f"module 'fastdense.utils' has no attribute {name!r}")
+
+
 __all__ = [
+    "FeatureSpace",
     "Progbar",
     "custom_object_scope",
     "get_registered_name",

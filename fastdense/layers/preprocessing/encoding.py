@@ -17,6 +17,9 @@ def encode(indices, output_mode, depth, dtype, count_weights=None):
         if indices.ndim > 1 and indices.shape[-1] == 1:
             indices = indices.reshape(indices.shape[:-1])
         return _one_hot(indices, depth, dtype)
+    if count_weights is None and indices.ndim > 1 and indices.shape[-1] == 1:
+        # one value per sample (a table's column): multi-hot and count are its one-hot row
+        return _one_hot(indices.reshape(indices.shape[:-1]), depth, dtype)
     hot = _one_hot(indices, depth, np.float64 if count_weights is not None else dtype)
     if output_mode == "count":
         if count_weights is not None:

@@ -202,8 +202,16 @@ class IndexLookup(PreprocessingLayer):
             values = values.reshape(1, 1)
         elif values.ndim == 1:
             values = values.reshape(1, -1) if self.output_mode == "tf_idf" else values.reshape(-1, 1)
-        flat = [self._convert_token(t) for t in values.reshape(-1).tolist()]
-        self._token_counts.update(flat)
+        flat_values = values.reshape(-1)
+        if flat_values.dtype.kind in "iuU":
+            # Count each distinct token once in NumPy: a table's column has few distinct values, and
+            # converting every one of its rows in Python dominated adapt() (finalize_state's order
+            # depends on the counts and tokens only, not on how they were added up).
+            distinct, counts = np.unique(flat_values, return_counts=True)
+            for token, count in zip(distinct.tolist(), counts.tolist()):
+                self._token_counts[self._convert_token(token)] += count
+        else:
+            self._token_counts.update(self._convert_token(t) for t in flat_values.tolist())
         if self.output_mode == "tf_idf":
             rows = values.reshape(values.shape[0], -1)
             for row in rows.tolist():
