@@ -114,3 +114,27 @@ def test_keras_files_load_both_ways(keras, tmp_path, direction):
     loaded = target.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)), np.asarray(model.predict(x, verbose=0)),
                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy", "kl_divergence"])
+def test_last_axis_losses_on_rank_3_outputs_match_keras(keras, loss):
+    """Crossentropy and KL reduce each row of the last axis, then average the other axes (Keras's
+    formula); the engine's flattened-sample form would treat a (3, 4) sample as one distribution."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 12)).astype("float32")
+    labels = rng.integers(0, 4, (32, 3))
+    y = labels if loss.startswith("sparse") else np.eye(4, dtype="float32")[labels]
+
+    def build(library):
+        inputs = library.layers.Input((12,))
+        hidden = library.layers.Reshape((3, 4))(inputs)
+        return library.Model(inputs, library.layers.Dense(4, activation="softmax")(hidden))
+
+    ours, theirs = build(fastdense), build(keras)
+    theirs.set_weights(ours.get_weights())
+    ours.compile("sgd", loss)
+    theirs.compile("sgd", loss)
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0), rtol=1e-5)
+    history = ours.fit(x, y, epochs=2, verbose=0, shuffle=False).history["loss"]
+    expected = theirs.fit(x, y, epochs=2, verbose=0, shuffle=False).history["loss"]
+    np.testing.assert_allclose(history, expected, rtol=1e-5)

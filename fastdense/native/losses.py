@@ -24,10 +24,20 @@ def engine_loss_config(loss):
     return config
 
 
+# Losses that reduce each row over its last axis with a sum, a max or a norm (keras/src/losses/losses.py);
+# the engine computes them over a sample's flattened values, which is the same only for rank-2 outputs.
+_LAST_AXIS_LOSSES = {"categorical_crossentropy", "sparse_categorical_crossentropy", "kl_divergence",
+                     "categorical_hinge", "cosine_similarity", "categorical_focal_crossentropy"}
+
+
 def network_loss(loss, y_pred_shape, y_true_shape, dtype):
     """(loss, target_cols) for Network.add_output: a built-in's config (target columns as the
-    engine derives them), or a Python callback reading the targets' own width."""
+    engine derives them), or a Python callback reading the targets' own width. On outputs of
+    rank > 2 the losses reduced over the last axis run as that callback, with Keras's formula
+    (per row of the last axis, then the mean over the other axes)."""
     config = engine_loss_config(loss)
+    if config is not None and len(y_pred_shape) > 2 and config.get("name") in _LAST_AXIS_LOSSES:
+        config = None
     if config is not None or loss is None:
         return config, -1
     y_true_shape = y_pred_shape if y_true_shape is None else y_true_shape
