@@ -33,7 +33,11 @@ class ArrayData:
         self.targets = targets
         self.sample_weight = sample_weight
         self.rows = inputs[0].shape[0]
-        self.sparse = any(foreign_data.is_sparse(a) for a in inputs)
+
+    @property
+    def sparse(self):
+        """Whether an input is a sparse matrix (densified per chunk); asked per fit, not per batch."""
+        return any(type(a) is not np.ndarray and foreign_data.is_sparse(a) for a in self.inputs)
 
     def take(self, start, stop):
         """Rows [start, stop) as views (validation_split)."""
