@@ -19,8 +19,7 @@ started=$SECONDS
 
 echo "== build the portable wheel"
 rm -rf dist/raw && mkdir -p dist/raw
-# Its own build directory: the portable flags never mix with a native `pip install .` build, and a
-# second run rebuilds only what changed.
+# Its own build directory: the portable flags never mix with a native `pip install .` build's cache.
 "$py" -m pip wheel . --no-deps -w dist/raw \
   -Ccmake.define.FASTDENSE_NATIVE_ARCH=OFF -Cbuild-dir="build/portable-{wheel_tag}"
 raw=$(ls dist/raw/fastdense-*.whl)
