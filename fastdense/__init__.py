@@ -38,6 +38,11 @@ def _load_openblas():
 
 _load_openblas()
 
+from fastdense._isa import load_core  # noqa: E402
+
+# A portable wheel holds one build of _core per x86-64 level; the best this CPU runs becomes
+# fastdense._core for every module below (fastdense/_isa.py).
+core_isa = load_core()
 from fastdense import _core  # noqa: E402
 from fastdense import (activations, autodiff, backend, callbacks, constraints, datasets, dtype_policies,  # noqa: E402
                        initializers, layers, losses, metrics, mixed_precision, models, ops, optimizers, random,

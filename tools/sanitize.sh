@@ -54,7 +54,7 @@ esac
 
 build=build/$mode
 prefix=$("$py" -c "import pybind11, os, sys; print(';'.join([pybind11.get_cmake_dir()] + [p + '/cmeel.prefix' for p in sys.path if os.path.isdir(p + '/cmeel.prefix')]))")
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFASTDENSE_NATIVE_ARCH=OFF \
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFASTDENSE_NATIVE_ARCH=OFF -DFASTDENSE_ISA_LEVELS= \
   -DPython_EXECUTABLE="$(command -v "$py")" -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_MODULE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags" >/dev/null
 cmake --build "$build"
