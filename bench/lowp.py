@@ -11,7 +11,6 @@ Each ratio is reported as median [min-max] over the repeats.
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -23,18 +22,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fastdense  # noqa: E402
 from fastdense import backend, layers, mixed_precision, models, optimizers  # noqa: E402
 
+from machine import cpu_model  # noqa: E402  (bench/ is the script's directory)
+
 THREADS = fastdense.get_num_threads()
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def data(samples, inputs, classes, seed=0):

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+from machine import cpu_description  # noqa: E402  (bench/ is the script's directory)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 README_BEGIN, README_END = "<!-- benchmark table: written by bench/run.py -->", "<!-- end of benchmark table -->"
 
@@ -108,26 +110,6 @@ def available(library):
     module = {"fastdense": "fastdense", "keras": "tensorflow", "torch": "torch"}[library]
     probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
     return probe.returncode == 0
-
-
-ISA_FLAGS = {"avx2": "avx2", "avx512f": "avx512f", "avx512_bf16": "avx512_bf16", "amx": "amx_tile"}
-
-
-def cpu_description():
-    """(CPU model, the ISA extensions among ISA_FLAGS it has), from /proc/cpuinfo where there is one."""
-    model, flags = None, None
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model is None:
-                    model = value.strip()
-                elif key.strip() == "flags" and flags is None:
-                    flags = set(value.split())
-    except OSError:
-        pass
-    return model or platform.processor() or platform.machine(), [
-        name for name, flag in ISA_FLAGS.items() if flag in (flags or ())]
 
 
 def machine_description():

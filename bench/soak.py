@@ -25,6 +25,8 @@ import numpy as np  # noqa: E402
 
 from fastdense import layers, models  # noqa: E402
 
+from machine import cpu_model  # noqa: E402  (bench/ is the script's directory)
+
 
 def resident_mb():
     """The process's resident memory (VmRSS), in MB."""
@@ -33,17 +35,6 @@ def resident_mb():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS line in /proc/self/status")
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def build_model():

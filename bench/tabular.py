@@ -14,12 +14,13 @@ Each library runs in its own process; times are wall-clock seconds, best of --re
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+from machine import cpu_model  # noqa: E402  (bench/ is the script's directory)
 
 FEATURES = {
     "sex": ("integer_categorical", {"num_oov_indices": 0}), "cp": ("integer_categorical", {"num_oov_indices": 0}),
@@ -101,17 +102,6 @@ def run_keras(frame, epochs, batch_size):
     finished = time.perf_counter()
     return {"adapt": adapted - started, "fit": finished - adapted, "total": finished - started,
             "final_loss": history.history["loss"][-1], "final_accuracy": history.history["accuracy"][-1]}
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def child(args):
