@@ -69,7 +69,7 @@ def build_network(model, compiled_outputs=None, y_true_shapes=None, engine_input
         sparse = None
         if training and (engine_loss_config(compiled_outputs[o].loss) or {}).get("name") == \
                 "sparse_categorical_crossentropy":
-            sparse = width
+            sparse = tensor.shape[-1]  # class ids index the last axis (per row on rank > 2 outputs)
         target_cols = network.target_cols(o) if training else width
         output_infos.append(OutputInfo(model._output_keys[o], tensor.shape, target_cols, sparse))
     if training:  # metrics the engine lacks run in Python on each batch's predictions
