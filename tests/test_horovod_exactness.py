@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("mpi4py")
 
 import fastdense as fd  # noqa: E402
-from tests.mpi_jobs import mpiexec, run_job, write_script  # noqa: E402
+from mpi_jobs import mpiexec, run_job, write_script  # noqa: E402
 
 pytestmark = pytest.mark.skipif(mpiexec() is None, reason="no mpiexec")
 

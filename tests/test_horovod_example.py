@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("mpi4py")
 
-from tests.mpi_jobs import mpiexec, run_job  # noqa: E402
+from mpi_jobs import mpiexec, run_job  # noqa: E402
 
 pytestmark = pytest.mark.skipif(mpiexec() is None, reason="no mpiexec")
 
