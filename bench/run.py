@@ -108,7 +108,7 @@ def measure(library, workload, options):
 
 def available(library):
     module = {"fastdense": "fastdense", "keras": "tensorflow", "torch": "torch"}[library]
-    probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
+    probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, cwd=HERE)
     return probe.returncode == 0
 
 
@@ -123,7 +123,7 @@ def versions(libraries):
             "torch": "import torch as m; print(m.__version__)"}
     found = {}
     for lib in libraries:
-        out = subprocess.run([sys.executable, "-c", code[lib]], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, "-c", code[lib]], capture_output=True, text=True, cwd=HERE)
         found[lib] = out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else "?"
     return found
 
@@ -131,7 +131,7 @@ def versions(libraries):
 def fastdense_kernel():
     """The matrix-product path fastdense takes in the workload processes (FASTDENSE_KERNEL applies)."""
     out = subprocess.run([sys.executable, "-c", "import fastdense; print(fastdense._core.product_kernel())"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, cwd=HERE)  # not the repository root: no source tree
     return out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else "?"
 
 

@@ -376,7 +376,7 @@ def test_importing_fastdense_imports_no_data_library():
     code = ("import sys, fastdense; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'pandas', 'scipy', 'polars', 'pyarrow', 'tensorflow', 'torch', 'keras', 'jax'}))")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(fastdense.__file__))  # the fastdense under test, source or installed
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=root, env=dict(os.environ, PYTHONPATH=root))
     assert result.stdout.strip() == "[]", result.stdout + result.stderr

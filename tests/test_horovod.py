@@ -1,6 +1,7 @@
 """fastdense.horovod without an MPI launcher: the same script runs as one process (size 1),
 `import fastdense` never imports mpi4py, and the callbacks and launcher follow Horovod."""
 
+import os
 import subprocess
 import sys
 
@@ -26,7 +27,8 @@ def test_importing_fastdense_and_horovod_does_not_import_mpi4py():
     code = ("import sys, fastdense, fastdense.horovod as hvd; hvd.init(); "
             "assert hvd.size() == 1 and 'mpi4py' not in sys.modules, sorted(m for m in sys.modules if 'mpi' in m)")
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_"))}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                            cwd=os.path.dirname(os.path.dirname(fd.__file__)))  # the fastdense under test
     assert result.returncode == 0, result.stderr[-2000:]
 
 

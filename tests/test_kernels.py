@@ -73,7 +73,7 @@ def _import_with_kernel(value):
     env = dict(os.environ, FASTDENSE_KERNEL=value,
                PYTHONPATH=package_parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run([sys.executable, "-c", "import fastdense; print(fastdense._core.product_kernel())"],
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=120, cwd=package_parent)
 
 
 def test_the_environment_variable_selects_the_path_at_import():

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+import fastdense
 from fastdense import _core, backend
 
 BF16_PATHS = backend.reduced_precision()["bfloat16_paths"]
@@ -104,7 +105,7 @@ def test_environment_variable_forces_the_emulated_path():
     code = "from fastdense import backend; i = backend.reduced_precision(); print(i['bfloat16'], i['int8'])"
     env = dict(os.environ, FASTDENSE_LOWP="emulated")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                         cwd=os.path.dirname(os.path.dirname(fastdense.__file__)))  # the fastdense under test
     assert out.stdout.split() == ["emulated", "portable"]
 
 

@@ -15,6 +15,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+import fastdense
 from fastdense import activations, layers, models  # noqa: E402
 from fastdense.export.onnx_activations import ACTIVATION_CONVERTERS, convert_activation  # noqa: E402
 from fastdense.export.onnx_graph import OnnxGraph  # noqa: E402
@@ -397,7 +398,8 @@ def test_verbose_prints_where_the_file_went(tmp_path, capsys):
 
 def test_importing_fastdense_does_not_import_onnx():
     code = "import sys, fastdense; assert 'onnx' not in sys.modules and 'fastdense.export' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   cwd=os.path.dirname(os.path.dirname(fastdense.__file__)))  # the fastdense under test
 
 
 # --------------------------------------------------------------------------------- errors

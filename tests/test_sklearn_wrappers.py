@@ -309,6 +309,6 @@ def test_importing_fastdense_does_not_import_scikit_learn():
             "assert 'fastdense.wrappers' not in sys.modules, 'wrappers imported'\n"
             "import fastdense.wrappers\n"
             "assert 'sklearn' in sys.modules\n")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(fd.__file__))  # the fastdense under test, source or installed
     with warnings.catch_warnings():
         subprocess.run([sys.executable, "-c", code], check=True, cwd=root)

@@ -231,7 +231,7 @@ model.fit(np.ones((8, 3)), np.ones((8, 2)), epochs=2, validation_split=0.25, ver
 loaded = [name for name in ("tensorflow", "tensorboard", "google.protobuf", "keras") if name in sys.modules]
 assert not loaded, loaded
 """
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(fd.__file__))  # the fastdense under test, source or installed
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["train", "validation"]
