@@ -9,11 +9,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fastdense.layers.input_layer import Input, InputLayer, KerasTensor, symbolic_call
+from fastdense.layers.input_layer import Input, KerasTensor, symbolic_call
 from fastdense.layers.layer import Layer
 from fastdense.models import functional_config
 from fastdense.models import summary as summary_utils
 from fastdense.models.graph import map_graph
+from fastdense.models.intermediate_inputs import clone_graph_nodes, is_input_tensor
 from fastdense.object_registry import register_builtin
 from fastdense.saving import api as saving_api
 from fastdense.saving import compile_config, in_memory, serialization_lib
@@ -73,11 +74,16 @@ class Model(Trainer, Layer):
             self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs, outputs):
+        for name, structure in (("inputs", inputs), ("outputs", outputs)):
+            for tensor in flatten_structure(structure):
+                if not isinstance(tensor, KerasTensor):
+                    raise ValueError(f"All `{name}` values must be KerasTensors. Received: {name}={structure!r} "
+                                     f"including invalid value {tensor!r} of type {type(tensor)}")
+        if not all(is_input_tensor(t) for t in flatten_structure(inputs)):
+            # Inputs inside a graph (e.g. FeatureSpace's encoded features): the model starts there.
+            inputs, outputs = clone_graph_nodes(inputs, outputs)
         self._input_struct, self._output_struct = inputs, outputs
         self.inputs, self.outputs = flatten_structure(inputs), flatten_structure(outputs)
-        for tensor in self.inputs:
-            if not isinstance(tensor, KerasTensor) or not isinstance(tensor._keras_history[0], InputLayer):
-                raise ValueError(f"Model inputs must be tensors returned by Input(), got {tensor!r}")
         self._graph_nodes, self._layers = map_graph(self.inputs, self.outputs)
         self.built = True
         self._build_shapes = [t.shape for t in self.inputs] if len(self.inputs) > 1 else self.inputs[0].shape
