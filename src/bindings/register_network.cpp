@@ -15,6 +15,7 @@
 #include "python_callbacks.h"
 #include "engine/Network.h"
 #include "engine/layer/ActivationLayer.h"
+#include "engine/layer/Affine.h"
 #include "engine/layer/BatchNormalization.h"
 #include "engine/layer/CallbackLayer.h"
 #include "engine/layer/ColumnGather.h"
@@ -341,6 +342,25 @@ void register_network(py::module_& m) {
          py::arg("alpha_constraint") = py::none(), py::arg("activity_regularizer") = py::none(),
          py::arg("trainable") = true,
          "PReLU with alpha of shape (features,), or (1,) for one alpha shared by all features.")
+      .def("add_affine", [](PyNetwork& self, int input, const std::string& kind, const py::object& a,
+                            const py::object& b) {
+        const Index width = width_of_input(self, input);
+        AffineKind affine_kind;
+        if (kind == "multiply_add") affine_kind = AffineKind::MultiplyAdd;
+        else if (kind == "subtract_divide") affine_kind = AffineKind::SubtractDivide;
+        else throw UnknownNameError("add_affine: kind must be 'multiply_add' or 'subtract_divide', got '" + kind + "'");
+        return self.visit([&](auto& net) {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          auto a_values = vector<T>(a, "a", width);
+          auto b_values = vector<T>(b, "b", width);
+          self.keep_alive.push_back(a_values);
+          self.keep_alive.push_back(b_values);
+          return add<Affine>(net, {input}, width, affine_kind, a_values.data(), b_values.data());
+        });
+      }, py::arg("input"), py::arg("kind"), py::arg("a"), py::arg("b"),
+         "A fixed per-feature affine map (Normalization, Rescaling): kind 'multiply_add' is x * a + b, "
+         "'subtract_divide' is (x - a) / b. a and b (one value per feature, the network's dtype) are read in "
+         "place on every call: writing into them changes the layer.")
       .def("add_dropout", [](PyNetwork& self, int input, double rate) {
         const Index width = width_of_input(self, input);
         return self.visit([&](auto& net) { return add<Dropout>(net, {input}, width, rate); });

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from fastdense import backend
-from fastdense.layers.preprocessing import adapt_data
+from fastdense.layers.preprocessing import adapt_data, affine_lowering
 from fastdense.layers.preprocessing.preprocessing_layer import PreprocessingLayer
 from fastdense.variables import Variable
 from fastdense.object_registry import register_builtin
@@ -133,6 +133,7 @@ class Normalization(PreprocessingLayer):
             return
         self.mean = self.adapt_mean.numpy().reshape(self._broadcast_shape)
         self.variance = self.adapt_variance.numpy().reshape(self._broadcast_shape)
+        affine_lowering.refresh(self, *self._affine()[1:])  # networks already built see the new state
 
     def load_own_variables(self, store):
         for variable, key in zip(self._variables, sorted(store, key=int)):
@@ -148,6 +149,22 @@ class Normalization(PreprocessingLayer):
         if self.invert:
             return self.mean + inputs * scale
         return (inputs - self.mean) / scale
+
+    def _affine(self):
+        """call() as the engine's affine node: (kind, a, b) with the same arithmetic."""
+        scale = np.maximum(np.sqrt(self.variance), np.asarray(_EPSILON, self.dtype))
+        if self.invert:
+            return "multiply_add", scale, self.mean  # x * std + mean, Keras's mean + x * std
+        return "subtract_divide", self.mean, scale
+
+    def _lower(self, network, input_ids):
+        """A native affine node; statistics kept along the batch axis need the Python node."""
+        if self.mean is None or 0 in self._keep_axis:
+            return super()._lower(network, input_ids)
+        kind, a, b = self._affine()
+        if not affine_lowering.can_lower(self, a, b):
+            return super()._lower(network, input_ids)
+        return affine_lowering.lower(self, network, input_ids[0], kind, a, b)
 
     def get_config(self):
         config = super().get_config()

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from fastdense.layers.preprocessing import affine_lowering
 from fastdense.layers.preprocessing.preprocessing_layer import PreprocessingLayer
 from fastdense.object_registry import register_builtin
 
@@ -23,6 +24,14 @@ class Rescaling(PreprocessingLayer):
         if isinstance(inputs, np.ndarray):
             inputs = inputs.astype(self.dtype, copy=False)
         return inputs * scale + offset
+
+    def _lower(self, network, input_ids):
+        """A native affine node, x * scale + offset as call() computes it."""
+        scale = np.asarray(self.scale, dtype=self.dtype)
+        offset = np.asarray(self.offset, dtype=self.dtype)
+        if not affine_lowering.can_lower(self, scale, offset):
+            return super()._lower(network, input_ids)
+        return affine_lowering.lower(self, network, input_ids[0], "multiply_add", scale, offset)
 
     def get_config(self):
         config = super().get_config()

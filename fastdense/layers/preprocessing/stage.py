@@ -3,7 +3,8 @@ through each other), run in Python on the data before it reaches the native engi
 
 String and integer columns never enter the engine: StringLookup, Hashing, ... turn them into
 numbers here, once per fit/evaluate/predict call (not once per epoch: they are stateless while
-training, so Keras's results are the same). The engine's inputs are then the stage's outputs
+training, so Keras's results are the same). Normalization and Rescaling on float tensors are
+left to the engine's affine node unless a layer of the stage reads their output. The engine's inputs are then the stage's outputs
 that the rest of the model reads (and any Input it reads directly); `engine_view` describes
 them to the data conversion in place of the model's own Inputs.
 """
@@ -43,8 +44,11 @@ class PreprocessingStage:
                     all(id(t) in python_tensors for t in node.inputs):
                 nodes.append(node)
                 python_tensors.update(id(t) for t in node.outputs)
+        nodes = _engine_capable_removed(nodes)
         if not nodes:
             return None
+        python_tensors = {id(t) for t in model.inputs}
+        python_tensors.update(id(t) for node in nodes for t in node.outputs)
         staged = {id(node) for node in nodes}
         read_by_engine = [t for node in model._graph_nodes if node.inputs and id(node) not in staged
                           for t in node.inputs if id(t) in python_tensors]
@@ -72,6 +76,23 @@ class PreprocessingStage:
             for tensor, value in zip(node.outputs, result if isinstance(result, list) else [result]):
                 values[id(tensor)] = value
         return [values[id(t)] for t in self.engine_inputs]
+
+
+def _engine_capable_removed(nodes):
+    """The nodes without those the engine computes itself: a float-to-float layer
+    (Normalization, Rescaling: `numeric_in_engine`) on float tensors whose outputs no other
+    node of the stage reads, so that e.g. Input -> Normalization -> Dense trains as one native
+    network (the engine's affine node computes what call() computes)."""
+    read_by_stage = set()
+    kept = []
+    for node in reversed(nodes):
+        movable = node.layer.numeric_in_engine and \
+            all(str(t.dtype) in ("float32", "float64") for t in node.inputs) and \
+            not any(id(t) in read_by_stage for t in node.outputs)
+        if not movable:
+            kept.append(node)
+            read_by_stage.update(id(t) for t in node.inputs)
+    return kept[::-1]
 
 
 def _column(value, shape):
