@@ -156,3 +156,55 @@ def test_tabular_benchmark_smoke(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["total"] >= report["fit"] > 0 and np.isfinite(report["final_loss"])
+
+
+def test_save_and_load_return_the_adapted_space(tmp_path):
+    data = table()
+    space = make(FeatureSpace)
+    space.adapt(data)
+    space.save(tmp_path / "space.keras")
+    loaded = fastdense.saving.load_model(tmp_path / "space.keras")
+    assert isinstance(loaded, FeatureSpace)
+    test = table(rows=40, seed=2)
+    test["thal"][:2] = "unseen"
+    np.testing.assert_array_equal(loaded(test), space(test))
+    # The loaded space builds models as the original does.
+    outputs = layers.Dense(1)(loaded.get_encoded_features())
+    model = models.Model(loaded.get_inputs(), outputs)
+    assert model.predict(test, verbose=0).shape == (40, 1)
+    with pytest.raises(ValueError, match="`.keras` extension"):
+        space.save(tmp_path / "space.h5")
+    with pytest.raises(ValueError, match="adapt"):
+        make(FeatureSpace).save(tmp_path / "unadapted.keras")
+
+
+def test_saved_files_are_exchanged_with_keras(keras, tmp_path):
+    """The same archive layout as Keras's FeatureSpace.save (weights groups, vocabulary assets),
+    and each side loads the other's file to the same encoding."""
+    import io
+    import zipfile
+
+    import h5py
+
+    data = table()
+    ours, theirs = make(FeatureSpace), make(keras.utils.FeatureSpace)
+    ours.adapt(data)
+    theirs.adapt(data)
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+
+    def layout(path):
+        with zipfile.ZipFile(path) as archive:
+            names = []
+            with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as h5:
+                h5.visit(names.append)
+            return sorted(archive.namelist()), sorted(names)
+
+    assert layout(tmp_path / "ours.keras") == layout(tmp_path / "theirs.keras")
+    test = table(rows=64, seed=5)
+    expected = np.asarray(theirs(test))
+    np.testing.assert_allclose(fastdense.saving.load_model(tmp_path / "theirs.keras")(test), expected,
+                               rtol=1e-6, atol=1e-6)
+    from_ours = keras.saving.load_model(tmp_path / "ours.keras")
+    assert isinstance(from_ours, keras.utils.FeatureSpace)
+    np.testing.assert_allclose(np.asarray(from_ours(test)), expected, rtol=1e-6, atol=1e-6)

@@ -23,7 +23,9 @@ _MAX_EXPANSION = 1100
 
 def save_model(model, path, include_optimizer=True):
     """Writes the archive to `path` (the caller makes that a temporary file)."""
-    config = serialization_lib.serialize_model(model, include_compile=include_optimizer)
+    # A layer saved whole (FeatureSpace.save) has no compile config, as in Keras.
+    include_compile = include_optimizer and hasattr(model, "get_compile_config")
+    config = serialization_lib.serialize_model(model, include_compile=include_compile)
     metadata = {"keras_version": serialization_lib.KERAS_FORMAT_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     optimizer = model.optimizer if include_optimizer and getattr(model, "compiled", False) else None

@@ -318,7 +318,9 @@ def model_from_config(config: dict[str, Any], custom_objects: dict[str, Any] | N
         check_safe(config, source)
     with loading_scope(source, custom_objects):
         cls = find_layer_class(config["class_name"], config.get("registered_name"), custom_objects, source)
-        if not is_model_class(cls):
+        # Keras's load_model returns any object saved whole: a layer that saves itself as a
+        # .keras file (FeatureSpace.save) says so with `_saved_as_archive`.
+        if not is_model_class(cls) and not getattr(cls, "_saved_as_archive", False):
             raise ConfigError(f"{source}: the config describes a {config['class_name']}, not a model")
         return deserialize_layer(config, custom_objects, source)
 

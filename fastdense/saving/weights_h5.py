@@ -4,6 +4,7 @@
     layers/dense/vars/0, 1      kernel, bias of the first Dense in model.layers
     layers/dense_1/vars/...     group names: snake_case class names, made unique in layer order
     layers/<name>/<attr>/vars   sublayers held as attributes of a layer, by attribute name
+    <attr>/<class>_N/vars       layers in a list or dict attribute (FeatureSpace's preprocessors)
     optimizer/vars/0...N        optimizer.variables (iteration, learning_rate, slots)
 
 Loading checks every group against the model before anything is assigned, so a file that does
@@ -48,10 +49,12 @@ def _children(obj):
         value = vars(obj)[attr]
         if isinstance(value, Layer) and attr != "_parent":
             children.append((attr, value))
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value) \
-                and attr != "_tracked_layers":
-            used = {}
-            children.extend((f"{attr}/{_unique(snake_case(_class_name(v)), used)}", v) for v in value)
+        elif isinstance(value, (list, tuple, dict)) and value and attr != "_tracked_layers":
+            # A container of layers (a dict's values in its order, as Keras's _save_container_state).
+            items = list(value.values()) if isinstance(value, dict) else list(value)
+            if all(isinstance(v, Layer) for v in items):
+                used = {}
+                children.extend((f"{attr}/{_unique(snake_case(_class_name(v)), used)}", v) for v in items)
     return children
 
 

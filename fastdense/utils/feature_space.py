@@ -15,12 +15,15 @@ Two ways to use it, as in Keras:
   native engine (fastdense/layers/preprocessing/stage.py).
 """
 
+import os
+
 import numpy as np
 
 from fastdense import layers
 from fastdense.layers.layer import Layer
 from fastdense.layers.preprocessing.preprocessing_layer import as_array
 from fastdense.object_registry import register_builtin
+from fastdense.saving import api as saving_api
 from fastdense.saving import serialization_lib
 from fastdense.utils import naming
 
@@ -87,6 +90,12 @@ def _deserialize(value, cls):
     return None
 
 
+@register_builtin("layers", _FEATURE_MODULE, registered_name="TFDIdentity")
+class TFDIdentity(layers.Identity):
+    """The preprocessor of `FeatureSpace.float` features: the identity, named as Keras names it
+    (its configs and saved files call it TFDIdentity)."""
+
+
 @register_builtin("layers", "keras.utils")
 class FeatureSpace(Layer):
     """Preprocesses and encodes a dict of feature columns.
@@ -114,7 +123,7 @@ class FeatureSpace(Layer):
     @classmethod
     def float(cls, name=None):
         name = name or naming.auto_name("float")
-        return Feature("float32", layers.Identity(name=f"{name}_preprocessor"), "float")
+        return Feature("float32", TFDIdentity(name=f"{name}_preprocessor"), "float")
 
     @classmethod
     def float_rescaled(cls, scale=1.0, offset=0.0, name=None):
@@ -266,7 +275,8 @@ class FeatureSpace(Layer):
         if self.one_hot_encoders is None:
             encoders = {}
             specs = {**self.features, **self.crosses_by_name}
-            for name, spec in specs.items():
+            for name in sorted(self.features) + sorted(self.crosses_by_name):  # Keras's order (and file layout)
+                spec = specs[name]
                 if spec.output_mode != "one_hot":
                     continue
                 preprocessor = self.preprocessors.get(name) or self.crossers.get(name)
@@ -315,7 +325,9 @@ class FeatureSpace(Layer):
         """The encoded features as symbolic tensors computed from `get_inputs()`."""
         self._check_if_adapted()
         if self.encoded_features is None:
-            self.encoded_features = self._encode(self.inputs, lambda values: layers.Concatenate(axis=-1)(values))
+            if self.output_mode == "concat":
+                self.concat = layers.Concatenate(axis=-1)  # an attribute, as Keras's (a group of the saved file)
+            self.encoded_features = self._encode(self.inputs, lambda values: self.concat(values))
         return self.encoded_features
 
     def __call__(self, data):
@@ -364,6 +376,23 @@ class FeatureSpace(Layer):
             if build_config and not preprocessor.built:
                 preprocessor.build_from_config(build_config)
         self._is_adapted = True
+
+    # -------------------------------------------------------------------------- saving
+    # keras.saving.load_model (and fastdense.saving.load_model) returns the FeatureSpace itself.
+    _saved_as_archive = True
+
+    def save(self, filepath):
+        """Saves the adapted FeatureSpace to a `.keras` file, as Keras's FeatureSpace.save: its
+        config (features, crosses, bin edges), the Normalization statistics in model.weights.h5
+        and the lookups' vocabularies in assets/. `keras.saving.load_model(filepath)` returns it,
+        in fastdense or in Keras."""
+        path = os.fspath(filepath)
+        if not path.endswith(".keras"):
+            raise ValueError(f"Invalid `filepath` argument: expected a `.keras` extension. Received: filepath={path}")
+        self._check_if_adapted()
+        self.get_encoded_features()
+        self.built = True
+        saving_api.save_model(self, path)
 
 
 # ------------------------------------------------------------------------------ data
