@@ -169,3 +169,34 @@ def test_recipe_matches_tf_keras(keras, tf, tmp_path):
     np.testing.assert_allclose(ours_loaded.predict(encoded, verbose=0),
                                np.asarray(theirs_training.predict(encoded, verbose=0)), rtol=1e-5, atol=1e-6)
     assert ours_loaded.layers[0].name == theirs_training.layers[0].name
+
+
+def test_recipe_with_tf_data_pipeline(tf):
+    """The recipe as keras.io writes it: tf.data datasets of dicts, adapt on the unlabeled
+    dataset, `feature_space(x)` inside `Dataset.map`, fit on the mapped datasets, and predict on
+    a dict of tf tensors."""
+    frame, target = heart_table()
+    train_ds = tf.data.Dataset.from_tensor_slices((dict(frame.iloc[:200]), target.iloc[:200])).batch(32)
+    val_ds = tf.data.Dataset.from_tensor_slices((dict(frame.iloc[200:]), target.iloc[200:])).batch(32)
+    feature_space = recipe_feature_space(fastdense)
+    train_ds_with_no_labels = train_ds.map(lambda x, _: x)
+    feature_space.adapt(train_ds_with_no_labels)
+
+    preprocessed_train_ds = train_ds.map(lambda x, y: (feature_space(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    preprocessed_train_ds = preprocessed_train_ds.prefetch(tf.data.AUTOTUNE)
+    preprocessed_val_ds = val_ds.map(lambda x, y: (feature_space(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    preprocessed_val_ds = preprocessed_val_ds.prefetch(tf.data.AUTOTUNE)
+    for x, _ in preprocessed_train_ds.take(1):
+        np.testing.assert_allclose(x.numpy(), feature_space(dict(frame.iloc[:32])), rtol=1e-6)
+    unbatched = tf.data.Dataset.from_tensor_slices(dict(frame.iloc[:3])).map(feature_space)
+    np.testing.assert_allclose(np.stack([x.numpy() for x in unbatched]), feature_space(dict(frame.iloc[:3])),
+                               rtol=1e-6)
+
+    training_model, inference_model = recipe_models(fastdense, feature_space)
+    history = training_model.fit(preprocessed_train_ds, epochs=5, validation_data=preprocessed_val_ds,
+                                 verbose=0).history
+    assert history["loss"][-1] < history["loss"][0] and "val_accuracy" in history
+
+    input_dict = {name: tf.convert_to_tensor([value]) for name, value in SAMPLE.items()}
+    predictions = inference_model.predict(input_dict, verbose=0)
+    np.testing.assert_allclose(predictions, training_model.predict(feature_space(input_dict), verbose=0), rtol=1e-6)

@@ -25,7 +25,7 @@ from fastdense.layers.preprocessing.preprocessing_layer import as_array
 from fastdense.object_registry import register_builtin
 from fastdense.saving import api as saving_api
 from fastdense.saving import serialization_lib
-from fastdense.utils import naming
+from fastdense.utils import naming, tf_graph_call
 
 _FEATURE_MODULE = "keras.src.layers.preprocessing.feature_space"
 
@@ -337,6 +337,12 @@ class FeatureSpace(Layer):
         if not isinstance(data, dict):
             raise ValueError(f"A FeatureSpace can only be called with a dict. Received: data={data} (of type "
                              f"{type(data)})")
+        tf = tf_graph_call.tensorflow_graph(data.values())
+        if tf is not None:  # inside tf.data's map: one NumPy node computing this call per batch
+            missing = [name for name in self.features if name not in data]
+            if missing:
+                raise ValueError(f"FeatureSpace: the data has no feature {missing[0]!r} (it has {sorted(data)})")
+            return tf_graph_call.call_in_graph(tf, self.__call__, data, list(self.features), self.encoded_features)
         columns, single = {}, False
         for name in self.features:
             if name not in data:
