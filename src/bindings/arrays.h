@@ -4,6 +4,9 @@
 //   dispatch_dtype            float32 or float64 chosen by an array's dtype
 //   dataset / sample_order    the user's inputs, targets, sample weights and row order for a
 //                             Network's train/evaluate/predict, checked against the network
+//   engine_rows               the latency entries' reading of an argument: nullptr (decline, the
+//                             caller takes the checked path) unless a 2-D array of T of that width
+//   all_finite                no NaN or infinity in an array's values
 // A failure raises fd::ShapeError (ValueError) naming the argument and the offending shape; a
 // row index past the data, fd::OutOfRangeError; a non-positive batch size, fd::ConfigError.
 // Arrays returned by Python callbacks are checked separately (python_callbacks.h: callback_array).
@@ -12,6 +15,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -77,6 +81,40 @@ decltype(auto) dispatch_dtype(const py::array& a, const char* what, Fn&& fn) {
   if (a.dtype().is(py::dtype::of<float>())) return fn(float{});
   if (a.dtype().is(py::dtype::of<double>())) return fn(double{});
   throw ShapeError(std::string(what) + ": expected float32 or float64, got " + std::string(py::str(a.dtype())));
+}
+
+// The rows of `obj` as the engine reads them (C order) when `obj` is a 2-D array of T (the dtype
+// object itself, as `exact` requires) with `cols` columns and at least one row: its own memory
+// when C-contiguous, else a copy made in `copy` (a slice of a Fortran-ordered array). The number
+// of rows goes to `rows`. nullptr for anything else, without raising: the latency entries
+// (Network's predict_array, train_batch, evaluate_batch) then decline, and the Python layer takes
+// its checked path, which converts the data or raises the error that names the problem.
+template <typename T>
+const T* engine_rows(const py::handle& obj, Index cols, Index& rows, std::vector<T>& copy) {
+  if (!py::isinstance<py::array>(obj)) return nullptr;
+  const auto a = py::reinterpret_borrow<py::array>(obj);
+  if (a.ndim() != 2 || a.shape(1) != cols || a.shape(0) < 1 || !a.dtype().is(py::dtype::of<T>())) return nullptr;
+  rows = a.shape(0);
+  if (a.flags() & py::array::c_style) return static_cast<const T*>(a.data());
+  const char* base = static_cast<const char*>(a.data());
+  const py::ssize_t row_stride = a.strides(0), col_stride = a.strides(1);
+  copy.resize(size_t(rows * cols));
+  for (Index i = 0; i < rows; ++i)
+    for (Index j = 0; j < cols; ++j)  // memcpy: a strided view need not be aligned for T
+      std::memcpy(&copy[size_t(i * cols + j)], base + i * row_stride + j * col_stride, sizeof(T));
+  return copy.data();
+}
+
+// True when no value is NaN or infinite: x * 0 is 0 for every finite x and NaN otherwise, and the
+// sum of those products vectorizes (omp simd allows the reordered float sum).
+template <typename T>
+bool all_finite(const T* p, py::ssize_t n) {
+  T sum = 0;
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : sum)
+#endif
+  for (py::ssize_t i = 0; i < n; ++i) sum += p[i] * T(0);
+  return sum == T(0);
 }
 
 // ---------------------------------------------------------------------------------------------
