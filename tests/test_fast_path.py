@@ -92,6 +92,35 @@ def test_predictions_follow_weight_changes_training_and_recompiling():
     np.testing.assert_array_equal(model.predict(X, verbose=0), reference.predict(X, verbose=0))
 
 
+def test_integer_and_one_dimensional_inputs_on_a_warm_path():
+    inputs = layers.Input((1,))
+    model = models.Model(inputs, layers.Dense(3)(inputs))
+    ids = np.arange(6)
+    expected = model(_checked(ids.astype(np.float32)))
+    for x in (ids, ids.astype(np.int32), ids.astype(np.float32), ids.reshape(-1, 1)):
+        np.testing.assert_array_equal(model(x), expected)
+        np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+    wide = _model()
+    counts = RNG.integers(-3, 4, size=(8, 10))
+    wide(X)
+    np.testing.assert_array_equal(wide(counts), wide(_checked(counts.astype(np.float32))))
+
+
+def test_float64_models_on_the_fast_paths():
+    def make():
+        inputs = layers.Input((10,), dtype="float64")
+        model = models.Model(inputs, layers.Dense(1, dtype="float64")(layers.Dense(8, dtype="float64")(inputs)))
+        model.set_weights([np.full(w.shape, 0.1) for w in model.get_weights()])
+        model.compile(optimizers.SGD(0.01), "mse", metrics=["mae"])
+        return model
+
+    model, reference = make(), make()
+    _same_training(model, reference, 2, x=X.astype(np.float64), y=Y.astype(np.float64))
+    _same_training(model, reference, 1)  # float32 data converted by the checked path
+    np.testing.assert_array_equal(model(X.astype(np.float64)), reference(_checked(X)))
+    assert model(X).dtype == np.float64
+
+
 def test_other_dtypes_layouts_and_widths_on_a_warm_path():
     model = _model()
     expected = model(X)
@@ -245,6 +274,12 @@ def test_sparse_labels_on_a_warm_path():
     for m in (model, reference):
         m.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
     _same_training(model, reference, 2, y=LABELS)
+    for labels in (LABELS.astype(np.int64)[:, 0], LABELS.astype(np.int32), LABELS.astype(np.int64)[::-1]):
+        _same_training(model, reference, 1, y=labels)  # integer class ids: converted by the native entry
+    labels = LABELS.astype(np.int64)
+    labels[4, 0] = 7
+    with pytest.raises(ValueError, match="class index 7 at sample 4"):
+        model.train_on_batch(X, labels)
     for bad, shown in ((3.0, "3"), (-1.0, "-1"), (1.5, "1.5")):
         labels = LABELS.copy()
         labels[4, 0] = bad

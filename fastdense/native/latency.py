@@ -1,5 +1,6 @@
 """The engine's latency entries: one native call per repeated predict, train_on_batch or
-test_on_batch on 2-D arrays of the engine's dtype and widths (src/bindings/register_network.cpp:
+test_on_batch on arrays of the network's widths, of its dtype or of integers
+(src/bindings/register_network.cpp:
 `predict_array`, `train_batch`, `evaluate_batch`). Each takes the arrays themselves and returns
 None, having run nothing, for any data it would have to convert or reject; the caller then takes
 its checked path, which converts the data or raises the error that names the problem.

@@ -8,8 +8,8 @@ the model's: everything that could change a result without changing the data rep
 the model's network (compile, `model.trainable`, quantize, Sequential.add, ... all go through
 `Trainer._invalidate_native`), and weights are only ever copied into the arrays the network reads
 (set_weights, load_weights, training). What a call passes is checked by the native entry itself
-(native/latency.py): anything but 2-D arrays of the engine's dtype and widths with finite
-values makes it run nothing and return None, and the caller then takes the checked path,
+(native/latency.py): anything but arrays of the model's widths, of the engine's dtype or of
+integers, with finite values makes it run nothing and return None, and the caller then takes the checked path,
 so bad input raises there exactly as before. A layer's `trainable` set after compile changes
 nothing until the next compile on either path (as in tf.keras: its train function keeps the
 variables it was traced with).
@@ -44,8 +44,8 @@ class InferencePath:
 
     def run(self, model, x, batch_size):
         """The outputs for x (batch_size 0: all rows as one batch), or None when this path does
-        not apply: the model's network changed, or x is not a 2-D array of the engine's dtype
-        and width."""
+        not apply: the model's network changed, or x is not an array of the input's width (of
+        the engine's dtype or of integers)."""
         if model._native is not self.network:
             return None
         outputs = self.predict_array(x, batch_size)

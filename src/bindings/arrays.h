@@ -5,7 +5,8 @@
 //   dataset / sample_order    the user's inputs, targets, sample weights and row order for a
 //                             Network's train/evaluate/predict, checked against the network
 //   engine_rows               the latency entries' reading of an argument: nullptr (decline, the
-//                             caller takes the checked path) unless a 2-D array of T of that width
+//                             caller takes the checked path) unless an array of that width of T
+//                             or of integers
 //   all_finite                no NaN or infinity in an array's values
 // A failure raises fd::ShapeError (ValueError) naming the argument and the offending shape; a
 // row index past the data, fd::OutOfRangeError; a non-positive batch size, fd::ConfigError.
@@ -15,6 +16,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -83,26 +85,43 @@ decltype(auto) dispatch_dtype(const py::array& a, const char* what, Fn&& fn) {
   throw ShapeError(std::string(what) + ": expected float32 or float64, got " + std::string(py::str(a.dtype())));
 }
 
-// The rows of `obj` as the engine reads them (C order) when `obj` is a 2-D array of T (the dtype
-// object itself, as `exact` requires) with `cols` columns and at least one row: its own memory
-// when C-contiguous, else a copy made in `copy` (a slice of a Fortran-ordered array). The number
-// of rows goes to `rows`. nullptr for anything else, without raising: the latency entries
-// (Network's predict_array, train_batch, evaluate_batch) then decline, and the Python layer takes
-// its checked path, which converts the data or raises the error that names the problem.
+// The values of a (rows, cols) array (or a (rows,) one, cols = 1) of S, any strides, as a C-order
+// copy of T in `copy` (memcpy per value: a strided view need not be aligned for S).
+template <typename T, typename S>
+const T* copy_rows_as(const py::array& a, Index rows, Index cols, std::vector<T>& copy) {
+  const char* base = static_cast<const char*>(a.data());
+  const py::ssize_t row_stride = a.strides(0), col_stride = a.ndim() == 2 ? a.strides(1) : 0;
+  copy.resize(size_t(rows * cols));
+  for (Index i = 0; i < rows; ++i)
+    for (Index j = 0; j < cols; ++j) {
+      S value;
+      std::memcpy(&value, base + i * row_stride + j * col_stride, sizeof(S));
+      copy[size_t(i * cols + j)] = static_cast<T>(value);
+    }
+  return copy.data();
+}
+
+// The rows of `obj` as the engine reads them, C-order T, when `obj` is a numpy array of `cols`
+// columns and at least one row, (rows, cols) or, for one column, (rows,): its own memory when
+// it is a C-contiguous array of T (the dtype object itself, as `exact` requires), else a copy
+// made in `copy` from T of other strides (a slice of a Fortran-ordered array) or from int32 /
+// int64 (class ids), converted as NumPy's astype converts them. The number of rows goes to
+// `rows`. nullptr for anything else, without raising: the latency entries (Network's
+// predict_array, train_batch, evaluate_batch) then decline, and the Python layer takes its
+// checked path, which converts the data or raises the error that names the problem.
 template <typename T>
 const T* engine_rows(const py::handle& obj, Index cols, Index& rows, std::vector<T>& copy) {
   if (!py::isinstance<py::array>(obj)) return nullptr;
   const auto a = py::reinterpret_borrow<py::array>(obj);
-  if (a.ndim() != 2 || a.shape(1) != cols || a.shape(0) < 1 || !a.dtype().is(py::dtype::of<T>())) return nullptr;
+  const bool shaped = (a.ndim() == 2 && a.shape(1) == cols) || (a.ndim() == 1 && cols == 1);
+  if (!shaped || a.shape(0) < 1) return nullptr;
   rows = a.shape(0);
-  if (a.flags() & py::array::c_style) return static_cast<const T*>(a.data());
-  const char* base = static_cast<const char*>(a.data());
-  const py::ssize_t row_stride = a.strides(0), col_stride = a.strides(1);
-  copy.resize(size_t(rows * cols));
-  for (Index i = 0; i < rows; ++i)
-    for (Index j = 0; j < cols; ++j)  // memcpy: a strided view need not be aligned for T
-      std::memcpy(&copy[size_t(i * cols + j)], base + i * row_stride + j * col_stride, sizeof(T));
-  return copy.data();
+  const py::dtype dtype = a.dtype();
+  if (dtype.is(py::dtype::of<T>()))
+    return (a.flags() & py::array::c_style) ? static_cast<const T*>(a.data()) : copy_rows_as<T, T>(a, rows, cols, copy);
+  if (dtype.is(py::dtype::of<std::int64_t>())) return copy_rows_as<T, std::int64_t>(a, rows, cols, copy);
+  if (dtype.is(py::dtype::of<std::int32_t>())) return copy_rows_as<T, std::int32_t>(a, rows, cols, copy);
+  return nullptr;
 }
 
 // True when no value is NaN or infinite: x * 0 is 0 for every finite x and NaN otherwise, and the

@@ -548,10 +548,10 @@ void register_network(py::module_& m) {
           return results;
         });
       }, py::arg("inputs"), py::arg("batch_size"))
-      // The latency entries: one call per repeated predict / train_on_batch / test_on_batch on
-      // arrays of the engine's dtype and widths, taking the arrays themselves (no lists; a copy
-      // only of a non-C-contiguous array); anything else makes them return None, and the caller
-      // takes the checked path.
+      // The latency entries: one call per repeated predict / train_on_batch / test_on_batch,
+      // taking the arrays themselves (no lists; a copy only of an array that is not C-contiguous
+      // T, see arrays.h engine_rows); anything else makes them return None, and the caller takes
+      // the checked path.
       .def("predict_array", [](PyNetwork& self, const py::handle& x, Index batch_size) -> py::object {
         if (batch_size < 0)
           throw ConfigError("batch_size must be positive (or 0: all rows), got " + std::to_string(batch_size));
@@ -576,8 +576,8 @@ void register_network(py::module_& m) {
           return std::move(results);
         });
       }, py::arg("x"), py::arg("batch_size"),
-         "predict([x], batch_size) (0: all rows as one batch) for one 2-D input array of the network's dtype and "
-         "width with at least one row; None (nothing run) for anything else.")
+         "predict([x], batch_size) (0: all rows as one batch) for one input array of the network's width with at "
+         "least one row, of its dtype or of integers; None (nothing run) for anything else.")
       .def("train_batch", [](PyNetwork& self, const py::handle& x, const py::handle& y, double learning_rate,
                              Index sparse_classes) -> py::object {
         return self.visit([&](auto& net) -> py::object {
@@ -594,7 +594,7 @@ void register_network(py::module_& m) {
         });
       }, py::arg("x"), py::arg("y"), py::arg("learning_rate"), py::arg("sparse_classes") = 0,
          "reset_metrics(), one training step on all rows of x and y, then results(); None (nothing run) unless the "
-         "network has one input and one output, x and y are 2-D arrays of its dtype and widths with "
+         "network has one input and one output, x and y are arrays of its widths (of its dtype or of integers) with "
          "the same rows, all finite, and (sparse_classes > 0) y holds integers in [0, sparse_classes).")
       .def("evaluate_batch", [](PyNetwork& self, const py::handle& x, const py::handle& y,
                                 Index sparse_classes) -> py::object {
