@@ -3,6 +3,8 @@ test_on_batch (fastdense/trainers/fast_path.py): they give exactly what the chec
 anything that could change a result makes the next call behave as on a fresh model, and bad
 input still raises the checked path's errors."""
 
+import concurrent.futures as futures
+
 import numpy as np
 import pytest
 
@@ -297,3 +299,18 @@ def test_metrics_computed_in_python_take_the_checked_path():
         m.compile(optimizers.SGD(0.05), "mse", metrics=[mean_error])
     _same_training(model, reference, 2)
     assert model._batch_path is None
+
+
+def test_train_on_batch_from_many_threads_is_serialized_on_the_fast_path():
+    """Every call's results are its own step's (reset, step and read under the steps lock): the
+    same batch each time makes every order of the steps give the serial run's losses and weights."""
+    model, reference = _model(), _model()
+    for m in (model, reference):
+        m.compile(optimizers.SGD(0.01), "mse", metrics=["mae"])
+        m.train_on_batch(X, Y)
+    serial = [reference.train_on_batch(X, Y) for _ in range(40)]
+    with futures.ThreadPoolExecutor(4) as pool:
+        concurrent = list(pool.map(lambda _: model.train_on_batch(X, Y), range(40)))
+    assert sorted(concurrent) == sorted(serial)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
