@@ -17,6 +17,9 @@ class LogLayout:
         self.keras_order = keras_order
         # The list-valued results of exactly these logs: keras_order's names, then the rest sorted.
         self.key_set = set(self.sorted_keys)
+        # Where each name's value sits in [loss, *output losses (if named), *metric results]
+        # (Network.results() flattened); a later metric of the same name wins, as in read_logs.
+        self.engine_positions = {name: i for i, name in enumerate(["loss"] + output_loss_names + metric_names)}
         self.list_order = [n for n in keras_order if n in self.key_set] + \
             [k for k in self.sorted_keys if k not in keras_order]
 

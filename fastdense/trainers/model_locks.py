@@ -16,7 +16,8 @@ Weight updates against predictions are the engine's business: its parameter lock
 
 The locks live in the model's `__dict__` (set without `__setattr__`, so no layer tracking sees
 them): looking them up costs ~50 ns on train_on_batch's latency path. Pickling and deepcopy go
-through the `.keras` archive (Model.__reduce__), so a copy gets locks of its own.
+through the `.keras` archive (Model.__reduce__), so a copy gets locks of its own. The cached
+fast path of train_on_batch / test_on_batch (trainers/fast_path.py) holds the `steps` lock itself.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ _table_lock = threading.Lock()
 _ATTRIBUTE = "_fastdense_locks"  # {"steps": RLock, "network": RLock}
 
 
-def _lock_of(model, kind):
+def lock_of(model, kind):
+    """The model's `kind` lock ("steps" or "network"), made on first use."""
     locks = model.__dict__.get(_ATTRIBUTE)
     if locks is None:
         with _table_lock:  # two threads' first calls agree on one set of locks
@@ -46,7 +48,7 @@ def serialized(kind: str) -> Callable[[_Method], _Method]:
     def decorate(method: _Method) -> _Method:
         @functools.wraps(method)
         def locked(self, *args, **kwargs):
-            with _lock_of(self, kind):
+            with lock_of(self, kind):
                 return method(self, *args, **kwargs)
 
         return locked  # type: ignore[return-value]  # functools.wraps keeps the signature

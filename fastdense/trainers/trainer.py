@@ -26,6 +26,7 @@ from fastdense import optimizers as optimizers_module
 from fastdense.layers.preprocessing.stage import PreprocessingStage
 from fastdense.trainers import arguments, compile_utils, data as data_utils, foreign_data
 from fastdense.trainers.epoch_iterator import ArrayEpochs, BatchSourceEpochs, is_sequence, iterate_batches, source_length
+from fastdense.trainers.fast_path import BatchPath, InferencePath
 from fastdense.trainers.model_locks import serialized
 
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ _KERAS2_FIT_ARGS = ("max_queue_size", "workers", "use_multiprocessing")
 
 class Trainer:
     """Training methods shared by Model and Sequential."""
+
+    # The cached fast paths of repeated calls (fast_path.py), set in the instance once a call has
+    # gone the checked way; None until then.
+    _inference_path = None
+    _batch_path = None
 
     def __init__(self):
         self.optimizer = None
@@ -100,6 +106,12 @@ class Trainer:
     def _invalidate_native(self):
         self._native = None
         self._native_for_training = False
+        self._drop_fast_paths()
+
+    def _drop_fast_paths(self):
+        """Forgets the cached fast paths (which also keep their network alive)."""
+        self.__dict__.pop("_inference_path", None)
+        self.__dict__.pop("_batch_path", None)
 
     # ----------------------------------------------------------------------- native network
     @property
@@ -154,6 +166,7 @@ class Trainer:
                 self._compiled_outputs = compile_utils.resolve_outputs(
                     self._compile_args, self._output_keys, [t.shape for t in self.outputs], y_true_shapes)
             compiled_outputs = self._compiled_outputs
+        self._drop_fast_paths()  # made for the network replaced here
         stage = self._preprocessing_stage()
         network, self._output_infos = native.build_network(
             self, compiled_outputs, y_true_shapes, engine_inputs=stage.engine_inputs if stage else None,
@@ -432,6 +445,12 @@ class Trainer:
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None,
                 callbacks: Sequence[Callback] | None = None, **kwargs: Any) -> Any:
         """Model outputs for the inputs x, as NumPy arrays (with Keras's progress bar by default)."""
+        path = self._inference_path
+        if path is not None and type(verbose) is int and verbose == 0 and steps is None and callbacks is None and \
+                not kwargs and (batch_size is None or type(batch_size) is int and batch_size > 0):
+            outputs = path.run(self, x, 32 if batch_size is None else batch_size)  # 32: _resolve_batch_size's
+            if outputs is not None:
+                return outputs
         _reject_unknown(kwargs, _KERAS2_FIT_ARGS, "predict")
         if not (type(verbose) is int and 0 <= verbose <= 2):  # the fast path skips the calls below
             verbose = arguments.verbosity(verbose)
@@ -471,6 +490,8 @@ class Trainer:
         return outputs
 
     def _predict_arrays(self, x, batch_size=None, training=False):
+        """predict's, predict_on_batch's and __call__'s checked path (batch_size None: all rows as
+        one batch); it caches their fast path for the next calls (fast_path.py)."""
         if type(x) is not np.ndarray:
             x = self._standardized_inputs(x)
         self._ensure_built_for_data(x)
@@ -484,14 +505,25 @@ class Trainer:
             outputs = data_utils.predict_by_chunks(network, inputs, batch_size)
         else:
             outputs = network.predict(inputs, batch_size or rows)
+            path = self._inference_path
+            if (path is None or path.network is not network) and InferencePath.applies_to(self):
+                self._inference_path = InferencePath(self, network)
         shaped = [out.reshape((rows,) + tuple(t.shape[1:])) for out, t in zip(outputs, self.outputs)]
         return self._output_structure(shaped)
 
     # ------------------------------------------------------------------------- on_batch
-    @serialized("steps")
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                        class_weight: dict[int, float] | None = None, return_dict: bool = False) -> Any:
         """One optimizer step on one batch; returns the loss (and metrics) of that batch."""
+        path = self._batch_path
+        if path is not None and sample_weight is None and class_weight is None:
+            results = path.train(self, x, y, return_dict)  # under the model's steps lock
+            if results is not None:
+                return results
+        return self._checked_train_on_batch(x, y, sample_weight, class_weight, return_dict)
+
+    @serialized("steps")
+    def _checked_train_on_batch(self, x, y, sample_weight, class_weight, return_dict):
         self._assert_compiled("train_on_batch")
         _check_batch_arguments(x, y, sample_weight, return_dict)
         data_utils.check_class_weight(class_weight)
@@ -499,18 +531,43 @@ class Trainer:
         network.reset_metrics()
         rates = self.optimizer._learning_rates(None, 1)
         network.train(data.inputs, data.targets, data.sample_weight, None, data.rows, rates)  # None: rows in order
+        self._cache_batch_path(network)
         return self._format_results(self._logs(), return_dict)
 
-    @serialized("steps")
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """The loss (and metrics) of one batch, without updating the weights."""
+        path = self._batch_path
+        if path is not None and sample_weight is None:
+            results = path.evaluate(self, x, y, return_dict)  # under the model's steps lock
+            if results is not None:
+                return results
+        return self._checked_test_on_batch(x, y, sample_weight, return_dict)
+
+    @serialized("steps")
+    def _checked_test_on_batch(self, x, y, sample_weight, return_dict):
         self._assert_compiled("test_on_batch")
         _check_batch_arguments(x, y, sample_weight, return_dict)
         network, data = self._training_data(x, y, sample_weight)
         network.reset_metrics()
         network.evaluate(data.inputs, data.targets, data.sample_weight, data.rows)
+        self._cache_batch_path(network)
         return self._format_results(self._logs(), return_dict)
 
+    def _cache_batch_path(self, network):
+        """After a checked train/test_on_batch: the fast path of the next ones (fast_path.py), when
+        this model's calls can take it."""
+        path = self._batch_path
+        if path is None or path.network is not network:
+            entries = BatchPath.entries_for(self, network)
+            if entries is not None:
+                self._batch_path = BatchPath(self, network, entries)
+
     def predict_on_batch(self, x: Any) -> Any:
+        path = self._inference_path
+        if path is not None:
+            outputs = path.run(self, x, 0)
+            if outputs is not None:
+                return outputs
         if type(x) is not np.ndarray:
             arguments.data("x", x)
         return self._predict_arrays(x)

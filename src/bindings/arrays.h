@@ -4,6 +4,10 @@
 //   dispatch_dtype            float32 or float64 chosen by an array's dtype
 //   dataset / sample_order    the user's inputs, targets, sample weights and row order for a
 //                             Network's train/evaluate/predict, checked against the network
+//   engine_rows               the latency entries' reading of an argument: nullptr (decline, the
+//                             caller takes the checked path) unless an array of that width of T
+//                             or of integers
+//   all_finite                no NaN or infinity in an array's values
 // A failure raises fd::ShapeError (ValueError) naming the argument and the offending shape; a
 // row index past the data, fd::OutOfRangeError; a non-positive batch size, fd::ConfigError.
 // Arrays returned by Python callbacks are checked separately (python_callbacks.h: callback_array).
@@ -12,6 +16,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -77,6 +83,57 @@ decltype(auto) dispatch_dtype(const py::array& a, const char* what, Fn&& fn) {
   if (a.dtype().is(py::dtype::of<float>())) return fn(float{});
   if (a.dtype().is(py::dtype::of<double>())) return fn(double{});
   throw ShapeError(std::string(what) + ": expected float32 or float64, got " + std::string(py::str(a.dtype())));
+}
+
+// The values of a (rows, cols) array (or a (rows,) one, cols = 1) of S, any strides, as a C-order
+// copy of T in `copy` (memcpy per value: a strided view need not be aligned for S).
+template <typename T, typename S>
+const T* copy_rows_as(const py::array& a, Index rows, Index cols, std::vector<T>& copy) {
+  const char* base = static_cast<const char*>(a.data());
+  const py::ssize_t row_stride = a.strides(0), col_stride = a.ndim() == 2 ? a.strides(1) : 0;
+  copy.resize(size_t(rows * cols));
+  for (Index i = 0; i < rows; ++i)
+    for (Index j = 0; j < cols; ++j) {
+      S value;
+      std::memcpy(&value, base + i * row_stride + j * col_stride, sizeof(S));
+      copy[size_t(i * cols + j)] = static_cast<T>(value);
+    }
+  return copy.data();
+}
+
+// The rows of `obj` as the engine reads them, C-order T, when `obj` is a numpy array of `cols`
+// columns and at least one row, (rows, cols) or, for one column, (rows,): its own memory when
+// it is a C-contiguous array of T (the dtype object itself, as `exact` requires), else a copy
+// made in `copy` from T of other strides (a slice of a Fortran-ordered array) or from int32 /
+// int64 (class ids), converted as NumPy's astype converts them. The number of rows goes to
+// `rows`. nullptr for anything else, without raising: the latency entries (Network's
+// predict_array, train_batch, evaluate_batch) then decline, and the Python layer takes its
+// checked path, which converts the data or raises the error that names the problem.
+template <typename T>
+const T* engine_rows(const py::handle& obj, Index cols, Index& rows, std::vector<T>& copy) {
+  if (!py::isinstance<py::array>(obj)) return nullptr;
+  const auto a = py::reinterpret_borrow<py::array>(obj);
+  const bool shaped = (a.ndim() == 2 && a.shape(1) == cols) || (a.ndim() == 1 && cols == 1);
+  if (!shaped || a.shape(0) < 1) return nullptr;
+  rows = a.shape(0);
+  const py::dtype dtype = a.dtype();
+  if (dtype.is(py::dtype::of<T>()))
+    return (a.flags() & py::array::c_style) ? static_cast<const T*>(a.data()) : copy_rows_as<T, T>(a, rows, cols, copy);
+  if (dtype.is(py::dtype::of<std::int64_t>())) return copy_rows_as<T, std::int64_t>(a, rows, cols, copy);
+  if (dtype.is(py::dtype::of<std::int32_t>())) return copy_rows_as<T, std::int32_t>(a, rows, cols, copy);
+  return nullptr;
+}
+
+// True when no value is NaN or infinite: x * 0 is 0 for every finite x and NaN otherwise, and the
+// sum of those products vectorizes (omp simd allows the reordered float sum).
+template <typename T>
+bool all_finite(const T* p, py::ssize_t n) {
+  T sum = 0;
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : sum)
+#endif
+  for (py::ssize_t i = 0; i < n; ++i) sum += p[i] * T(0);
+  return sum == T(0);
 }
 
 // ---------------------------------------------------------------------------------------------

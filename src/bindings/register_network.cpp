@@ -116,6 +116,37 @@ std::pair<std::optional<Parameter<T>>, std::optional<Parameter<T>>> gamma_beta(
   return weights;
 }
 
+// One batch of one input and one target array for the latency entries (train_batch,
+// evaluate_batch): the rows of both (arrays.h engine_rows, copies kept in `copies`) when they
+// hold only finite values and, for sparse class targets (sparse_classes > 0), only integers in
+// [0, sparse_classes); else no data, and the entry declines (returns None) so that the checked
+// path converts or raises.
+template <typename T, typename Net>
+std::optional<Dataset<T>> ready_batch(const Net& net, const py::handle& x, const py::handle& y, Index sparse_classes,
+                                      std::vector<T> (&copies)[2]) {
+  if (net.num_inputs() != 1 || net.num_outputs() != 1) return std::nullopt;
+  Index rows = 0, target_rows = 0;
+  const T* inputs = engine_rows<T>(x, net.input_width(0), rows, copies[0]);
+  const T* targets = inputs ? engine_rows<T>(y, net.target_cols(0), target_rows, copies[1]) : nullptr;
+  if (!targets || target_rows != rows) return std::nullopt;
+  const Index target_size = rows * net.target_cols(0);
+  if (!all_finite(inputs, rows * net.input_width(0)) || !all_finite(targets, target_size)) return std::nullopt;
+  for (Index i = 0; sparse_classes > 0 && i < target_size; ++i)
+    if (!(targets[i] >= T(0) && targets[i] < T(sparse_classes) && targets[i] == std::floor(targets[i])))
+      return std::nullopt;
+  Dataset<T> data;
+  data.inputs.push_back(inputs);
+  data.targets.push_back(targets);
+  data.rows = rows;
+  return data;
+}
+
+// What `results` returns: (loss, per-output losses, metric results) averaged since the last reset.
+template <typename Net>
+py::tuple results_of(const Net& net) {
+  return py::make_tuple(net.loss(), net.output_losses(), net.metric_results());
+}
+
 class PyNetwork {
  public:
   explicit PyNetwork(const std::string& dtype) {
@@ -537,6 +568,70 @@ void register_network(py::module_& m) {
           return results;
         });
       }, py::arg("inputs"), py::arg("batch_size"))
+      // The latency entries: one call per repeated predict / train_on_batch / test_on_batch,
+      // taking the arrays themselves (no lists; a copy only of an array that is not C-contiguous
+      // T, see arrays.h engine_rows); anything else makes them return None, and the caller takes
+      // the checked path.
+      .def("predict_array", [](PyNetwork& self, const py::handle& x, Index batch_size) -> py::object {
+        if (batch_size < 0)
+          throw ConfigError("batch_size must be positive (or 0: all rows), got " + std::to_string(batch_size));
+        return self.visit([&](auto& net) -> py::object {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          Dataset<T> data;
+          std::vector<T> copy;
+          const T* inputs = net.num_inputs() == 1 ? engine_rows<T>(x, net.input_width(0), data.rows, copy) : nullptr;
+          if (!inputs) return py::none();
+          data.inputs.push_back(inputs);
+          py::list results(net.num_outputs());
+          std::vector<T*> outputs;
+          for (size_t o = 0; o < net.num_outputs(); ++o) {
+            Array<T> out({data.rows, net.output_width(o)});
+            outputs.push_back(out.mutable_data());
+            results[o] = std::move(out);
+          }
+          {
+            py::gil_scoped_release release;  // ParameterLock.h: taken without the GIL
+            net.predict(data, batch_size == 0 ? data.rows : batch_size, outputs);
+          }
+          return std::move(results);
+        });
+      }, py::arg("x"), py::arg("batch_size"),
+         "predict([x], batch_size) (0: all rows as one batch) for one input array of the network's width with at "
+         "least one row, of its dtype or of integers; None (nothing run) for anything else.")
+      .def("train_batch", [](PyNetwork& self, const py::handle& x, const py::handle& y, double learning_rate,
+                             Index sparse_classes) -> py::object {
+        return self.visit([&](auto& net) -> py::object {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          std::vector<T> copies[2];
+          auto data = ready_batch<T>(net, x, y, sparse_classes, copies);
+          if (!data) return py::none();
+          net.reset_metrics();
+          {
+            py::gil_scoped_release release;
+            net.train(*data, nullptr, data->rows, data->rows, &learning_rate);
+          }
+          return results_of(net);
+        });
+      }, py::arg("x"), py::arg("y"), py::arg("learning_rate"), py::arg("sparse_classes") = 0,
+         "reset_metrics(), one training step on all rows of x and y, then results(); None (nothing run) unless the "
+         "network has one input and one output, x and y are arrays of its widths (of its dtype or of integers) with "
+         "the same rows, all finite, and (sparse_classes > 0) y holds integers in [0, sparse_classes).")
+      .def("evaluate_batch", [](PyNetwork& self, const py::handle& x, const py::handle& y,
+                                Index sparse_classes) -> py::object {
+        return self.visit([&](auto& net) -> py::object {
+          using T = ScalarOf<std::decay_t<decltype(net)>>;
+          std::vector<T> copies[2];
+          auto data = ready_batch<T>(net, x, y, sparse_classes, copies);
+          if (!data) return py::none();
+          net.reset_metrics();
+          {
+            py::gil_scoped_release release;
+            net.evaluate(*data, nullptr, data->rows, data->rows);
+          }
+          return results_of(net);
+        });
+      }, py::arg("x"), py::arg("y"), py::arg("sparse_classes") = 0,
+         "reset_metrics(), evaluate on all rows of x and y as one batch, then results(); None as for train_batch.")
       .def("last_batch", [](PyNetwork& self) {
         return self.visit([](auto& net) {
           using T = ScalarOf<std::decay_t<decltype(net)>>;
@@ -565,9 +660,7 @@ void register_network(py::module_& m) {
          "predictions come from that step's forward pass, before its update")
       .def("reset_metrics", [](PyNetwork& self) { self.visit([](auto& net) { net.reset_metrics(); }); })
       .def("results", [](PyNetwork& self) {
-        return self.visit([](auto& net) {
-          return py::make_tuple(net.loss(), net.output_losses(), net.metric_results());
-        });
+        return self.visit([](auto& net) { return results_of(net); });
       }, "(loss, per-output losses, metric results) averaged since the last reset_metrics()")
       .def_property_readonly("layer_kinds", [](PyNetwork& self) {
         return self.visit([](auto& net) {

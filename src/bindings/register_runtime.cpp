@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "arrays.h"
 #include "engine/MatrixProduct.h"
 #include "engine/Tensor.h"
 
@@ -12,18 +13,9 @@ namespace py = pybind11;
 
 namespace {
 
-// True when no value is NaN or infinite: x * 0 is 0 for every finite x and NaN otherwise, and the
-// sum of those products vectorizes (omp simd allows the reordered float sum).
 template <typename T>
-bool all_finite(py::array_t<T, py::array::c_style> array) {
-  const T* p = array.data();
-  const py::ssize_t n = array.size();
-  T sum = 0;
-#ifdef _OPENMP
-#pragma omp simd reduction(+ : sum)
-#endif
-  for (py::ssize_t i = 0; i < n; ++i) sum += p[i] * T(0);
-  return sum == T(0);
+bool array_all_finite(py::array_t<T, py::array::c_style> array) {
+  return all_finite(array.data(), array.size());
 }
 
 }  // namespace
@@ -43,8 +35,8 @@ void register_runtime(py::module_& m) {
   m.def("product_kernels", &available_product_kernels, "The matrix-product paths this build has.");
   m.def("set_product_kernel", &select_product_kernel, py::arg("name"),
         "Selects the matrix-product path (as FASTDENSE_KERNEL does at import); for tests and benchmarks.");
-  m.def("all_finite", &all_finite<float>, py::arg("array"));
-  m.def("all_finite", &all_finite<double>, py::arg("array"),
+  m.def("all_finite", &array_all_finite<float>, py::arg("array"));
+  m.def("all_finite", &array_all_finite<double>, py::arg("array"),
         "True when a float32/float64 array holds no NaN or infinity (C-contiguous, any shape).");
   m.def("build_info", []() {
     py::dict info;
