@@ -123,3 +123,22 @@ def test_each_path_selected_by_the_environment_computes_the_same_products(kernel
     reported, status = result.stdout.strip().splitlines()[-2:]
     assert reported.startswith(kernel + " (")
     assert status == "ok"
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_prediction_in_many_chunks_matches_numpy_and_sees_new_weights(kernel, kernel_restored):
+    """Each thread runs many 37-row chunks: on the AVX-512 path the Dense layers pack their
+    weights once per call and share them; the next call must see weights set in between."""
+    _core.set_product_kernel(kernel)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(1001, 257)).astype(np.float32)
+    model, weights = two_head_model(257, 255, 129, seed=3)
+    y = np.zeros((1001, 129), np.float32)
+    np.testing.assert_allclose(model.predict(x, batch_size=37, verbose=0), numpy_step(weights, x, y, 0.0)[0],
+                               rtol=1e-4, atol=1e-4)
+    _, other = two_head_model(257, 255, 129, seed=4)
+    model.set_weights(other)
+    np.testing.assert_allclose(model.predict(x, batch_size=37, verbose=0), numpy_step(other, x, y, 0.0)[0],
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(model.predict(x[:50], batch_size=50, verbose=0), numpy_step(other, x[:50], y[:50], 0.0)[0],
+                               rtol=1e-4, atol=1e-4)

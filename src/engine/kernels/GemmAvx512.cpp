@@ -213,15 +213,33 @@ FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index str
   }
 }
 
+// Floats of one packed block of op(B): kc depths x nc columns rounded up to whole panels.
+inline Index packed_block_size(Index kc, Index nc) { return kc * ((nc + kNr - 1) / kNr) * kNr; }
+
+// Packs all of op(B) block after block, in the order gemm() visits them (column blocks, then
+// depth blocks within each): the block at (jc, pc) starts at jc * k + pc * round_up(nc, kNr).
+FD_AVX512 void pack_all_b(bool trans_b, const float* b, Index ldb, Index k, Index n, float* out) {
+  for (Index jc = 0; jc < n; jc += kNc) {
+    const Index nc = n - jc < kNc ? n - jc : kNc;
+    for (Index pc = 0; pc < k; pc += kKc) {
+      const Index kc = k - pc < kKc ? k - pc : kKc;
+      pack_b(trans_b, b, ldb, pc, kc, jc, nc, out);
+      out += packed_block_size(kc, nc);
+    }
+  }
+}
+
+// The product over packed blocks of op(B): packed_b (all of it, from pack_all_b) when not null,
+// else each block packed here into the thread's buffer as it is reached.
 FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
-                    Index ldb, bool accumulate, float* c, Index ldc) {
+                    Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc) {
   if (k == 0) {  // an empty sum: C = 0, or C unchanged
     if (!accumulate)
       for (Index i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(float) * size_t(n));
     return;
   }
   const Index block_cols = n < kNc ? n : kNc, block_depth = k < kKc ? k : kKc, block_rows = m < kMc ? m : kMc;
-  float* packed_b = b_buffer().reserve(size_t(block_depth * ((block_cols + kNr - 1) / kNr) * kNr));
+  float* b_block = packed_b ? nullptr : b_buffer().reserve(size_t(packed_block_size(block_depth, block_cols)));
   // A transposed A is read in place too when the block is narrow; a wide block reuses each panel
   // often enough to pay for packing it into contiguous depths (measured: 2048 x 4096 x 512, 1.4x).
   const bool pack_a = trans_a && block_cols >= kPackTransposedACols;
@@ -231,16 +249,20 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
     for (Index pc = 0; pc < k; pc += kKc) {
       const Index kc = k - pc < kKc ? k - pc : kKc;
       const bool overwrite = pc == 0 && !accumulate;
-      pack_b(trans_b, b, ldb, pc, kc, jc, nc, packed_b);
+      const float* block = b_block;
+      if (packed_b)
+        block = packed_b + jc * k + pc * ((nc + kNr - 1) / kNr) * kNr;
+      else
+        pack_b(trans_b, b, ldb, pc, kc, jc, nc, b_block);
       for (Index ic = 0; ic < m; ic += kMc) {
         const Index mc = m - ic < kMc ? m - ic : kMc;
         if (pack_a) pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a);
         if (pack_a)
-          run_block<ALayout::Packed>(mc, nc, kc, packed_a, 0, packed_b, c + ic * ldc + jc, ldc, overwrite);
+          run_block<ALayout::Packed>(mc, nc, kc, packed_a, 0, block, c + ic * ldc + jc, ldc, overwrite);
         else if (trans_a)
-          run_block<ALayout::Columns>(mc, nc, kc, a + pc * lda + ic, lda, packed_b, c + ic * ldc + jc, ldc, overwrite);
+          run_block<ALayout::Columns>(mc, nc, kc, a + pc * lda + ic, lda, block, c + ic * ldc + jc, ldc, overwrite);
         else
-          run_block<ALayout::Rows>(mc, nc, kc, a + ic * lda + pc, lda, packed_b, c + ic * ldc + jc, ldc, overwrite);
+          run_block<ALayout::Rows>(mc, nc, kc, a + ic * lda + pc, lda, block, c + ic * ldc + jc, ldc, overwrite);
       }
     }
   }
@@ -258,7 +280,31 @@ bool avx512_gemm_supported() {
 void sgemm_avx512(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
                   Index ldb, bool accumulate, float* c, Index ldc) {
   if (m <= 0 || n <= 0) return;
-  gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+  gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, nullptr, accumulate, c, ldc);
+}
+
+PackedB::~PackedB() { std::free(data_); }
+
+void PackedB::pack(bool trans_b, const float* b, Index ldb, Index k, Index n) {
+  clear();
+  if (k <= 0 || n <= 0) return;
+  // Full column blocks are kNc wide (a multiple of kNr), so the blocks add up to k x round_up(n, kNr).
+  const size_t floats = size_t(k * ((n + kNr - 1) / kNr) * kNr);
+  if (floats > capacity_) {
+    std::free(data_);
+    data_ = static_cast<float*>(std::aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64));
+    if (!data_) std::abort();
+    capacity_ = floats;
+  }
+  pack_all_b(trans_b, b, ldb, k, n, data_);
+  k_ = k;
+  n_ = n;
+}
+
+void sgemm_avx512_packed(bool trans_a, Index m, const float* a, Index lda, const PackedB& b, bool accumulate,
+                         float* c, Index ldc) {
+  if (m <= 0 || b.empty()) return;
+  gemm(trans_a, false, m, b.cols(), b.depth(), a, lda, nullptr, 0, b.data(), accumulate, c, ldc);
 }
 
 const char* avx512_gemm_blocking() { return "12x32"; }
