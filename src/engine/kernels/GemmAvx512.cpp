@@ -35,6 +35,8 @@ constexpr Index kKc = 256;
 // both stay in the core's 2 MB L2.
 constexpr Index kMc = 12 * kMr;
 constexpr Index kNc = 1024;
+// A row-major B is read in place, not packed, by products of at most this many rows (see gemm()).
+constexpr Index kBInPlaceRows = 48;
 // A transposed A is packed for blocks at least this wide (see gemm()).
 constexpr Index kPackTransposedACols = 128;
 
@@ -155,18 +157,20 @@ enum class ALayout { Packed, Rows, Columns };
 
 // C[0..Mr) x [0..16 Nv) (columns past `cols` untouched) = (or +=) A · B panel over kc depths.
 // Nv = 1 for the last panel when it is at most 16 columns wide (a 10-unit output layer): half
-// the work of a masked Nv = 2.
-template <ALayout Layout, int Mr, int Nv>
-FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float* pb, float* c, Index ldc, Index cols,
-                           bool overwrite) {
+// the work of a masked Nv = 2. The B panel is packed (kNr floats a depth, aligned), or with
+// BInPlace the columns of a row-major B read where they are (b_step floats a depth).
+template <ALayout Layout, bool BInPlace, int Mr, int Nv>
+FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float* pb, Index b_step, float* c, Index ldc,
+                           Index cols, bool overwrite) {
   const Index row_step = Layout == ALayout::Rows ? stride : 1;
   const Index depth_step = Layout == ALayout::Packed ? Mr : Layout == ALayout::Rows ? 1 : stride;
+  const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
   __m512 lo[Mr], hi[Mr];
 #pragma GCC unroll 12
   for (int i = 0; i < Mr; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
-  for (Index p = 0; p < kc; ++p, pa += depth_step, pb += kNr) {
-    const __m512 b0 = _mm512_load_ps(pb);
-    const __m512 b1 = Nv == 2 ? _mm512_load_ps(pb + 16) : b0;
+  for (Index p = 0; p < kc; ++p, pa += depth_step, pb += BInPlace ? b_step : kNr) {
+    const __m512 b0 = BInPlace ? _mm512_maskz_loadu_ps(m0, pb) : _mm512_load_ps(pb);
+    const __m512 b1 = Nv == 1 ? b0 : BInPlace ? _mm512_maskz_loadu_ps(m1, pb + 16) : _mm512_load_ps(pb + 16);
 #pragma GCC unroll 12
     for (int i = 0; i < Mr; ++i) {
       const __m512 ai = _mm512_set1_ps(pa[i * row_step]);
@@ -174,7 +178,6 @@ FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float*
       if (Nv == 2) hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
     }
   }
-  const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
 #pragma GCC unroll 12
   for (int i = 0; i < Mr; ++i) {
     float* row = c + i * ldc;
@@ -187,28 +190,29 @@ FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float*
   }
 }
 
-using Microkernel = void (*)(Index, const float*, Index, const float*, float*, Index, Index, bool);
+using Microkernel = void (*)(Index, const float*, Index, const float*, Index, float*, Index, Index, bool);
 
 // By panel height (the last panel of a block may be lower than kMr).
-template <ALayout Layout, int Nv>
+template <ALayout L, bool I, int Nv>
 constexpr Microkernel kByHeight[kMr + 1] = {
     nullptr,
-    microkernel<Layout, 1, Nv>,  microkernel<Layout, 2, Nv>,  microkernel<Layout, 3, Nv>,  microkernel<Layout, 4, Nv>,
-    microkernel<Layout, 5, Nv>,  microkernel<Layout, 6, Nv>,  microkernel<Layout, 7, Nv>,  microkernel<Layout, 8, Nv>,
-    microkernel<Layout, 9, Nv>,  microkernel<Layout, 10, Nv>, microkernel<Layout, 11, Nv>, microkernel<Layout, 12, Nv>};
+    microkernel<L, I, 1, Nv>,  microkernel<L, I, 2, Nv>,  microkernel<L, I, 3, Nv>,  microkernel<L, I, 4, Nv>,
+    microkernel<L, I, 5, Nv>,  microkernel<L, I, 6, Nv>,  microkernel<L, I, 7, Nv>,  microkernel<L, I, 8, Nv>,
+    microkernel<L, I, 9, Nv>,  microkernel<L, I, 10, Nv>, microkernel<L, I, 11, Nv>, microkernel<L, I, 12, Nv>};
 
-// A block of C (mc x nc) from A's rows (in `Layout`) and the packed B block: each A panel stays
-// in L1 while the B panels stream past it from L2.
-template <ALayout Layout>
-FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index stride, const float* packed_b, float* c,
-                         Index ldc, bool overwrite) {
+// A block of C (mc x nc) from A's rows (in `Layout`) and B's block, packed (b_step = 0) or read in
+// place (b_step = its row stride): each A panel stays in L1 while the B panels stream past it.
+template <ALayout Layout, bool BInPlace>
+FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index stride, const float* b, Index b_step,
+                         float* c, Index ldc, bool overwrite) {
   for (Index ir = 0; ir < mc; ir += kMr) {
     const Index height = mc - ir < kMr ? mc - ir : kMr;
-    const Microkernel wide = kByHeight<Layout, 2>[height], narrow = kByHeight<Layout, 1>[height];
+    const Microkernel wide = kByHeight<Layout, BInPlace, 2>[height], narrow = kByHeight<Layout, BInPlace, 1>[height];
     const float* pa = Layout == ALayout::Packed ? a + ir * kc : Layout == ALayout::Rows ? a + ir * stride : a + ir;
     for (Index jr = 0; jr < nc; jr += kNr) {
       const Index cols = nc - jr < kNr ? nc - jr : kNr;
-      (cols > 16 ? wide : narrow)(kc, pa, stride, packed_b + jr * kc, c + ir * ldc + jr, ldc, cols, overwrite);
+      const float* pb = BInPlace ? b + jr : b + jr * kc;
+      (cols > 16 ? wide : narrow)(kc, pa, stride, pb, b_step, c + ir * ldc + jr, ldc, cols, overwrite);
     }
   }
 }
@@ -239,7 +243,10 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
     return;
   }
   const Index block_cols = n < kNc ? n : kNc, block_depth = k < kKc ? k : kKc, block_rows = m < kMc ? m : kMc;
-  float* b_block = packed_b ? nullptr : b_buffer().reserve(size_t(packed_block_size(block_depth, block_cols)));
+  // A row-major B is read in place by products of few rows: each B panel would serve at most
+  // kBInPlaceRows / kMr A panels, too few to pay for packing it.
+  const bool b_in_place = !packed_b && !trans_a && !trans_b && m <= kBInPlaceRows;
+  float* b_block = packed_b || b_in_place ? nullptr : b_buffer().reserve(size_t(packed_block_size(block_depth, block_cols)));
   // A transposed A is read in place too when the block is narrow; a wide block reuses each panel
   // often enough to pay for packing it into contiguous depths (measured: 2048 x 4096 x 512, 1.4x).
   const bool pack_a = trans_a && block_cols >= kPackTransposedACols;
@@ -252,17 +259,22 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
       const float* block = b_block;
       if (packed_b)
         block = packed_b + jc * k + pc * ((nc + kNr - 1) / kNr) * kNr;
-      else
+      else if (!b_in_place)
         pack_b(trans_b, b, ldb, pc, kc, jc, nc, b_block);
       for (Index ic = 0; ic < m; ic += kMc) {
         const Index mc = m - ic < kMc ? m - ic : kMc;
-        if (pack_a) pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a);
-        if (pack_a)
-          run_block<ALayout::Packed>(mc, nc, kc, packed_a, 0, block, c + ic * ldc + jc, ldc, overwrite);
-        else if (trans_a)
-          run_block<ALayout::Columns>(mc, nc, kc, a + pc * lda + ic, lda, block, c + ic * ldc + jc, ldc, overwrite);
-        else
-          run_block<ALayout::Rows>(mc, nc, kc, a + ic * lda + pc, lda, block, c + ic * ldc + jc, ldc, overwrite);
+        float* c_block = c + ic * ldc + jc;
+        if (pack_a) {
+          pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a);
+          run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, 0, c_block, ldc, overwrite);
+        } else if (trans_a) {
+          run_block<ALayout::Columns, false>(mc, nc, kc, a + pc * lda + ic, lda, block, 0, c_block, ldc, overwrite);
+        } else if (b_in_place) {
+          run_block<ALayout::Rows, true>(mc, nc, kc, a + ic * lda + pc, lda, b + pc * ldb + jc, ldb, c_block, ldc,
+                                         overwrite);
+        } else {
+          run_block<ALayout::Rows, false>(mc, nc, kc, a + ic * lda + pc, lda, block, 0, c_block, ldc, overwrite);
+        }
       }
     }
   }
