@@ -1,8 +1,10 @@
 // The AVX-512 float32 product (GemmAvx512.h), in the usual three-level blocking: a block of op(B)
-// (kKc x kNc) is packed into panels kNr columns wide, a block of op(A) (kMc x kKc) into panels kMr
-// rows high, and a register-blocked microkernel multiplies one A panel by one B panel into a kMr x
-// kNr tile of C held in 24 ZMM registers. Packing reads either orientation of A and B, so the
-// four transpose cases share one kernel.
+// (kKc x kNc) is packed into panels kNr columns wide, and a register-blocked microkernel
+// multiplies kMr rows of op(A) by one B panel into a kMr x kNr tile of C held in 24 ZMM
+// registers. op(A) is read in place (the rows of a row-major A, or the depths of a transposed
+// one) except for wide blocks of a transposed A, packed into panels kMr rows high. The loops keep
+// one A panel in L1 while the B panels of the block stream past it from L2. Packing reads either
+// orientation of B, so the four transpose cases share one kernel.
 //
 // Nothing from the standard library or Eigen is instantiated inside the AVX-512 functions: an
 // inline template compiled here with AVX-512 enabled could be the copy the linker keeps for the
@@ -28,8 +30,8 @@ using Index = std::ptrdiff_t;
 // broadcast of A: 27 of the 32 ZMM registers).
 constexpr int kMr = 12;
 constexpr int kNr = 32;
-// Depth of a packed block: a B panel (kKc x kNr floats, 32 KB) stays in the 48 KB L1 while the
-// A panels of a block stream past it.
+// Depth of a block: an A panel (kMr x kKc floats, 12 KB) stays in the 48 KB L1 while the B
+// panels (kKc x kNr floats, 32 KB each) stream past it.
 constexpr Index kKc = 256;
 // Rows of a packed A block (kMc x kKc floats, 144 KB) and columns of a packed B block (1 MB):
 // both stay in the core's 2 MB L2.
