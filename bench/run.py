@@ -1,6 +1,6 @@
 """Runs the benchmark workloads for fastdense, tf.keras and PyTorch and writes a report.
 
-    python bench/run.py [--repeats 3] [--quick] [--libraries fastdense,keras,torch] [--readme README.md]
+    python bench/run.py [--repeats 3] [--quick] [--libraries fastdense,keras,torch] [--only mnist,wide] [--readme README.md]
     FASTDENSE_KERNEL=eigen python bench/run.py ...   # fastdense's other matrix-product path
 
 Every (library, workload) measurement runs in its own process; libraries alternate within each
@@ -235,9 +235,17 @@ def main(argv=None):
     parser.add_argument("--libraries", default="fastdense,keras,torch")
     parser.add_argument("--output", default=os.path.join(HERE, "results"))
     parser.add_argument("--readme", help="also write the table into this README's benchmark block")
+    parser.add_argument("--only", help="comma-separated workloads to run (seed, latency, mnist, wide, grid_b32_h64, ...)")
     args = parser.parse_args(argv)
 
     workloads, rows = quick_plan() if args.quick else full_plan()
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = [name for name in wanted if name not in workloads]
+        if unknown:
+            parser.error(f"--only: unknown workloads {unknown} (known: {', '.join(workloads)})")
+        workloads = {name: workloads[name] for name in wanted}
+        rows = [row for row in rows if row.workload in workloads]
     libraries = [lib for lib in args.libraries.split(",") if lib == "fastdense" or available(lib)]
     raw = {lib: {name: [] for name in workloads} for lib in libraries}
     peaks = []

@@ -1,9 +1,11 @@
 // The engine's one matrix product, C = op(A) op(B) (or C += …). Dense spends nearly all of its
-// time here, so it goes to OpenBLAS (the scipy-openblas32 wheel) when the build found it: on the
-// workload shapes OpenBLAS measured 1.4-2x Eigen's product (bench/gemm_shapes.cpp). Eigen's
-// product is the fallback, and also runs the tiny products OpenBLAS's per-call set-up dominates.
-// FASTDENSE_KERNEL=openblas|eigen (read when the module loads) picks the library for every
-// product, so that each path can be measured and tested on any machine.
+// time here. On a CPU with AVX-512 float32 products go to fastdense's own kernel
+// (kernels/GemmAvx512.cpp); otherwise, and for float64, to OpenBLAS (the scipy-openblas32 wheel)
+// when the build found it: on the workload shapes OpenBLAS measured 1.4-2x Eigen's product
+// (bench/gemm_shapes.cpp). Eigen's product is the fallback, and also runs the tiny products whose
+// per-call set-up dominates. FASTDENSE_KERNEL=avx512|openblas|eigen (read when the module loads)
+// picks the path for every product, so that each path can be measured and tested on any machine
+// that has it.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "Tensor.h"
+#include "kernels/GemmAvx512.h"
 
 #ifdef FASTDENSE_OPENBLAS
 #include <cblas.h>  // scipy-openblas32's header: every symbol carries the scipy_ prefix
@@ -75,46 +78,63 @@ inline std::string matrix_product_library() {
 #endif
 }
 
-// The library that runs the products above the tiny ones (those always run on Eigen's).
-enum class ProductKernel { OpenBLAS, Eigen };
+// The path that runs the products above the tiny ones (those always run on Eigen's). Avx512 is
+// fastdense's own float32 kernel; float64 products then go to OpenBLAS (or Eigen without it).
+enum class ProductKernel { Avx512, OpenBLAS, Eigen };
+
+inline ProductKernel library_default() {
+#ifdef FASTDENSE_OPENBLAS
+  return ProductKernel::OpenBLAS;
+#else
+  return ProductKernel::Eigen;
+#endif
+}
 
 inline ProductKernel& product_kernel() {
-#ifdef FASTDENSE_OPENBLAS
-  static ProductKernel kernel = ProductKernel::OpenBLAS;
-#else
-  static ProductKernel kernel = ProductKernel::Eigen;
-#endif
+  static ProductKernel kernel = kernels::avx512_gemm_supported() ? ProductKernel::Avx512 : library_default();
   return kernel;
 }
 
+// The paths this build has on this CPU, the default first.
 inline std::vector<std::string> available_product_kernels() {
+  std::vector<std::string> names;
+  if (kernels::avx512_gemm_supported()) names.push_back("avx512");
 #ifdef FASTDENSE_OPENBLAS
-  return {"openblas", "eigen"};
-#else
-  return {"eigen"};
+  names.push_back("openblas");
 #endif
+  names.push_back("eigen");
+  return names;
 }
 
-// "openblas" or "eigen", with what the library chose for this CPU in parentheses (OpenBLAS's
-// core, Eigen's instruction sets): the benchmark records it beside its numbers.
+// "avx512", "openblas" or "eigen", with what runs in parentheses (the kernel's register tile,
+// OpenBLAS's core, Eigen's instruction sets): the benchmark records it beside its numbers.
 inline std::string product_kernel_description() {
+  const std::string eigen = std::string("eigen (") + Eigen::SimdInstructionSetsInUse() + ")";
 #ifdef FASTDENSE_OPENBLAS
-  if (product_kernel() == ProductKernel::OpenBLAS)
-    return std::string("openblas (") + scipy_openblas_get_corename() + ")";
+  const std::string openblas = std::string("openblas (") + scipy_openblas_get_corename() + ")";
+#else
+  const std::string openblas = eigen;
 #endif
-  return std::string("eigen (") + Eigen::SimdInstructionSetsInUse() + ")";
+  switch (product_kernel()) {
+    case ProductKernel::Avx512:
+      return std::string("avx512 (fastdense float32 kernel, ") + kernels::avx512_gemm_blocking() +
+             " tiles; float64: " + openblas + ")";
+    case ProductKernel::OpenBLAS: return openblas;
+    default: return eigen;
+  }
 }
 
-// Selects the library by name (FASTDENSE_KERNEL's values); ShapeError for one this build lacks.
+// Selects the path by name (FASTDENSE_KERNEL's values); ShapeError for one this build or CPU lacks.
 inline void select_product_kernel(const std::string& name) {
   const auto names = available_product_kernels();
   if (std::find(names.begin(), names.end(), name) == names.end()) {
     std::string known;
     for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
     throw ShapeError("FASTDENSE_KERNEL: unknown or unavailable matrix-product kernel '" + name +
-                     "' (this build has: " + known + ")");
+                     "' (this build and CPU have: " + known + ")");
   }
-  product_kernel() = name == "eigen" ? ProductKernel::Eigen : ProductKernel::OpenBLAS;
+  product_kernel() = name == "eigen" ? ProductKernel::Eigen
+                     : name == "avx512" ? ProductKernel::Avx512 : ProductKernel::OpenBLAS;
 }
 
 // Called once when the module loads: every product runs single-threaded inside the engine's one
@@ -153,8 +173,15 @@ void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op
     c_part = c + begin;
     cols = end - begin;
   }
+  const bool tiny = double(m) * double(n) * double(k) < kTinyProductWork;
+  if constexpr (std::is_same_v<T, float>) {
+    if (product_kernel() == ProductKernel::Avx512 && !tiny) {
+      kernels::sgemm_avx512(ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n);
+      return;
+    }
+  }
 #ifdef FASTDENSE_OPENBLAS
-  if (product_kernel() == ProductKernel::OpenBLAS && double(m) * double(n) * double(k) >= kTinyProductWork) {
+  if (product_kernel() != ProductKernel::Eigen && !tiny) {
     const auto op = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
     blas_gemm(op(ta), op(tb), rows, cols, k, a_part, lda, b_part, ldb, accumulate ? T(1) : T(0), c_part, n);
     return;

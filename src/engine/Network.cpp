@@ -6,6 +6,7 @@
 #include <shared_mutex>
 
 #include "ParameterLock.h"
+#include "layer/Dense.h"
 
 namespace fd {
 
@@ -343,6 +344,9 @@ void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::ve
                   sizeof(T) * size_t(n * out.width()));
     }
   };
+  // Dense layers pack their weights once for a call whose threads each run several chunks.
+  for (auto& layer : layers)
+    if (auto* dense = dynamic_cast<Dense<T>*>(layer.get())) dense->share_packed_kernel(threads > 1 && rows > span);
 #ifdef _OPENMP
   if (threads > 1) {
     for (auto& layer : layers) layer->prepare_inference();

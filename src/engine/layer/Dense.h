@@ -59,12 +59,35 @@ class Dense : public Layer<T> {
     }
     // Bias and activation run on finished rows of z inside the product's parallel region (one
     // fork per layer instead of one for the product and another for the activation).
-    multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, [&](Index begin, Index end) {
+    const auto bias_and_activation = [&](Index begin, Index end) {
       auto rows = z.middleRows(begin, end - begin);
       if (bias_) rows.rowwise() += bias_->values().row(0);
       if (!linear())
         activation_forward(activation_, rows.data(), y.data() + begin * kernel_.cols, end - begin, kernel_.cols);
-    });
+    };
+    if constexpr (std::is_same_v<T, float>) {
+      if (!packed_kernel_.empty()) {  // predict's chunks: the kernel packed once per call
+        kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, z.data(),
+                                     kernel_.cols);
+        bias_and_activation(0, z.rows());
+        return;
+      }
+    }
+    multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, bias_and_activation);
+  }
+
+  // For a predict call that runs several chunks of rows on each thread (Network::predict): packs
+  // the kernel once into the AVX-512 product's panels, shared by every chunk and thread, instead
+  // of once per chunk and thread (a 64-row chunk of 784x256 measured 1.2x faster, a 16-row one
+  // 1.7x). With pack false, or on another path, drops any packed kernel: the weights may change
+  // between calls. Layers under 16k weights keep the plain product (the tutorial's latency path).
+  void share_packed_kernel(bool pack) {
+    packed_kernel_.clear();
+    if constexpr (std::is_same_v<T, float>) {
+      if (pack && precision_ == ComputePrecision::Native && product_kernel() == ProductKernel::Avx512 &&
+          kernel_.size() >= (1 << 14))
+        packed_kernel_.pack(false, kernel_.value, kernel_.cols, kernel_.rows, kernel_.cols);
+    }
   }
 
   void backward() override {
@@ -153,6 +176,7 @@ class Dense : public Layer<T> {
   Index rows_per_sample_;  // > 1 on inputs of rank > 2
   Matrix<T> z_;  // pre-activation x W + b (unused when the activation is linear)
   ComputePrecision precision_ = ComputePrecision::Native;
+  kernels::PackedB packed_kernel_;  // set by share_packed_kernel for one predict call; a clone starts empty
 };
 
 }  // namespace fd

@@ -1,0 +1,326 @@
+// The AVX-512 float32 product (GemmAvx512.h), in the usual three-level blocking: a block of op(B)
+// (kKc x kNc) is packed into panels kNr columns wide, and a register-blocked microkernel
+// multiplies kMr rows of op(A) by one B panel into a kMr x kNr tile of C held in 24 ZMM
+// registers. op(A) is read in place (the rows of a row-major A, or the depths of a transposed
+// one) except for wide blocks of a transposed A, packed into panels kMr rows high. The loops keep
+// one A panel in L1 while the B panels of the block stream past it from L2. Packing reads either
+// orientation of B, so the four transpose cases share one kernel.
+//
+// Nothing from the standard library or Eigen is instantiated inside the AVX-512 functions: an
+// inline template compiled here with AVX-512 enabled could be the copy the linker keeps for the
+// whole module, and then run on a CPU without it. The kernels are internal to this file.
+#include "GemmAvx512.h"
+
+#include <immintrin.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "../lowp/Dispatch.h"
+
+#define FD_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
+
+namespace fd::kernels {
+
+namespace {
+
+using Index = std::ptrdiff_t;
+
+// Tile of C in registers: kMr rows x two 16-float vectors (24 accumulators, 2 B vectors and a
+// broadcast of A: 27 of the 32 ZMM registers).
+constexpr int kMr = 12;
+constexpr int kNr = 32;
+// Depth of a block: an A panel (kMr x kKc floats, 12 KB) stays in the 48 KB L1 while the B
+// panels (kKc x kNr floats, 32 KB each) stream past it.
+constexpr Index kKc = 256;
+// Rows of a packed A block (kMc x kKc floats, 144 KB) and columns of a packed B block (1 MB):
+// both stay in the core's 2 MB L2.
+constexpr Index kMc = 12 * kMr;
+constexpr Index kNc = 1024;
+// A row-major B is read in place, not packed, by products of at most this many rows (see gemm()).
+constexpr Index kBInPlaceRows = 48;
+// A transposed A is packed for blocks at least this wide (see gemm()).
+constexpr Index kPackTransposedACols = 128;
+
+// A thread's packing buffers, grown as needed and kept for the thread's life (one allocation per
+// thread, not per product).
+struct Buffer {
+  float* data = nullptr;
+  size_t capacity = 0;
+  float* reserve(size_t floats) {
+    if (floats > capacity) {
+      std::free(data);
+      data = static_cast<float*>(std::aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64));
+      if (!data) std::abort();
+      capacity = floats;
+    }
+    return data;
+  }
+  ~Buffer() { std::free(data); }
+};
+
+Buffer& a_buffer() {
+  thread_local Buffer buffer;
+  return buffer;
+}
+Buffer& b_buffer() {
+  thread_local Buffer buffer;
+  return buffer;
+}
+
+inline __mmask16 lanes(Index count) {  // the first min(count, 16) lanes of a vector
+  return count >= 16 ? __mmask16(0xFFFF) : count <= 0 ? __mmask16(0) : __mmask16((1u << count) - 1);
+}
+
+// out[p * kNr + r] = src[r * ld + p] for r < 16, p < depths (<= 16): rows r >= `rows` give
+// zeros, and only `depths` rows of out are written.
+FD_AVX512 void transpose_16x16(const float* src, Index ld, Index rows, Index depths, float* out) {
+  const __mmask16 m = lanes(depths);
+  __m512 r[16], t[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_maskz_loadu_ps(m, src + i * ld) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+  }
+  // Now r[4q + s], 128-bit lane l, element e = source row 4q + e at depth 4l + s.
+#pragma GCC unroll 4
+  for (int s = 0; s < 4; ++s) {
+    t[s] = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);  // lanes 0, 2 of rows 0-3, then of rows 4-7
+    t[4 + s] = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xdd);  // lanes 1, 3
+    t[8 + s] = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
+    t[12 + s] = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xdd);
+  }
+#pragma GCC unroll 4
+  for (int s = 0; s < 4; ++s) {
+    const __m512 d0 = _mm512_shuffle_f32x4(t[s], t[8 + s], 0x88), d8 = _mm512_shuffle_f32x4(t[s], t[8 + s], 0xdd);
+    const __m512 d4 = _mm512_shuffle_f32x4(t[4 + s], t[12 + s], 0x88);
+    const __m512 d12 = _mm512_shuffle_f32x4(t[4 + s], t[12 + s], 0xdd);
+    if (s < depths) _mm512_storeu_ps(out + s * kNr, d0);
+    if (4 + s < depths) _mm512_storeu_ps(out + (4 + s) * kNr, d4);
+    if (8 + s < depths) _mm512_storeu_ps(out + (8 + s) * kNr, d8);
+    if (12 + s < depths) _mm512_storeu_ps(out + (12 + s) * kNr, d12);
+  }
+}
+
+// Columns [col, col + cols) of op(B) over depths [depth, depth + kc) as panels of kNr columns,
+// each kc x kNr row-major, the last one padded with zeros.
+FD_AVX512 void pack_b(bool trans_b, const float* b, Index ldb, Index depth, Index kc, Index col, Index cols,
+                      float* out) {
+  for (Index j = 0; j < cols; j += kNr, out += kc * kNr) {
+    const Index width = cols - j < kNr ? cols - j : kNr;
+    if (!trans_b) {
+      const __mmask16 m0 = lanes(width), m1 = lanes(width - 16);
+      const float* src = b + depth * ldb + col + j;
+      for (Index p = 0; p < kc; ++p, src += ldb) {
+        _mm512_store_ps(out + p * kNr, _mm512_maskz_loadu_ps(m0, src));
+        _mm512_store_ps(out + p * kNr + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+      }
+    } else {  // op(B)(p, j) = b[j * ldb + p]: 16 x 16 blocks transposed through the registers
+      for (Index half = 0; half < kNr; half += 16) {
+        const Index count = width - half;  // columns of this half that exist (may be <= 0)
+        const float* src = b + (col + j + half) * ldb + depth;
+        float* dst = out + half;
+        Index p = 0;
+        for (; p + 16 <= kc; p += 16) transpose_16x16(src + p, ldb, count, 16, dst + p * kNr);
+        if (p < kc) transpose_16x16(src + p, ldb, count, kc - p, dst + p * kNr);
+      }
+    }
+  }
+}
+
+// Rows [row, row + rows) of a transposed A (op(A)(i, p) = a[p * lda + i]) over depths
+// [depth, depth + kc) as panels of kMr rows (the last one as high as the rows left), each
+// kc x height with the rows of one depth side by side. An A that is not transposed is read in
+// place: its rows are already the streams the microkernel broadcasts from.
+FD_AVX512 void pack_transposed_a(const float* a, Index lda, Index row, Index rows, Index depth, Index kc, float* out) {
+  for (Index i = 0; i < rows; i += kMr) {
+    const Index height = rows - i < kMr ? rows - i : kMr;
+    const __mmask16 m = lanes(height);
+    const float* src = a + depth * lda + row + i;
+    for (Index p = 0; p < kc; ++p, src += lda, out += height)
+      _mm512_mask_storeu_ps(out, m, _mm512_maskz_loadu_ps(m, src));
+  }
+}
+
+// Where the microkernel reads A(i, p), i < Mr, p < kc: a packed panel (pa[p * Mr + i]), the rows
+// of a row-major A in place (pa[i * stride + p]), or a transposed A in place
+// (pa[p * stride + i]). Compile-time, so that the packed and transposed cases keep every
+// address a constant offset from one pointer (the row case needs a register per few rows).
+enum class ALayout { Packed, Rows, Columns };
+
+// C[0..Mr) x [0..16 Nv) (columns past `cols` untouched) = (or +=) A · B panel over kc depths.
+// Nv = 1 for the last panel when it is at most 16 columns wide (a 10-unit output layer): half
+// the work of a masked Nv = 2. The B panel is packed (kNr floats a depth, aligned), or with
+// BInPlace the columns of a row-major B read where they are (b_step floats a depth).
+template <ALayout Layout, bool BInPlace, int Mr, int Nv>
+FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float* pb, Index b_step, float* c, Index ldc,
+                           Index cols, bool overwrite) {
+  const Index row_step = Layout == ALayout::Rows ? stride : 1;
+  const Index depth_step = Layout == ALayout::Packed ? Mr : Layout == ALayout::Rows ? 1 : stride;
+  const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+  __m512 lo[Mr], hi[Mr];
+#pragma GCC unroll 12
+  for (int i = 0; i < Mr; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
+  for (Index p = 0; p < kc; ++p, pa += depth_step, pb += BInPlace ? b_step : kNr) {
+    const __m512 b0 = BInPlace ? _mm512_maskz_loadu_ps(m0, pb) : _mm512_load_ps(pb);
+    const __m512 b1 = Nv == 1 ? b0 : BInPlace ? _mm512_maskz_loadu_ps(m1, pb + 16) : _mm512_load_ps(pb + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < Mr; ++i) {
+      const __m512 ai = _mm512_set1_ps(pa[i * row_step]);
+      lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
+      if (Nv == 2) hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < Mr; ++i) {
+    float* row = c + i * ldc;
+    if (!overwrite) {
+      lo[i] = _mm512_add_ps(lo[i], _mm512_maskz_loadu_ps(m0, row));
+      if (Nv == 2) hi[i] = _mm512_add_ps(hi[i], _mm512_maskz_loadu_ps(m1, row + 16));
+    }
+    _mm512_mask_storeu_ps(row, m0, lo[i]);
+    if (Nv == 2) _mm512_mask_storeu_ps(row + 16, m1, hi[i]);
+  }
+}
+
+using Microkernel = void (*)(Index, const float*, Index, const float*, Index, float*, Index, Index, bool);
+
+// By panel height (the last panel of a block may be lower than kMr).
+template <ALayout L, bool I, int Nv>
+constexpr Microkernel kByHeight[kMr + 1] = {
+    nullptr,
+    microkernel<L, I, 1, Nv>,  microkernel<L, I, 2, Nv>,  microkernel<L, I, 3, Nv>,  microkernel<L, I, 4, Nv>,
+    microkernel<L, I, 5, Nv>,  microkernel<L, I, 6, Nv>,  microkernel<L, I, 7, Nv>,  microkernel<L, I, 8, Nv>,
+    microkernel<L, I, 9, Nv>,  microkernel<L, I, 10, Nv>, microkernel<L, I, 11, Nv>, microkernel<L, I, 12, Nv>};
+
+// A block of C (mc x nc) from A's rows (in `Layout`) and B's block, packed (b_step = 0) or read in
+// place (b_step = its row stride): each A panel stays in L1 while the B panels stream past it.
+template <ALayout Layout, bool BInPlace>
+FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index stride, const float* b, Index b_step,
+                         float* c, Index ldc, bool overwrite) {
+  for (Index ir = 0; ir < mc; ir += kMr) {
+    const Index height = mc - ir < kMr ? mc - ir : kMr;
+    const Microkernel wide = kByHeight<Layout, BInPlace, 2>[height], narrow = kByHeight<Layout, BInPlace, 1>[height];
+    const float* pa = Layout == ALayout::Packed ? a + ir * kc : Layout == ALayout::Rows ? a + ir * stride : a + ir;
+    for (Index jr = 0; jr < nc; jr += kNr) {
+      const Index cols = nc - jr < kNr ? nc - jr : kNr;
+      const float* pb = BInPlace ? b + jr : b + jr * kc;
+      (cols > 16 ? wide : narrow)(kc, pa, stride, pb, b_step, c + ir * ldc + jr, ldc, cols, overwrite);
+    }
+  }
+}
+
+// Floats of one packed block of op(B): kc depths x nc columns rounded up to whole panels.
+inline Index packed_block_size(Index kc, Index nc) { return kc * ((nc + kNr - 1) / kNr) * kNr; }
+
+// Packs all of op(B) block after block, in the order gemm() visits them (column blocks, then
+// depth blocks within each): the block at (jc, pc) starts at jc * k + pc * round_up(nc, kNr).
+FD_AVX512 void pack_all_b(bool trans_b, const float* b, Index ldb, Index k, Index n, float* out) {
+  for (Index jc = 0; jc < n; jc += kNc) {
+    const Index nc = n - jc < kNc ? n - jc : kNc;
+    for (Index pc = 0; pc < k; pc += kKc) {
+      const Index kc = k - pc < kKc ? k - pc : kKc;
+      pack_b(trans_b, b, ldb, pc, kc, jc, nc, out);
+      out += packed_block_size(kc, nc);
+    }
+  }
+}
+
+// The product over packed blocks of op(B): packed_b (all of it, from pack_all_b) when not null,
+// else each block packed here into the thread's buffer as it is reached.
+FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
+                    Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc) {
+  if (k == 0) {  // an empty sum: C = 0, or C unchanged
+    if (!accumulate)
+      for (Index i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(float) * size_t(n));
+    return;
+  }
+  const Index block_cols = n < kNc ? n : kNc, block_depth = k < kKc ? k : kKc, block_rows = m < kMc ? m : kMc;
+  // A row-major B is read in place by products of few rows: each B panel would serve at most
+  // kBInPlaceRows / kMr A panels, too few to pay for packing it.
+  const bool b_in_place = !packed_b && !trans_a && !trans_b && m <= kBInPlaceRows;
+  float* b_block = packed_b || b_in_place ? nullptr : b_buffer().reserve(size_t(packed_block_size(block_depth, block_cols)));
+  // A transposed A is read in place too when the block is narrow; a wide block reuses each panel
+  // often enough to pay for packing it into contiguous depths (measured: 2048 x 4096 x 512, 1.4x).
+  const bool pack_a = trans_a && block_cols >= kPackTransposedACols;
+  float* packed_a = pack_a ? a_buffer().reserve(size_t(block_depth * block_rows)) : nullptr;
+  for (Index jc = 0; jc < n; jc += kNc) {
+    const Index nc = n - jc < kNc ? n - jc : kNc;
+    for (Index pc = 0; pc < k; pc += kKc) {
+      const Index kc = k - pc < kKc ? k - pc : kKc;
+      const bool overwrite = pc == 0 && !accumulate;
+      const float* block = b_block;
+      if (packed_b)
+        block = packed_b + jc * k + pc * ((nc + kNr - 1) / kNr) * kNr;
+      else if (!b_in_place)
+        pack_b(trans_b, b, ldb, pc, kc, jc, nc, b_block);
+      for (Index ic = 0; ic < m; ic += kMc) {
+        const Index mc = m - ic < kMc ? m - ic : kMc;
+        float* c_block = c + ic * ldc + jc;
+        if (pack_a) {
+          pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a);
+          run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, 0, c_block, ldc, overwrite);
+        } else if (trans_a) {
+          run_block<ALayout::Columns, false>(mc, nc, kc, a + pc * lda + ic, lda, block, 0, c_block, ldc, overwrite);
+        } else if (b_in_place) {
+          run_block<ALayout::Rows, true>(mc, nc, kc, a + ic * lda + pc, lda, b + pc * ldb + jc, ldb, c_block, ldc,
+                                         overwrite);
+        } else {
+          run_block<ALayout::Rows, false>(mc, nc, kc, a + ic * lda + pc, lda, block, 0, c_block, ldc, overwrite);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool avx512_gemm_supported() {
+  const auto& cpu = lowp::cpu_features();  // AVX-512F/BW with the OS saving the ZMM state
+  static const bool supported =
+      cpu.avx512f && cpu.avx512bw && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+  return supported;
+}
+
+void sgemm_avx512(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
+                  Index ldb, bool accumulate, float* c, Index ldc) {
+  if (m <= 0 || n <= 0) return;
+  gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, nullptr, accumulate, c, ldc);
+}
+
+PackedB::~PackedB() { std::free(data_); }
+
+void PackedB::pack(bool trans_b, const float* b, Index ldb, Index k, Index n) {
+  clear();
+  if (k <= 0 || n <= 0) return;
+  // Full column blocks are kNc wide (a multiple of kNr), so the blocks add up to k x round_up(n, kNr).
+  const size_t floats = size_t(k * ((n + kNr - 1) / kNr) * kNr);
+  if (floats > capacity_) {
+    std::free(data_);
+    data_ = static_cast<float*>(std::aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64));
+    if (!data_) std::abort();
+    capacity_ = floats;
+  }
+  pack_all_b(trans_b, b, ldb, k, n, data_);
+  k_ = k;
+  n_ = n;
+}
+
+void sgemm_avx512_packed(bool trans_a, Index m, const float* a, Index lda, const PackedB& b, bool accumulate,
+                         float* c, Index ldc) {
+  if (m <= 0 || b.empty()) return;
+  gemm(trans_a, false, m, b.cols(), b.depth(), a, lda, nullptr, 0, b.data(), accumulate, c, ldc);
+}
+
+const char* avx512_gemm_blocking() { return "12x32"; }
+
+}  // namespace fd::kernels

@@ -1,0 +1,54 @@
+// fastdense's own float32 matrix product for AVX-512 CPUs: C = op(A) op(B) (or C += …), row-major,
+// single-threaded (MatrixProduct.h's multiply() gives each OpenMP thread its slab of C).
+// Compiled at the x86-64 baseline with per-function target attributes, so that a portable build
+// carries it and only a CPU whose CPUID reports AVX-512F/BW/VL and FMA runs it
+// (avx512_gemm_supported()).
+#pragma once
+
+#include <cstddef>
+
+namespace fd::kernels {
+
+// Whether this CPU (and its operating system, which must save the ZMM registers) runs the kernel.
+bool avx512_gemm_supported();
+
+// c (m x n, row stride ldc) = op_a(a) · op_b(b), or c += … when accumulate. a is (m x k) with row
+// stride lda, or (k x m) when trans_a; b is (k x n) with row stride ldb, or (n x k) when trans_b.
+void sgemm_avx512(bool trans_a, bool trans_b, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const float* a,
+                  std::ptrdiff_t lda, const float* b, std::ptrdiff_t ldb, bool accumulate, float* c,
+                  std::ptrdiff_t ldc);
+
+// op(B) packed once into the kernel's panels, for products that reuse one B many times (a Dense
+// layer's weights over the chunks of one predict call). A copy starts empty: the packed form
+// belongs to the one object that packed it.
+class PackedB {
+ public:
+  PackedB() = default;
+  PackedB(const PackedB&) {}
+  PackedB& operator=(const PackedB&) {
+    clear();
+    return *this;
+  }
+  ~PackedB();
+  // Packs op(b), (k x n): b is (k x n) with row stride ldb, or (n x k) when trans_b.
+  void pack(bool trans_b, const float* b, std::ptrdiff_t ldb, std::ptrdiff_t k, std::ptrdiff_t n);
+  void clear() { k_ = n_ = 0; }
+  bool empty() const { return k_ == 0 || n_ == 0; }
+  std::ptrdiff_t depth() const { return k_; }
+  std::ptrdiff_t cols() const { return n_; }
+  const float* data() const { return data_; }
+
+ private:
+  float* data_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::ptrdiff_t k_ = 0, n_ = 0;
+};
+
+// c (m x b.cols(), row stride ldc) = op_a(a) · B (or += …) with B packed beforehand.
+void sgemm_avx512_packed(bool trans_a, std::ptrdiff_t m, const float* a, std::ptrdiff_t lda, const PackedB& b,
+                         bool accumulate, float* c, std::ptrdiff_t ldc);
+
+// The register blocking, for the benchmark's record of the path: "12x32".
+const char* avx512_gemm_blocking();
+
+}  // namespace fd::kernels
