@@ -16,8 +16,9 @@
 #
 # 3.11 has no --with-thread-sanitizer (3.13+): the flags go in through CFLAGS/LDFLAGS, and
 # pymalloc is left out so every allocation goes through TSan's malloc. No PGO/LTO, no test
-# modules (installing them compiles thousands of files with the instrumented interpreter). Binary wheels (numpy, h5py) are not
-# instrumented; they run under the instrumented GIL, which orders them.
+# modules (installing them compiles thousands of files with the instrumented interpreter).
+# Binary wheels (numpy, h5py) are not instrumented; they run under the instrumented GIL, which
+# orders them.
 #
 # Everything goes under build/tsan-python, or $TSAN_PYTHON_ROOT (src, prefix, venv); a finished
 # build is reused.
