@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import fastdense
-from fastdense import callbacks, layers
+from fastdense import layers
+from misuse import HookRecorder, assert_nothing_ran
 
 X = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
 Y = np.random.default_rng(1).normal(size=(16, 1)).astype(np.float32)
@@ -174,21 +175,6 @@ def test_the_table_covers_every_parameter_of_keras(keras, method):
 
 
 # ------------------------------------------------------------------------------------ calling
-class Recorder(callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def on_train_begin(self, logs=None):
-        self.calls.append("on_train_begin")
-
-    def on_test_begin(self, logs=None):
-        self.calls.append("on_test_begin")
-
-    def on_predict_begin(self, logs=None):
-        self.calls.append("on_predict_begin")
-
-
 def new_model(lib, compiled=True):
     model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1)])
     if compiled:
@@ -244,7 +230,7 @@ def saved_file(lib, tmp_path, method):
 def test_a_wrong_argument_is_refused_naming_it_before_any_work(row, tmp_path):
     model = new_model(fastdense, compiled=row.method != "compile")
     before = [w.copy() for w in model.get_weights()]
-    recorder = Recorder()
+    recorder = HookRecorder()
     files_before = sorted(os.listdir(tmp_path))
     with pytest.raises(row.exception) as raised:
         call(fastdense, model, row.method, row.argument, row.value, tmp_path,
@@ -252,11 +238,7 @@ def test_a_wrong_argument_is_refused_naming_it_before_any_work(row, tmp_path):
     message = str(raised.value)
     assert row.names in message, f"the message does not name `{row.names}`: {message}"
     assert row.shows in message, f"the message does not show the value given ({row.shows}): {message}"
-    for now, then in zip(model.get_weights(), before):
-        np.testing.assert_array_equal(now, then)
-    if row.method != "compile":
-        assert int(model.optimizer.iterations) == 0
-    assert recorder.calls == []
+    assert_nothing_ran(model, before, recorder)
     if row.method in ("save", "save_weights"):
         assert sorted(os.listdir(tmp_path)) == files_before  # not even a temporary file left
 
@@ -274,13 +256,13 @@ def test_valid_values_of_the_checked_arguments_are_accepted(tmp_path):
     model = new_model(fastdense, compiled=False)
     model.compile(optimizer="sgd", loss="mse", loss_weights=0.5, metrics={"dense": ["mae"]}, weighted_metrics=[],
                   run_eagerly=np.bool_(False), steps_per_execution=np.int64(2), jit_compile=True, auto_scale_loss=False)
-    history = model.fit(X, Y, batch_size=np.int32(4), epochs=np.int64(3), verbose=False, callbacks=[[Recorder()]],
+    history = model.fit(X, Y, batch_size=np.int32(4), epochs=np.int64(3), verbose=False, callbacks=[[HookRecorder()]],
                         validation_split=0.25, shuffle="batch", initial_epoch=1, steps_per_epoch=3,
                         validation_steps=1, validation_batch_size=4, validation_freq=range(1, 4))
     assert history.epoch == [1, 2] and "val_loss" in history.history
     assert model.fit(X, Y, validation_data=[X, Y, np.ones(16)], shuffle=np.bool_(True), verbose=0).epoch == [0]
     assert isinstance(model.evaluate(X, Y, batch_size=None, verbose=2, steps=None, return_dict=np.bool_(True)), dict)
-    assert model.predict(X, batch_size=5, verbose=0, steps=2, callbacks=Recorder()).shape == (16, 1)
+    assert model.predict(X, batch_size=5, verbose=0, steps=2, callbacks=HookRecorder()).shape == (16, 1)
     model.save(tmp_path / "m.keras", overwrite=True, include_optimizer=False, zipped=True)
     model.save_weights(str(tmp_path / "m.weights.h5"), overwrite=np.bool_(True), max_shard_size=None)
     loaded = fastdense.saving.load_model(tmp_path / "m.keras", custom_objects={}, compile=False, safe_mode=True)

@@ -137,3 +137,40 @@ def test_two_fits_on_one_model_are_serialized():
     assert all(len(h.history["loss"]) == 2 for h in histories)
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), twin.get_weights()))
     assert model.optimizer.iterations == 800
+
+
+def test_first_predictions_racing_the_first_fit_leave_training_intact():
+    """Predictions that build the inference network while `fit` builds the training network
+    (trainers/model_locks.py's `network` lock): the fit trains exactly as alone, and the model
+    predicts with the trained weights afterwards."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(400, 16)).astype(np.float32)
+    y = rng.integers(0, 5, size=(400, 1))
+    model, twin = _model(dropout=False, seed=8), _model(dropout=False, seed=8)
+    for m in (model, twin):
+        m.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    start, done = threading.Barrier(3), threading.Event()
+
+    def predict_until_done():
+        start.wait()
+        calls = 0
+        while not done.is_set() or calls == 0:
+            model.predict(x[:7], verbose=0)
+            calls += 1
+        return calls
+
+    def fit():
+        start.wait()
+        try:
+            return model.fit(x, y, epochs=2, batch_size=20, shuffle=False, verbose=0)
+        finally:
+            done.set()
+
+    with futures.ThreadPoolExecutor(3) as pool:
+        readers = [pool.submit(predict_until_done) for _ in range(2)]
+        history = pool.submit(fit).result()
+        assert all(r.result() > 0 for r in readers)
+    twin_history = twin.fit(x, y, epochs=2, batch_size=20, shuffle=False, verbose=0)
+    assert history.history["loss"] == twin_history.history["loss"]
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), twin.get_weights()))
+    np.testing.assert_array_equal(model.predict(x, verbose=0), twin.predict(x, verbose=0))

@@ -3,11 +3,12 @@
 #
 #   tools/sanitize.sh address [python]   AddressSanitizer + UndefinedBehaviorSanitizer: engine,
 #                                        layers, bindings, lifetime and threading tests
-#   tools/sanitize.sh thread  [python]   ThreadSanitizer: the threading tests
+#   tools/sanitize.sh thread  [python]   ThreadSanitizer: the threading tests, under a CPython
+#                                        built with TSan (tools/tsan_python.sh)
 #
 # The build goes to build/<mode> and runs from a staged copy of the package (build/<mode>/stage),
-# so the worktree's own fastdense/_core*.so is left alone. Python is not instrumented, so the
-# sanitizer runtime is preloaded, together with libstdc++: otherwise ASan's __cxa_throw
+# so the worktree's own fastdense/_core*.so is left alone. For ASan, Python is not instrumented,
+# so the sanitizer runtime is preloaded, together with libstdc++: otherwise ASan's __cxa_throw
 # interceptor aborts at the first C++ exception. Python's own allocator is bypassed
 # (PYTHONMALLOC=malloc) so that ASan sees every allocation. Leak detection is off: the
 # interpreter never frees some of its memory. Extra pytest arguments: SANITIZE_PYTEST_ARGS.
@@ -27,22 +28,27 @@ case "$mode" in
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     ;;
   thread)
+    # The interpreter itself is built with ThreadSanitizer (tools/tsan_python.sh; 20-odd minutes
+    # the first time, then reused): TSan sees the GIL's hand-over between Python threads and
+    # Python's threading locks (the per-model locks of trainers/model_locks.py), so every
+    # threading test can be judged, not only the concurrent predictions. `python` here is the
+    # environment whose package versions the TSan venv copies.
+    py=$(bash tools/tsan_python.sh "$py" | tail -n 1)
     flags="-fsanitize=thread -fno-omit-frame-pointer -g"
-    runtime=$(gcc -print-file-name=libtsan.so)
-    # The concurrent-prediction tests: many Python threads in one network's predict (workspace
-    # pool, layer clones, the parameter lock, Python callbacks from several threads).
-    # Limits of TSan here: the interpreter is not instrumented, so TSan sees neither the GIL's
-    # hand-over nor Python's threading locks (ignore_noninstrumented_modules also drops what
-    # libpython's own calls would have told it). The other threading tests order native state
-    # with those (the per-model locks of trainers/model_locks.py), and pybind11's argument
-    # handling under the GIL, so they report races TSan cannot tell from real ones; they need a
-    # TSan-built CPython.
-    tests="tests/test_threading.py -k concurrent_predictions"
+    runtime=""  # the interpreter loads TSan's runtime itself
+    # Every test that runs fastdense from several Python threads: concurrent predict,
+    # predict_on_batch, __call__ and evaluate; train_on_batch against predictions; two fits on
+    # one model (the per-model locks); custom layers and callbacks failing on another thread;
+    # per-thread gradient tapes.
+    tests="tests/test_threading.py
+           tests/test_custom_components.py::test_exceptions_in_custom_code_propagate_and_the_model_recovers
+           tests/test_custom_components.py::test_exceptions_from_each_callback_kind
+           tests/test_autodiff.py::test_tapes_are_per_thread"
     # Uninstrumented libgomp and OpenBLAS synchronize in ways TSan cannot see: one compute
     # thread per call keeps the engine's own threads out, so what is checked is the Python
     # threads sharing one model.
     export OMP_NUM_THREADS=1
-    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$PWD/tools/tsan.supp"
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tools/tsan.supp"
     # A report ends the process at once; -s lets it reach the terminal past pytest's capture.
     SANITIZE_PYTEST_ARGS="-s ${SANITIZE_PYTEST_ARGS:-}"
     ;;
@@ -67,7 +73,7 @@ rm -f "$stage"/fastdense/_core*.so
 cp "$build"/_core*.so "$stage"/fastdense/
 
 export PYTHONMALLOC=malloc
-export LD_PRELOAD="$runtime $(gcc -print-file-name=libstdc++.so)"
+if [ -n "$runtime" ]; then export LD_PRELOAD="$runtime $(gcc -print-file-name=libstdc++.so)"; fi
 cd "$stage"
 # shellcheck disable=SC2086
 exec "$py" -m pytest -q -p no:cacheprovider $tests ${SANITIZE_PYTEST_ARGS:-}

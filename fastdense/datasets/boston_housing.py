@@ -3,9 +3,7 @@
 Keras warns against this dataset (one of its 13 attributes encodes a racial assumption about
 house prices); california_housing's small version is its suggested replacement."""
 
-import numpy as np
-
-from fastdense.datasets.files import ORIGIN, cached_file, shuffled_split
+from fastdense.datasets.housing_split import load_housing_split
 
 _SHA256 = "f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5"
 
@@ -22,9 +20,4 @@ def load_data(path="boston_housing.npz", test_split=0.2, seed=113):
     Returns:
         `(x_train, y_train), (x_test, y_test)`: x of shape (n, 13), y of shape (n,).
     """
-    if not 0 <= test_split < 1:
-        raise ValueError(f"Invalid `test_split` argument: {test_split}. It must be between 0 and 1 (exclusive of 1).")
-    path = cached_file(path, ORIGIN + "boston_housing.npz", _SHA256)
-    with np.load(path, allow_pickle=False) as arrays:
-        x, y = arrays["x"], arrays["y"]
-    return shuffled_split(x, y, test_split, seed)
+    return load_housing_split("boston_housing.npz", path, _SHA256, test_split, seed)

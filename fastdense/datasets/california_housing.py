@@ -1,8 +1,6 @@
 """California housing prices (`keras.datasets.california_housing`)."""
 
-import numpy as np
-
-from fastdense.datasets.files import ORIGIN, cached_file, shuffled_split
+from fastdense.datasets.housing_split import load_housing_split
 
 _SHA256 = "1a2e3a52e0398de6463aebe6f4a8da34fb21fbb6b934cf88c3425e766f2a1a6f"
 
@@ -21,13 +19,7 @@ def load_data(version="large", path="california_housing.npz", test_split=0.2, se
     Returns:
         `(x_train, y_train), (x_test, y_test)`: x of shape (n, 8), y of shape (n,).
     """
-    if not 0 <= test_split < 1:
-        raise ValueError(f"Invalid `test_split` argument: {test_split}. It must be between 0 and 1 (exclusive of 1).")
-    path = cached_file(path, ORIGIN + "california_housing.npz", _SHA256)
-    with np.load(path, allow_pickle=False) as arrays:
-        x, y = arrays["x"], arrays["y"]
-    if version == "small":
-        x, y = x[:600], y[:600]
-    elif version != "large":
+    if version not in ("small", "large"):  # checked before any download
         raise ValueError(f"Argument `version` must be one of 'small', 'large'. Received: version={version}")
-    return shuffled_split(x, y, test_split, seed)
+    rows = 600 if version == "small" else None
+    return load_housing_split("california_housing.npz", path, _SHA256, test_split, seed, rows)

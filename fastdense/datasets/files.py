@@ -123,12 +123,3 @@ def load_npz(path):
                     arrays[member[:-len(".npy")]] = _read_npy(io.BytesIO(raw.read()))
     return arrays
 
-
-def shuffled_split(x, y, test_split, seed):
-    """Keras's split of the housing datasets: shuffle with RandomState(seed), then the first
-    int(n * (1 - test_split)) samples train (test_split already checked to be in [0, 1))."""
-    indices = np.arange(len(x))
-    np.random.RandomState(seed).shuffle(indices)
-    x, y = x[indices], y[indices]
-    cut = int(len(x) * (1 - test_split))
-    return (np.array(x[:cut]), np.array(y[:cut])), (np.array(x[cut:]), np.array(y[cut:]))
