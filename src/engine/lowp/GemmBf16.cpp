@@ -7,24 +7,15 @@
 
 #include "../MatrixProduct.h"
 #include "Bfloat16.h"
+#include "Blocking.h"
 #include "TileConfig.h"
 
 namespace fd::lowp {
 
 namespace {
 
-constexpr Index kBlock = 32;      // c is computed in 32x32 blocks (2x2 AMX tiles, 4 8x32 AVX-512 blocks)
 constexpr Index kDepthStep = 32;  // bf16 values per AMX tile row: k is padded to a multiple of this
-constexpr Index kPanel = 16;      // columns per packed panel of b
-// Cache blocking: a kKc-deep slice of kNc columns of packed b stays in L2 while every 32-row
-// block of a passes over it. Measured single-threaded on 1024x4096x4096 (Sapphire Rapids): the
-// whole depth at once (no reloading of c's tiles per slice) with 64 columns beat 512-1024 x 256 by
-// 15-25%.
-constexpr Index kKc = 4096;
-constexpr Index kNc = 64;
-constexpr Index kRowGroup = 16;  // rows of a per tile
-
-Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
+constexpr Index kRowGroup = 16;   // rows of a per tile
 
 std::vector<bf16_t>& scratch_row(Index size) {
   static thread_local std::vector<bf16_t> row;
@@ -226,19 +217,6 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void avx512_block(const P
   }
 }
 
-// c's blocks [ib, ie) x [jb, je) (in units of kBlock), every depth slice in turn.
-template <typename Block>
-void compute_blocks(const Packed& p, Index ib, Index ie, Index jb, Index je, float* c, bool accumulate,
-                    const Block& block) {
-  for (Index d0 = 0; d0 < p.kp; d0 += kKc) {
-    const Index depth = std::min(kKc, p.kp - d0);
-    for (Index jc = jb; jc < je; jc += kNc / kBlock)
-      for (Index i = ib; i < ie; ++i)
-        for (Index j = jc; j < std::min(je, jc + kNc / kBlock); ++j)
-          block(p, i * kBlock, j * kBlock, d0, depth, c, accumulate || d0 > 0);
-  }
-}
-
 void gemm_packed_paths(Bf16Path path, bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a,
                        const float* b, float* c, bool accumulate) {
   Workspace& w = workspace();
@@ -248,7 +226,6 @@ void gemm_packed_paths(Bf16Path path, bool transpose_a, bool transpose_b, Index 
   p.a = w.a.data();
   p.b = w.b.data();
   const Index row_blocks = p.mp / kBlock, col_blocks = p.np / kBlock, panels = p.np / kPanel;
-  const bool fork = fork_pays(double(m) * double(n) * double(k), kParallelProductWork);
   const auto run = [&](int part, int parts) {
     // Packing: each thread converts its share of rows and panels, then all wait for the whole.
     // (Explicit shares, not `omp for`: called inside predict's per-thread region with no fork, an
@@ -263,29 +240,21 @@ void gemm_packed_paths(Bf16Path path, bool transpose_a, bool transpose_b, Index 
 #pragma omp barrier
     }
 #endif
-    // Each thread computes one slab of c: rows when c is tall, columns when it is wide.
-    const bool split_rows = row_blocks >= col_blocks;
-    const Index extent = split_rows ? row_blocks : col_blocks;
-    const Index begin = extent * part / parts, end = extent * (part + 1) / parts;
-    const Index ib = split_rows ? begin : 0, ie = split_rows ? end : row_blocks;
-    const Index jb = split_rows ? 0 : begin, je = split_rows ? col_blocks : end;
-    if (begin == end) return;
+    const BlockRange range = thread_share(row_blocks, col_blocks, part, parts);
+    if (range.empty()) return;
     if (path == Bf16Path::Amx) {
       amx_configure();
-      compute_blocks(p, ib, ie, jb, je, c, accumulate, amx_block);
+      for_each_block(range, p.kp, accumulate, [&](Index i0, Index j0, Index d0, Index depth, bool load_c) {
+        amx_block(p, i0, j0, d0, depth, c, load_c);
+      });
       amx_release();
     } else {
-      compute_blocks(p, ib, ie, jb, je, c, accumulate, avx512_block);
+      for_each_block(range, p.kp, accumulate, [&](Index i0, Index j0, Index d0, Index depth, bool load_c) {
+        avx512_block(p, i0, j0, d0, depth, c, load_c);
+      });
     }
   };
-#ifdef _OPENMP
-  if (fork) {
-#pragma omp parallel num_threads(engine_threads())
-    run(omp_get_thread_num(), omp_get_num_threads());
-    return;
-  }
-#endif
-  run(0, 1);
+  run_in_parts(double(m) * double(n) * double(k), run);
 }
 
 void gemm_emulated(bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a, const float* b,

@@ -5,23 +5,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "Blocking.h"
 #include "TileConfig.h"
 
 namespace fd::lowp {
 
 namespace {
 
-constexpr Index kBlock = 32;
 constexpr Index kDepthStep = 64;  // int8 values per AMX tile row
-constexpr Index kPanel = 16;
-// Cache blocking: a kKc-deep slice of kNc columns of packed b stays in L2 while every 32-row
-// block of a passes over it. Measured single-threaded on 1024x4096x4096 (Sapphire Rapids): the
-// whole depth at once (no reloading of c's tiles per slice) with 64 columns beat 512-1024 x 256 by
-// 15-25%.
-constexpr Index kKc = 4096;
-constexpr Index kNc = 64;
-
-Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
 
 // ---------------------------------------------------------------------------------------- AMX
 __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_configure() {
@@ -189,18 +180,6 @@ void portable_block(const Int8Rows& a, const PackedInt8Matrix& b, Index i0, Inde
   }
 }
 
-template <typename Block>
-void compute_blocks(const Int8Rows& a, const PackedInt8Matrix& b, Index ib, Index ie, Index jb, Index je,
-                    std::int32_t* c, const Block& block) {
-  for (Index d0 = 0; d0 < b.kp; d0 += kKc) {
-    const Index depth = std::min(kKc, b.kp - d0);
-    for (Index jc = jb; jc < je; jc += kNc / kBlock)
-      for (Index i = ib; i < ie; ++i)
-        for (Index j = jc; j < std::min(je, jc + kNc / kBlock); ++j)
-          block(a, b, i * kBlock, j * kBlock, d0, depth, c, d0 > 0);
-  }
-}
-
 }  // namespace
 
 PackedInt8Matrix pack_int8_matrix(const std::int8_t* b, Index k, Index n) {
@@ -233,32 +212,25 @@ void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& 
   const Index m = a.m, n = b.n;
   if (m == 0 || n == 0) return;
   const Index row_blocks = (m + kBlock - 1) / kBlock, col_blocks = b.np / kBlock;
-  const auto run = [&](int part, int parts) {
-    const bool split_rows = row_blocks >= col_blocks;
-    const Index extent = split_rows ? row_blocks : col_blocks;
-    const Index begin = extent * part / parts, end = extent * (part + 1) / parts;
-    if (begin == end) return;
-    const Index ib = split_rows ? begin : 0, ie = split_rows ? end : row_blocks;
-    const Index jb = split_rows ? 0 : begin, je = split_rows ? col_blocks : end;
+  run_in_parts(double(m) * double(n) * double(b.k), [&](int part, int parts) {
+    const BlockRange range = thread_share(row_blocks, col_blocks, part, parts);
+    if (range.empty()) return;
+    const auto blocks = [&](auto kernel) {
+      for_each_block(range, b.kp, false, [&](Index i0, Index j0, Index d0, Index depth, bool load_c) {
+        kernel(a, b, i0, j0, d0, depth, c, load_c);
+      });
+    };
     switch (path) {
       case Int8Path::Amx:
         amx_configure();
-        compute_blocks(a, b, ib, ie, jb, je, c, amx_block);
+        blocks(amx_block);
         amx_release();
         break;
-      case Int8Path::Avx512Vnni: compute_blocks(a, b, ib, ie, jb, je, c, avx512_block); break;
-      case Int8Path::AvxVnni: compute_blocks(a, b, ib, ie, jb, je, c, avxvnni_block); break;
-      default: compute_blocks(a, b, ib, ie, jb, je, c, portable_block);
+      case Int8Path::Avx512Vnni: blocks(avx512_block); break;
+      case Int8Path::AvxVnni: blocks(avxvnni_block); break;
+      default: blocks(portable_block);
     }
-  };
-#ifdef _OPENMP
-  if (fork_pays(double(m) * double(n) * double(b.k), kParallelProductWork)) {
-#pragma omp parallel num_threads(engine_threads())
-    run(omp_get_thread_num(), omp_get_num_threads());
-    return;
-  }
-#endif
-  run(0, 1);
+  });
 }
 
 void gemm_int8(Int8Path path, const std::int8_t* a, Index m, const PackedInt8Matrix& b, std::int32_t* c) {
