@@ -30,24 +30,24 @@ inline BlockRange thread_share(Index row_blocks, Index col_blocks, int part, int
   return {0, row_blocks, begin, end};
 }
 
-// Cache blocking: a kDepthSlice-deep slice of kColumnSlice columns of packed b stays in L2 while
-// every 32-row block of a passes over it. Measured single-threaded on 1024x4096x4096 (Sapphire
-// Rapids): the whole depth at once (no reloading of c's tiles per slice) with 64 columns beat
-// 512-1024 x 256 by 15-25%.
-constexpr Index kDepthSlice = 4096;
-constexpr Index kColumnSlice = 64;
-
+// Cache blocking, outermost first: a slab of `columns` columns of c; the depth in slices of
+// `slice`; every 32-row block of a; the blocks of the slab's columns. A block of a (32 x slice)
+// is read once from memory and reused for every block of the slab's columns, the slab's slice
+// of b stays in L2 while all of a passes over it, and the slab of c stays in L2 from one depth
+// slice to the next (its tiles are reloaded per slice).
 // block(i0, j0, d0, depth, load_c) for every block of `range`, every depth slice of [0, kp) in
 // turn; load_c is false on the first slice (the block starts from zero) unless `accumulate`.
 template <typename Block>
-void for_each_block(const BlockRange& range, Index kp, bool accumulate, const Block& block) {
-  for (Index d0 = 0; d0 < kp; d0 += kDepthSlice) {
-    const Index depth = std::min(kDepthSlice, kp - d0);
-    for (Index jc = range.jb; jc < range.je; jc += kColumnSlice / kBlock)
+void for_each_block(const BlockRange& range, Index kp, Index slice, Index columns, bool accumulate,
+                    const Block& block) {
+  const Index slab = columns / kBlock;
+  for (Index jc = range.jb; jc < range.je; jc += slab)
+    for (Index d0 = 0; d0 < kp; d0 += slice) {
+      const Index depth = std::min(slice, kp - d0);
       for (Index i = range.ib; i < range.ie; ++i)
-        for (Index j = jc; j < std::min(range.je, jc + kColumnSlice / kBlock); ++j)
+        for (Index j = jc; j < std::min(range.je, jc + slab); ++j)
           block(i * kBlock, j * kBlock, d0, depth, accumulate || d0 > 0);
-  }
+    }
 }
 
 // run(part, parts) on the engine's threads when a product of `work` multiply-adds pays for the

@@ -13,6 +13,11 @@ namespace fd::lowp {
 namespace {
 
 constexpr Index kDepthStep = 64;  // int8 values per AMX tile row
+// Blocking (Blocking.h): b's panels hold the whole depth, so the walk takes it in one slice (c's
+// tiles loaded once per block) and 64 columns at a time. Measured single-threaded on
+// 1024x4096x4096 (Sapphire Rapids): beat 512-1024-deep slices of 256 columns by 15-25%.
+constexpr Index kDepthSlice = 4096;
+constexpr Index kColumnSlice = 64;
 
 // ---------------------------------------------------------------------------------------- AMX
 __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_configure() {
@@ -216,7 +221,7 @@ void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& 
     const BlockRange range = thread_share(row_blocks, col_blocks, part, parts);
     if (range.empty()) return;
     const auto blocks = [&](auto kernel) {
-      for_each_block(range, b.kp, false, [&](Index i0, Index j0, Index d0, Index depth, bool load_c) {
+      for_each_block(range, b.kp, kDepthSlice, kColumnSlice, false, [&](Index i0, Index j0, Index d0, Index depth, bool load_c) {
         kernel(a, b, i0, j0, d0, depth, c, load_c);
       });
     };
