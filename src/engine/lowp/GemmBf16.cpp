@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../MatrixProduct.h"
+#include "AlignedBuffer.h"
 #include "Bfloat16.h"
 #include "Blocking.h"
 #include "TileConfig.h"
@@ -189,7 +190,7 @@ void pack_b_panels(const float* b, bool transpose, const Packed& p, Index p0, In
 }
 
 struct Workspace {
-  std::vector<bf16_t> a, b;
+  AlignedVector<bf16_t> a, b;  // tile rows on cache lines
 };
 
 Workspace& workspace() {

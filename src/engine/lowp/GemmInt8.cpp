@@ -55,13 +55,13 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_block(const Int8Ro
     _tile_zero(2);
     _tile_zero(3);
   }
-  const std::int8_t* a0 = a.values.data() + i0 * a.kp;
-  const std::int8_t* a1 = a0 + 16 * a.kp;
+  const std::int8_t* a0 = a.values.data() + i0 * a.stride;
+  const std::int8_t* a1 = a0 + 16 * a.stride;
   const std::int8_t* b0 = b.panel(j0);
   const std::int8_t* b1 = b0 + b.kp * kPanel;
   for (Index d = d0; d < d0 + depth; d += kDepthStep) {
-    _tile_loadd(4, a0 + d, a.kp);
-    _tile_loadd(5, a1 + d, a.kp);
+    _tile_loadd(4, a0 + d, a.stride);
+    _tile_loadd(5, a1 + d, a.stride);
     _tile_loadd(6, b0 + d * kPanel, 64);
     _tile_loadd(7, b1 + d * kPanel, 64);
     _tile_dpbssd(0, 4, 6);
@@ -100,13 +100,13 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void avx512_block(const I
       acc[r][0] = load_c && r < rows ? _mm512_maskz_loadu_epi32(mask0, row) : _mm512_setzero_si512();
       acc[r][1] = load_c && r < rows ? _mm512_maskz_loadu_epi32(mask1, row + 16) : _mm512_setzero_si512();
     }
-    const std::int8_t* x = a.values.data() + r0 * a.kp;
+    const std::int8_t* x = a.values.data() + r0 * a.stride;
     for (Index q = d0 / 4; q < (d0 + depth) / 4; ++q) {
       const __m512i w0 = _mm512_loadu_si512(b0 + q * 4 * kPanel);
       const __m512i w1 = _mm512_loadu_si512(b1 + q * 4 * kPanel);
       for (int r = 0; r < 8; ++r) {
         std::int32_t quad;
-        std::memcpy(&quad, x + r * a.kp + 4 * q, sizeof quad);
+        std::memcpy(&quad, x + r * a.stride + 4 * q, sizeof quad);
         const __m512i xs = _mm512_set1_epi32(quad);
         acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], xs, w0);
         acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], xs, w1);
@@ -141,7 +141,7 @@ __attribute__((target("avx2,avxvnni"))) void avxvnni_block(const Int8Rows& a, co
       if (load_c && r < rows) std::copy_n(c + (r0 + r) * n + j0, cols, tmp[r]);
       for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(tmp[r] + 8 * v));
     }
-    const std::int8_t* x = a.values.data() + r0 * a.kp;
+    const std::int8_t* x = a.values.data() + r0 * a.stride;
     const std::int8_t* panels[2] = {b.panel(j0), b.panel(j0) + b.kp * kPanel};
     for (Index q = d0 / 4; q < (d0 + depth) / 4; ++q) {
       __m256i w[4];
@@ -149,7 +149,7 @@ __attribute__((target("avx2,avxvnni"))) void avxvnni_block(const Int8Rows& a, co
         w[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panels[v / 2] + q * 4 * kPanel + (v % 2) * 32));
       for (int r = 0; r < 4; ++r) {
         std::int32_t quad;
-        std::memcpy(&quad, x + r * a.kp + 4 * q, sizeof quad);
+        std::memcpy(&quad, x + r * a.stride + 4 * q, sizeof quad);
         const __m256i xs = _mm256_set1_epi32(quad);
         for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_dpbusd_avx_epi32(acc[r][v], xs, w[v]);
       }
@@ -170,7 +170,7 @@ void portable_block(const Int8Rows& a, const PackedInt8Matrix& b, Index i0, Inde
   for (Index i = i0; i < std::min(i0 + kBlock, m); ++i) {
     std::int32_t acc[kBlock];
     for (Index j = 0; j < kBlock; ++j) acc[j] = (load_c && j < cols) ? c[i * n + j0 + j] : 0;
-    const std::int8_t* x = a.values.data() + i * a.kp;
+    const std::int8_t* x = a.values.data() + i * a.stride;
     for (Index half = 0; half < 2; ++half) {
       const std::int8_t* w = b.panel(j0) + half * b.kp * kPanel;
       std::int32_t* out = acc + half * kPanel;
@@ -208,7 +208,8 @@ void Int8Rows::resize(Index rows, Index padded_depth) {
   m = rows;
   mp = round_up(std::max<Index>(rows, 1), kBlock);
   kp = padded_depth;
-  if (values.size() < std::size_t(mp * kp)) values.resize(std::size_t(mp * kp));
+  stride = kp + kRowPad;
+  if (values.size() < std::size_t(mp * stride)) values.resize(std::size_t(mp * stride));
 }
 
 bool offsets_activations(Int8Path path) { return path == Int8Path::Avx512Vnni || path == Int8Path::AvxVnni; }

@@ -66,7 +66,7 @@ class QuantizedDense : public Layer<T> {
     // Per thread: predict runs one slice of rows on each.
     static thread_local lowp::Int8Rows rows;
     static thread_local std::vector<float> row_scales;
-    static thread_local std::vector<std::int32_t> sums;
+    static thread_local lowp::AlignedVector<std::int32_t> sums;  // c of the int8 product: tile stores on cache lines
     quantize_rows(x, path, rows, row_scales);
     sums.resize(std::size_t(count * this->width_));
     lowp::gemm_int8_packed(path, rows, *packed_, sums.data());
