@@ -89,6 +89,17 @@ def test_int8_product_is_exact(path):
                                   np.full((33, 17), 128 * 128 * 2048, np.int64))
 
 
+@pytest.mark.parametrize("path", INT8_PATHS)
+def test_int8_product_with_more_rows_than_stay_in_cache_is_exact(path):
+    # More than 1 MB of int8 rows: the kernels walk c in 256-column slabs (64 below that), here
+    # with a partial last slab and odd tails in every dimension.
+    rng = np.random.default_rng(5)
+    a = rng.integers(-128, 128, (300, 4000)).astype(np.int8)
+    b = rng.integers(-128, 128, (4000, 301)).astype(np.int8)
+    expected = a.astype(np.float64) @ b.astype(np.float64)  # exact: |sums| < 2^53
+    np.testing.assert_array_equal(_core.gemm_int8(a, b, path), expected)
+
+
 def test_reported_paths_are_the_best_the_cpu_has():
     info = backend.reduced_precision()
     isa = info["isa"]
