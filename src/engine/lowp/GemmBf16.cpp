@@ -42,6 +42,9 @@ constexpr Index kColumnSlice = 256;
 //      "VNNI" layout in which one 64-byte row is an AMX B-tile row and a VDPBF16PS operand.
 // Slice-major, not whole-depth panels: panels kp*32 bytes apart (128 KB for kp = 4096) put the
 // same depth of every panel in the same L2 sets, and a slab's 16 panels evicted one another.
+// Panels are one cache line more than their slice's depth apart (kPanelPad): at 64 KB apart, the
+// packing's 16 stores per pair of rows (one per panel) all went to one L1 set.
+constexpr Index kPanelPad = 32;  // bf16 values (64 bytes)
 struct Packed {
   Index m, n, k, mp, np, kp, kc;
   bf16_t* a;
@@ -56,9 +59,11 @@ struct Packed {
   // The 16 column pairs of depths (d, d + 1) (d even) of the panel of columns [j, j + 16) (j a
   // multiple of 16).
   bf16_t* b_row(Index j, Index d) const {
-    const Index d0 = slice_start(d);
-    return b + d0 * np + (j / kPanel) * slice_depth(d0) * kPanel + (d - d0) * kPanel;
+    const Index d0 = slice_start(d), panels = np / kPanel;
+    return b + d0 * np + (d0 / kc) * panels * kPanelPad + (j / kPanel) * (slice_depth(d0) * kPanel + kPanelPad) +
+           (d - d0) * kPanel;
   }
+  Index b_size() const { return np * kp + (kp + kc - 1) / kc * (np / kPanel) * kPanelPad; }
 };
 
 // Rows [i0, i0 + 16) of op(a) into their tiles (zeros beyond m and k).
@@ -302,7 +307,7 @@ void gemm_packed_paths(Bf16Path path, bool transpose_a, bool transpose_b, Index 
   const Index kp = round_up(k, kDepthStep);
   Packed p{m, n, k, round_up(m, kBlock), round_up(n, kBlock), kp, std::min(kDepthSlice, kp), nullptr, nullptr};
   if (w.a.size() < std::size_t(p.mp * p.kp)) w.a.resize(std::size_t(p.mp * p.kp));
-  if (w.b.size() < std::size_t(p.np * p.kp)) w.b.resize(std::size_t(p.np * p.kp));
+  if (w.b.size() < std::size_t(p.b_size())) w.b.resize(std::size_t(p.b_size()));
   p.a = w.a.data();
   p.b = w.b.data();
   const Index row_blocks = p.mp / kBlock, col_blocks = p.np / kBlock, panels = p.np / kPanel;
