@@ -27,8 +27,8 @@ std::vector<bf16_t>& scratch_row(Index size) {
 // Blocking (Blocking.h): depth slices of kDepthSlice, column slabs of kColumnSlice; both operands
 // are packed slice by slice (below), so a slice's part of a and of b is contiguous. A slab's slice
 // of b (2048 x 256 bf16, 1 MB) and its rows of c (512 x 256 float32 at batch 512, 512 KB) stay in
-// L2 while a's blocks pass. Measured single-threaded (thread CPU time) on the wide model's
-// products, against the whole depth in 64-column slabs: x^T dz (4096x4096x512) 44-47 -> 39-41 ms,
+// L2 while a's blocks pass. Measured single-threaded (thread CPU time; before the operands were
+// 64-byte aligned) on the wide model's products, against the whole depth in 64-column slabs: x^T dz (4096x4096x512) 44-47 -> 39-41 ms,
 // x W and dz W^T (512x4096x4096) within 5%; 1024 x 256, 512 x 512 and 4096 x 128 no better.
 constexpr Index kDepthSlice = 2048;
 constexpr Index kColumnSlice = 256;
