@@ -14,7 +14,10 @@ from fastdense import _core, backend
 
 BF16_PATHS = backend.reduced_precision()["bfloat16_paths"]
 INT8_PATHS = backend.reduced_precision()["int8_paths"]
-SHAPES = [(1, 1, 1), (5, 7, 3), (33, 65, 70), (64, 64, 64), (100, 37, 513), (17, 300, 40), (40, 33, 1100)]
+# Odd sizes leave tails in every blocked dimension; (70, 50, 4200) has more depth than one cache
+# slice of the kernels (4096), so c's blocks are reloaded and accumulated into.
+SHAPES = [(1, 1, 1), (5, 7, 3), (33, 65, 70), (64, 64, 64), (100, 37, 513), (17, 300, 40), (40, 33, 1100),
+          (70, 50, 4200)]
 
 
 def bf16_round_reference(x):
@@ -84,6 +87,17 @@ def test_int8_product_is_exact(path):
     extreme = np.full((33, 2048), -128, np.int8)
     np.testing.assert_array_equal(_core.gemm_int8(extreme, np.full((2048, 17), -128, np.int8), path),
                                   np.full((33, 17), 128 * 128 * 2048, np.int64))
+
+
+@pytest.mark.parametrize("path", INT8_PATHS)
+def test_int8_product_with_more_rows_than_stay_in_cache_is_exact(path):
+    # More than 1 MB of int8 rows: the kernels walk c in 256-column slabs (64 below that), here
+    # with a partial last slab and odd tails in every dimension.
+    rng = np.random.default_rng(5)
+    a = rng.integers(-128, 128, (300, 4000)).astype(np.int8)
+    b = rng.integers(-128, 128, (4000, 301)).astype(np.int8)
+    expected = a.astype(np.float64) @ b.astype(np.float64)  # exact: |sums| < 2^53
+    np.testing.assert_array_equal(_core.gemm_int8(a, b, path), expected)
 
 
 def test_reported_paths_are_the_best_the_cpu_has():

@@ -2,7 +2,9 @@
 int8 products on every path this CPU has; files move between fastdense and tf.keras."""
 
 import json
+import threading
 import zipfile
+from concurrent import futures
 
 import numpy as np
 import pytest
@@ -60,6 +62,25 @@ def test_predict_matches_keras_int8_formula_on_every_path(path):
         backend.set_reduced_precision_path(None)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(eager, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_concurrent_predictions_share_the_packed_kernel_safely():
+    # Each predict call runs on its own copy of the layers, which share the packed int8 kernel.
+    model = mlp(widths=(300, 200))
+    model.quantize("int8")
+    rng = np.random.default_rng(4)
+    xs = [rng.standard_normal((rows, 30)).astype(np.float32) for rows in (1, 33, 257, 64)]
+    serial = [model.predict(x, verbose=0) for x in xs]
+    start = threading.Barrier(4)
+
+    def worker(k):
+        start.wait()
+        return [(i, model.predict(xs[i], verbose=0)) for r in range(3) for i in range(len(xs)) if (i + r) % 4 == k]
+
+    with futures.ThreadPoolExecutor(4) as pool:
+        results = [item for part in pool.map(worker, range(4)) for item in part]
+    assert len(results) == 3 * len(xs)
+    assert [i for i, out in results if not np.array_equal(out, serial[i])] == []
 
 
 def test_int8_outputs_stay_close_to_float32():

@@ -6,25 +6,17 @@
 #include <vector>
 
 #include "../MatrixProduct.h"
+#include "AlignedBuffer.h"
 #include "Bfloat16.h"
+#include "Blocking.h"
 #include "TileConfig.h"
 
 namespace fd::lowp {
 
 namespace {
 
-constexpr Index kBlock = 32;      // c is computed in 32x32 blocks (2x2 AMX tiles, 4 8x32 AVX-512 blocks)
 constexpr Index kDepthStep = 32;  // bf16 values per AMX tile row: k is padded to a multiple of this
-constexpr Index kPanel = 16;      // columns per packed panel of b
-// Cache blocking: a kKc-deep slice of kNc columns of packed b stays in L2 while every 32-row
-// block of a passes over it. Measured single-threaded on 1024x4096x4096 (Sapphire Rapids): the
-// whole depth at once (no reloading of c's tiles per slice) with 64 columns beat 512-1024 x 256 by
-// 15-25%.
-constexpr Index kKc = 4096;
-constexpr Index kNc = 64;
-constexpr Index kRowGroup = 16;  // rows of a per tile
-
-Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
+constexpr Index kRowGroup = 16;   // rows of a per tile
 
 std::vector<bf16_t>& scratch_row(Index size) {
   static thread_local std::vector<bf16_t> row;
@@ -32,28 +24,55 @@ std::vector<bf16_t>& scratch_row(Index size) {
   return row;
 }
 
-// The operands in the layouts the kernels read:
-//   a: 16x32 tiles of bf16, each 1 KB contiguous, tiles of a row group in depth order (a row-major
-//      copy put the 16 rows of an AMX tile load kp*2 bytes apart: for kp = 4096 all of them in one
-//      L1 set, and the loads thrashed);
-//   b: np/16 panels, each kp/2 rows of 16 column pairs (b[2r][j], b[2r+1][j]) - the "VNNI" layout
-//      in which one 64-byte row is an AMX B-tile row and a VDPBF16PS operand.
+// Blocking (Blocking.h): depth slices of kDepthSlice, column slabs of kColumnSlice; both operands
+// are packed slice by slice (below), so a slice's part of a and of b is contiguous. A slab's slice
+// of b (2048 x 256 bf16, 1 MB) and its rows of c (512 x 256 float32 at batch 512, 512 KB) stay in
+// L2 while a's blocks pass. Measured single-threaded (thread CPU time; before the operands were
+// 64-byte aligned) on the wide model's products, against the whole depth in 64-column slabs: x^T dz (4096x4096x512) 44-47 -> 39-41 ms,
+// x W and dz W^T (512x4096x4096) within 5%; 1024 x 256, 512 x 512 and 4096 x 128 no better.
+constexpr Index kDepthSlice = 2048;
+constexpr Index kColumnSlice = 256;
+
+// The operands in the layouts the kernels read, one depth slice after the other (slice s holds
+// depths [s * kc, s * kc + ds), ds = min(kc, kp - s * kc)):
+//   a: per slice, 16-row groups of 16x32 tiles of bf16, each tile 1 KB contiguous, a group's
+//      tiles in depth order (a row-major copy put the 16 rows of an AMX tile load kp*2 bytes
+//      apart: for kp = 4096 all of them in one L1 set, and the loads thrashed);
+//   b: per slice, np/16 panels of ds/2 rows of 16 column pairs (b[2r][j], b[2r+1][j]) - the
+//      "VNNI" layout in which one 64-byte row is an AMX B-tile row and a VDPBF16PS operand.
+// Slice-major, not whole-depth panels: panels kp*32 bytes apart (128 KB for kp = 4096) put the
+// same depth of every panel in the same L2 sets, and a slab's 16 panels evicted one another.
+// Panels are one cache line more than their slice's depth apart (kPanelPad): at 64 KB apart, the
+// packing's 16 stores per pair of rows (one per panel) all went to one L1 set.
+constexpr Index kPanelPad = 32;  // bf16 values (64 bytes)
 struct Packed {
-  Index m, n, k, mp, np, kp;
+  Index m, n, k, mp, np, kp, kc;
   bf16_t* a;
   bf16_t* b;
-  const bf16_t* b_panel(Index column) const { return b + (column / kPanel) * kp * kPanel; }
-  // The tile holding rows [i, i + 16) (i a multiple of 16) and depths [d, d + 32).
-  const bf16_t* a_tile(Index i, Index d) const { return a + i * kp + (d / kDepthStep) * kRowGroup * kDepthStep; }
+  Index slice_start(Index d) const { return d / kc * kc; }
+  Index slice_depth(Index d0) const { return std::min(kc, kp - d0); }
+  // The tile holding rows [i, i + 16) (i a multiple of 16) and depths [d, d + 32) (d a multiple of 32).
+  bf16_t* a_tile(Index i, Index d) const {
+    const Index d0 = slice_start(d);
+    return a + d0 * mp + i * slice_depth(d0) + (d - d0) / kDepthStep * kRowGroup * kDepthStep;
+  }
+  // The 16 column pairs of depths (d, d + 1) (d even) of the panel of columns [j, j + 16) (j a
+  // multiple of 16).
+  bf16_t* b_row(Index j, Index d) const {
+    const Index d0 = slice_start(d), panels = np / kPanel;
+    return b + d0 * np + (d0 / kc) * panels * kPanelPad + (j / kPanel) * (slice_depth(d0) * kPanel + kPanelPad) +
+           (d - d0) * kPanel;
+  }
+  Index b_size() const { return np * kp + (kp + kc - 1) / kc * (np / kPanel) * kPanelPad; }
 };
 
-// Rows [i0, i0 + 16) of op(a) into their tiles (zeros beyond m and k); dst is the first tile.
-void pack_a_rows(const float* a, bool transpose, Index m, Index k, Index i0, bf16_t* dst, Index kp) {
+// Rows [i0, i0 + 16) of op(a) into their tiles (zeros beyond m and k).
+void pack_a_rows(const float* a, bool transpose, const Packed& p, Index i0) {
+  const Index m = p.m, k = p.k, kp = p.kp;
   const Index rows = std::max<Index>(0, std::min(kRowGroup, m - i0));
   std::vector<bf16_t>& row = scratch_row(kp);
   const auto place = [&](Index r) {  // row r of the group, converted into `row`, to its tiles
-    for (Index d = 0; d < kp; d += kDepthStep)
-      std::copy_n(row.data() + d, kDepthStep, dst + (d / kDepthStep) * kRowGroup * kDepthStep + r * kDepthStep);
+    for (Index d = 0; d < kp; d += kDepthStep) std::copy_n(row.data() + d, kDepthStep, p.a_tile(i0, d) + r * kDepthStep);
   };
   if (!transpose) {
     for (Index r = 0; r < rows; ++r) {
@@ -65,11 +84,11 @@ void pack_a_rows(const float* a, bool transpose, Index m, Index k, Index i0, bf1
     alignas(64) bf16_t column[kRowGroup];
     for (Index d = 0; d < k; ++d) {
       floats_to_bf16(a + d * m + i0, column, rows);
-      bf16_t* tile = dst + (d / kDepthStep) * kRowGroup * kDepthStep + d % kDepthStep;
+      bf16_t* tile = p.a_tile(i0, d - d % kDepthStep) + d % kDepthStep;
       for (Index r = 0; r < rows; ++r) tile[r * kDepthStep] = column[r];
     }
     for (Index d = k; d < kp; ++d) {
-      bf16_t* tile = dst + (d / kDepthStep) * kRowGroup * kDepthStep + d % kDepthStep;
+      bf16_t* tile = p.a_tile(i0, d - d % kDepthStep) + d % kDepthStep;
       for (Index r = 0; r < rows; ++r) tile[r * kDepthStep] = 0;
     }
   }
@@ -77,31 +96,75 @@ void pack_a_rows(const float* a, bool transpose, Index m, Index k, Index i0, bf1
   for (Index r = rows; r < kRowGroup; ++r) place(r);
 }
 
+// Depths (d, d + 1) of `panels` full panels of the stored (k, n) b: r0 and r1 are the two rows
+// at the panels' first column, out the first panel's row of pairs, panel_stride the distance
+// between panels' rows.
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_rows_avx512(const float* r0, const float* r1,
-                                                                                  bf16_t* dst) {
+                                                                                  Index panels, bf16_t* out,
+                                                                                  Index panel_stride) {
   // cvtne2ps puts r0's 16 values in the low half, r1's in the high; the permutation interleaves them.
   const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
                                               22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r1), _mm512_loadu_ps(r0));
-  _mm512_storeu_si512(dst, _mm512_permutexvar_epi16(interleave, both));
+  for (Index q = 0; q < panels; ++q) {
+    const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r1 + q * kPanel), _mm512_loadu_ps(r0 + q * kPanel));
+    _mm512_storeu_si512(out + q * panel_stride, _mm512_permutexvar_epi16(interleave, both));
+  }
+}
+
+// 32 depths of a full panel of op(b) = transpose of the stored (n, k) b: rows[c * stride + d] for
+// c < 16, d < 32 to the 16 rows of 16 pairs at out. Each stored row converts to 16 pairs in one
+// register (VCVTNE2PS2BF16), then a 16x16 transpose of 32-bit pairs.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_transposed_avx512(const float* rows, Index stride,
+                                                                                        bf16_t* out) {
+  __m512i r[16], t[16];
+  for (int c = 0; c < 16; ++c) {
+    const float* row = rows + c * stride;
+    r[c] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + 16), _mm512_loadu_ps(row));
+  }
+  for (int c = 0; c < 16; c += 2) {  // 32-bit interleave of row pairs
+    t[c] = _mm512_unpacklo_epi32(r[c], r[c + 1]);
+    t[c + 1] = _mm512_unpackhi_epi32(r[c], r[c + 1]);
+  }
+  for (int c = 0; c < 16; c += 4) {  // 64-bit interleave: per 128-bit lane, one column of 4 rows
+    r[c] = _mm512_unpacklo_epi64(t[c], t[c + 2]);
+    r[c + 1] = _mm512_unpackhi_epi64(t[c], t[c + 2]);
+    r[c + 2] = _mm512_unpacklo_epi64(t[c + 1], t[c + 3]);
+    r[c + 3] = _mm512_unpackhi_epi64(t[c + 1], t[c + 3]);
+  }
+  for (int s = 0; s < 4; ++s) {  // lanes of rows 0-7 (and 8-15): columns s, s + 8 | s + 4, s + 12
+    t[s] = _mm512_shuffle_i32x4(r[s], r[s + 4], 0x88);
+    t[s + 4] = _mm512_shuffle_i32x4(r[s], r[s + 4], 0xdd);
+    t[s + 8] = _mm512_shuffle_i32x4(r[s + 8], r[s + 12], 0x88);
+    t[s + 12] = _mm512_shuffle_i32x4(r[s + 8], r[s + 12], 0xdd);
+  }
+  for (int s = 0; s < 8; ++s) {  // whole columns: s from t[s] and t[s + 8], s + 8 likewise
+    _mm512_storeu_si512(out + s * 2 * kPanel, _mm512_shuffle_i32x4(t[s], t[s + 8], 0x88));
+    _mm512_storeu_si512(out + (s + 8) * 2 * kPanel, _mm512_shuffle_i32x4(t[s], t[s + 8], 0xdd));
+  }
 }
 
 constexpr Index kPanelGroup = 16;  // b is packed 16 panels (256 columns) at a time
 
 // Panels [p0, p0 + 16) of op(b) (columns 16p..16p+15 each) into their VNNI layout.
-void pack_b_panels(const float* b, bool transpose, Index n, Index k, Index p0, Index panels, bf16_t* packed, Index kp) {
+void pack_b_panels(const float* b, bool transpose, const Packed& p, Index p0, Index panels) {
+  const Index n = p.n, k = p.k, kp = p.kp;
   const Index p_end = std::min(p0 + kPanelGroup, panels);
   if (!transpose) {  // b is (k, n): each pair of rows is read once, left to right, for all 16 panels
     const bool avx512 = cpu_features().avx512bf16;
+    // Panels whose 16 columns all exist take the vector path (every pair of depths inside k).
+    const Index full_end = avx512 ? std::max(p0, std::min(p_end, n / kPanel)) : p0;
     for (Index r = 0; r < kp / 2; ++r) {
       const Index d0 = 2 * r, d1 = 2 * r + 1;
-      for (Index panel = p0; panel < p_end; ++panel) {
+      Index panel = p0;
+      if (d1 < k && full_end > p0) {
+        const Index stride = full_end - p0 > 1 ? p.b_row((p0 + 1) * kPanel, d0) - p.b_row(p0 * kPanel, d0) : 0;
+        pack_b_rows_avx512(b + d0 * n + p0 * kPanel, b + d1 * n + p0 * kPanel, full_end - p0, p.b_row(p0 * kPanel, d0),
+                           stride);
+        panel = full_end;
+      }
+      for (; panel < p_end; ++panel) {
         const Index j0 = panel * kPanel, cols = std::min(kPanel, n - j0);
-        bf16_t* out = packed + panel * kp * kPanel + r * 2 * kPanel;
-        if (avx512 && cols == kPanel && d1 < k) {
-          pack_b_rows_avx512(b + d0 * n + j0, b + d1 * n + j0, out);
-          continue;
-        }
+        bf16_t* out = p.b_row(j0, d0);
         for (Index c = 0; c < kPanel; ++c) {
           out[2 * c] = (c < cols && d0 < k) ? float_to_bf16(b[d0 * n + j0 + c]) : bf16_t(0);
           out[2 * c + 1] = (c < cols && d1 < k) ? float_to_bf16(b[d1 * n + j0 + c]) : bf16_t(0);
@@ -110,22 +173,29 @@ void pack_b_panels(const float* b, bool transpose, Index n, Index k, Index p0, I
     }
     return;
   }
-  // b is stored (n, k): column j of op(b) is a contiguous row; a pair (d, d+1) is adjacent in it.
-  std::vector<bf16_t> row(static_cast<std::size_t>(kp), bf16_t(0));
+  // b is stored (n, k): column j of op(b) is a contiguous row, a pair (d, d+1) adjacent in it, so
+  // each row of the panel's layout gathers one pair from each of 16 rows: a 16x16 transpose of
+  // pairs, 32 depths at a time where the panel is full.
+  const bool avx512 = cpu_features().avx512bf16;
   for (Index panel = p0; panel < p_end; ++panel) {
     const Index j0 = panel * kPanel, cols = std::max<Index>(0, std::min(kPanel, n - j0));
-    std::uint32_t* out = reinterpret_cast<std::uint32_t*>(packed + panel * kp * kPanel);
-    if (cols < kPanel) std::fill(out, out + kp / 2 * kPanel, 0u);
-    for (Index c = 0; c < cols; ++c) {
-      floats_to_bf16(b + (j0 + c) * k, row.data(), k);
-      const std::uint32_t* pairs = reinterpret_cast<const std::uint32_t*>(row.data());
-      for (Index r = 0; r < kp / 2; ++r) out[r * kPanel + c] = pairs[r];
+    Index d = 0;
+    if (avx512 && cols == kPanel)
+      for (; d + kDepthStep <= k; d += kDepthStep) pack_b_transposed_avx512(b + j0 * k + d, k, p.b_row(j0, d));
+    for (; d < kp; d += 2) {  // the rest (and every depth of a partial panel) one pair at a time
+      std::uint32_t* out = reinterpret_cast<std::uint32_t*>(p.b_row(j0, d));
+      for (Index c = 0; c < kPanel; ++c) {
+        const float* column = b + (j0 + c) * k;
+        const bf16_t lo = c < cols && d < k ? float_to_bf16(column[d]) : bf16_t(0);
+        const bf16_t hi = c < cols && d + 1 < k ? float_to_bf16(column[d + 1]) : bf16_t(0);
+        out[c] = std::uint32_t(lo) | std::uint32_t(hi) << 16;
+      }
     }
   }
 }
 
 struct Workspace {
-  std::vector<bf16_t> a, b;
+  AlignedVector<bf16_t> a, b;  // tile rows on cache lines
 };
 
 Workspace& workspace() {
@@ -165,13 +235,17 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void amx_block(const Packed
     _tile_zero(2);
     _tile_zero(3);
   }
-  const bf16_t* b0 = p.b_panel(j0);
-  const bf16_t* b1 = b0 + p.kp * kPanel;
-  for (Index d = d0; d < d0 + depth; d += kDepthStep) {
-    _tile_loadd(4, p.a_tile(i0, d), 64);
-    _tile_loadd(5, p.a_tile(i0 + 16, d), 64);
-    _tile_loadd(6, b0 + d * kPanel, 64);
-    _tile_loadd(7, b1 + d * kPanel, 64);
+  // [d0, d0 + depth) lies in one slice: each operand's tiles follow one another 1 KB apart.
+  const bf16_t* a0 = p.a_tile(i0, d0);
+  const bf16_t* a1 = p.a_tile(i0 + 16, d0);
+  const bf16_t* b0 = p.b_row(j0, d0);
+  const bf16_t* b1 = p.b_row(j0 + 16, d0);
+  constexpr Index kTile = kRowGroup * kDepthStep;  // bf16 values per tile
+  for (Index t = 0; t < depth / kDepthStep * kTile; t += kTile) {
+    _tile_loadd(4, a0 + t, 64);
+    _tile_loadd(5, a1 + t, 64);
+    _tile_loadd(6, b0 + t, 64);
+    _tile_loadd(7, b1 + t, 64);
     _tile_dpbf16ps(0, 4, 6);
     _tile_dpbf16ps(1, 4, 7);
     _tile_dpbf16ps(2, 5, 6);
@@ -194,8 +268,9 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void avx512_block(const P
   const Index cols = std::min(kBlock, p.n - j0);
   const __mmask16 mask0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
   const __mmask16 mask1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
-  const bf16_t* b0 = p.b_panel(j0);
-  const bf16_t* b1 = b0 + p.kp * kPanel;
+  // [d0, d0 + depth) lies in one slice.
+  const bf16_t* b0 = p.b_row(j0, d0);
+  const bf16_t* b1 = p.b_row(j0 + 16, d0);
   for (Index r0 = i0; r0 < std::min(i0 + kBlock, p.m); r0 += 8) {
     const Index rows = std::min<Index>(8, p.m - r0);
     __m512 acc[8][2];
@@ -205,11 +280,11 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void avx512_block(const P
       acc[r][1] = load_c && r < rows ? _mm512_maskz_loadu_ps(mask1, row + 16) : _mm512_setzero_ps();
     }
     // Rows r0..r0+7 are rows (r0 % 16).. of the 16-row tiles starting at row r0 - r0 % 16.
-    const bf16_t* tiles = p.a_tile(r0 - r0 % kRowGroup, 0) + (r0 % kRowGroup) * kDepthStep;
-    for (Index pair = d0 / 2; pair < (d0 + depth) / 2; ++pair) {
-      const bf16_t* a = tiles + (2 * pair / kDepthStep) * kRowGroup * kDepthStep + (2 * pair) % kDepthStep;
-      const __m512bh w0 = (__m512bh)_mm512_loadu_si512(b0 + pair * 2 * kPanel);
-      const __m512bh w1 = (__m512bh)_mm512_loadu_si512(b1 + pair * 2 * kPanel);
+    const bf16_t* tiles = p.a_tile(r0 - r0 % kRowGroup, d0) + (r0 % kRowGroup) * kDepthStep;
+    for (Index d = 0; d < depth; d += 2) {
+      const bf16_t* a = tiles + (d / kDepthStep) * kRowGroup * kDepthStep + d % kDepthStep;
+      const __m512bh w0 = (__m512bh)_mm512_loadu_si512(b0 + d * kPanel);
+      const __m512bh w1 = (__m512bh)_mm512_loadu_si512(b1 + d * kPanel);
       for (int r = 0; r < 8; ++r) {
         std::uint32_t x;
         std::memcpy(&x, a + r * kDepthStep, sizeof x);
@@ -226,66 +301,45 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void avx512_block(const P
   }
 }
 
-// c's blocks [ib, ie) x [jb, je) (in units of kBlock), every depth slice in turn.
-template <typename Block>
-void compute_blocks(const Packed& p, Index ib, Index ie, Index jb, Index je, float* c, bool accumulate,
-                    const Block& block) {
-  for (Index d0 = 0; d0 < p.kp; d0 += kKc) {
-    const Index depth = std::min(kKc, p.kp - d0);
-    for (Index jc = jb; jc < je; jc += kNc / kBlock)
-      for (Index i = ib; i < ie; ++i)
-        for (Index j = jc; j < std::min(je, jc + kNc / kBlock); ++j)
-          block(p, i * kBlock, j * kBlock, d0, depth, c, accumulate || d0 > 0);
-  }
-}
-
 void gemm_packed_paths(Bf16Path path, bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a,
                        const float* b, float* c, bool accumulate) {
   Workspace& w = workspace();
-  Packed p{m, n, k, round_up(m, kBlock), round_up(n, kBlock), round_up(k, kDepthStep), nullptr, nullptr};
+  const Index kp = round_up(k, kDepthStep);
+  Packed p{m, n, k, round_up(m, kBlock), round_up(n, kBlock), kp, std::min(kDepthSlice, kp), nullptr, nullptr};
   if (w.a.size() < std::size_t(p.mp * p.kp)) w.a.resize(std::size_t(p.mp * p.kp));
-  if (w.b.size() < std::size_t(p.np * p.kp)) w.b.resize(std::size_t(p.np * p.kp));
+  if (w.b.size() < std::size_t(p.b_size())) w.b.resize(std::size_t(p.b_size()));
   p.a = w.a.data();
   p.b = w.b.data();
   const Index row_blocks = p.mp / kBlock, col_blocks = p.np / kBlock, panels = p.np / kPanel;
-  const bool fork = fork_pays(double(m) * double(n) * double(k), kParallelProductWork);
   const auto run = [&](int part, int parts) {
     // Packing: each thread converts its share of rows and panels, then all wait for the whole.
     // (Explicit shares, not `omp for`: called inside predict's per-thread region with no fork, an
     // orphaned `omp for` would split this thread's packing across predict's threads.)
     const Index groups_a = p.mp / kRowGroup, groups_b = (panels + kPanelGroup - 1) / kPanelGroup;
     for (Index g = groups_a * part / parts; g < groups_a * (part + 1) / parts; ++g)
-      pack_a_rows(a, transpose_a, m, k, g * kRowGroup, p.a + g * kRowGroup * p.kp, p.kp);
+      pack_a_rows(a, transpose_a, p, g * kRowGroup);
     for (Index g = groups_b * part / parts; g < groups_b * (part + 1) / parts; ++g)
-      pack_b_panels(b, transpose_b, n, k, g * kPanelGroup, panels, p.b, p.kp);
+      pack_b_panels(b, transpose_b, p, g * kPanelGroup, panels);
 #ifdef _OPENMP
     if (parts > 1) {
 #pragma omp barrier
     }
 #endif
-    // Each thread computes one slab of c: rows when c is tall, columns when it is wide.
-    const bool split_rows = row_blocks >= col_blocks;
-    const Index extent = split_rows ? row_blocks : col_blocks;
-    const Index begin = extent * part / parts, end = extent * (part + 1) / parts;
-    const Index ib = split_rows ? begin : 0, ie = split_rows ? end : row_blocks;
-    const Index jb = split_rows ? 0 : begin, je = split_rows ? col_blocks : end;
-    if (begin == end) return;
+    const BlockRange range = thread_share(row_blocks, col_blocks, part, parts);
+    if (range.empty()) return;
     if (path == Bf16Path::Amx) {
       amx_configure();
-      compute_blocks(p, ib, ie, jb, je, c, accumulate, amx_block);
+      for_each_block(range, p.kp, p.kc, kColumnSlice, accumulate, [&](Index i0, Index j0, Index d0, Index depth, bool load_c) {
+        amx_block(p, i0, j0, d0, depth, c, load_c);
+      });
       amx_release();
     } else {
-      compute_blocks(p, ib, ie, jb, je, c, accumulate, avx512_block);
+      for_each_block(range, p.kp, p.kc, kColumnSlice, accumulate, [&](Index i0, Index j0, Index d0, Index depth, bool load_c) {
+        avx512_block(p, i0, j0, d0, depth, c, load_c);
+      });
     }
   };
-#ifdef _OPENMP
-  if (fork) {
-#pragma omp parallel num_threads(engine_threads())
-    run(omp_get_thread_num(), omp_get_num_threads());
-    return;
-  }
-#endif
-  run(0, 1);
+  run_in_parts(double(m) * double(n) * double(k), run);
 }
 
 void gemm_emulated(bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a, const float* b,

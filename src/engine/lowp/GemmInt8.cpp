@@ -5,23 +5,23 @@
 #include <algorithm>
 #include <cstring>
 
+#include "Blocking.h"
 #include "TileConfig.h"
 
 namespace fd::lowp {
 
 namespace {
 
-constexpr Index kBlock = 32;
 constexpr Index kDepthStep = 64;  // int8 values per AMX tile row
-constexpr Index kPanel = 16;
-// Cache blocking: a kKc-deep slice of kNc columns of packed b stays in L2 while every 32-row
-// block of a passes over it. Measured single-threaded on 1024x4096x4096 (Sapphire Rapids): the
-// whole depth at once (no reloading of c's tiles per slice) with 64 columns beat 512-1024 x 256 by
-// 15-25%.
-constexpr Index kKc = 4096;
-constexpr Index kNc = 64;
-
-Index round_up(Index x, Index to) { return (x + to - 1) / to * to; }
+// Blocking (Blocking.h): b's panels hold the whole depth, so the walk takes it in one slice (c's
+// tiles loaded once per block). Column slabs: 64 columns while a (mp x kp bytes) fits in half of
+// L2 and stays there while the slabs pass, 256 when a is larger and comes from L3 once per slab.
+// Measured single-threaded (thread CPU time, Sapphire Rapids): 1024x4096x4096 1.59-1.65 TOP/s
+// with 64, 2.04-2.06 with 256 (128: 1.89); 256x4096x4096 2.06-2.08 with 64, 1.86-1.89 with 256;
+// depth slices of 1024 with 256 columns slower (1.32-1.39 on 1024x4096x4096).
+constexpr Index kDepthSlice = 4096;
+constexpr Index kNarrowColumnSlice = 64, kWideColumnSlice = 256;
+constexpr Index kRowsInL2 = Index(1) << 20;  // bytes of a kept in L2 across column slabs
 
 // ---------------------------------------------------------------------------------------- AMX
 __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_configure() {
@@ -59,13 +59,13 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_block(const Int8Ro
     _tile_zero(2);
     _tile_zero(3);
   }
-  const std::int8_t* a0 = a.values.data() + i0 * a.kp;
-  const std::int8_t* a1 = a0 + 16 * a.kp;
+  const std::int8_t* a0 = a.values.data() + i0 * a.stride;
+  const std::int8_t* a1 = a0 + 16 * a.stride;
   const std::int8_t* b0 = b.panel(j0);
   const std::int8_t* b1 = b0 + b.kp * kPanel;
   for (Index d = d0; d < d0 + depth; d += kDepthStep) {
-    _tile_loadd(4, a0 + d, a.kp);
-    _tile_loadd(5, a1 + d, a.kp);
+    _tile_loadd(4, a0 + d, a.stride);
+    _tile_loadd(5, a1 + d, a.stride);
     _tile_loadd(6, b0 + d * kPanel, 64);
     _tile_loadd(7, b1 + d * kPanel, 64);
     _tile_dpbssd(0, 4, 6);
@@ -104,13 +104,13 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void avx512_block(const I
       acc[r][0] = load_c && r < rows ? _mm512_maskz_loadu_epi32(mask0, row) : _mm512_setzero_si512();
       acc[r][1] = load_c && r < rows ? _mm512_maskz_loadu_epi32(mask1, row + 16) : _mm512_setzero_si512();
     }
-    const std::int8_t* x = a.values.data() + r0 * a.kp;
+    const std::int8_t* x = a.values.data() + r0 * a.stride;
     for (Index q = d0 / 4; q < (d0 + depth) / 4; ++q) {
       const __m512i w0 = _mm512_loadu_si512(b0 + q * 4 * kPanel);
       const __m512i w1 = _mm512_loadu_si512(b1 + q * 4 * kPanel);
       for (int r = 0; r < 8; ++r) {
         std::int32_t quad;
-        std::memcpy(&quad, x + r * a.kp + 4 * q, sizeof quad);
+        std::memcpy(&quad, x + r * a.stride + 4 * q, sizeof quad);
         const __m512i xs = _mm512_set1_epi32(quad);
         acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], xs, w0);
         acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], xs, w1);
@@ -145,7 +145,7 @@ __attribute__((target("avx2,avxvnni"))) void avxvnni_block(const Int8Rows& a, co
       if (load_c && r < rows) std::copy_n(c + (r0 + r) * n + j0, cols, tmp[r]);
       for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(tmp[r] + 8 * v));
     }
-    const std::int8_t* x = a.values.data() + r0 * a.kp;
+    const std::int8_t* x = a.values.data() + r0 * a.stride;
     const std::int8_t* panels[2] = {b.panel(j0), b.panel(j0) + b.kp * kPanel};
     for (Index q = d0 / 4; q < (d0 + depth) / 4; ++q) {
       __m256i w[4];
@@ -153,7 +153,7 @@ __attribute__((target("avx2,avxvnni"))) void avxvnni_block(const Int8Rows& a, co
         w[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panels[v / 2] + q * 4 * kPanel + (v % 2) * 32));
       for (int r = 0; r < 4; ++r) {
         std::int32_t quad;
-        std::memcpy(&quad, x + r * a.kp + 4 * q, sizeof quad);
+        std::memcpy(&quad, x + r * a.stride + 4 * q, sizeof quad);
         const __m256i xs = _mm256_set1_epi32(quad);
         for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_dpbusd_avx_epi32(acc[r][v], xs, w[v]);
       }
@@ -174,7 +174,7 @@ void portable_block(const Int8Rows& a, const PackedInt8Matrix& b, Index i0, Inde
   for (Index i = i0; i < std::min(i0 + kBlock, m); ++i) {
     std::int32_t acc[kBlock];
     for (Index j = 0; j < kBlock; ++j) acc[j] = (load_c && j < cols) ? c[i * n + j0 + j] : 0;
-    const std::int8_t* x = a.values.data() + i * a.kp;
+    const std::int8_t* x = a.values.data() + i * a.stride;
     for (Index half = 0; half < 2; ++half) {
       const std::int8_t* w = b.panel(j0) + half * b.kp * kPanel;
       std::int32_t* out = acc + half * kPanel;
@@ -186,18 +186,6 @@ void portable_block(const Int8Rows& a, const PackedInt8Matrix& b, Index i0, Inde
       }
     }
     for (Index j = 0; j < cols; ++j) c[i * n + j0 + j] = acc[j];
-  }
-}
-
-template <typename Block>
-void compute_blocks(const Int8Rows& a, const PackedInt8Matrix& b, Index ib, Index ie, Index jb, Index je,
-                    std::int32_t* c, const Block& block) {
-  for (Index d0 = 0; d0 < b.kp; d0 += kKc) {
-    const Index depth = std::min(kKc, b.kp - d0);
-    for (Index jc = jb; jc < je; jc += kNc / kBlock)
-      for (Index i = ib; i < ie; ++i)
-        for (Index j = jc; j < std::min(je, jc + kNc / kBlock); ++j)
-          block(a, b, i * kBlock, j * kBlock, d0, depth, c, d0 > 0);
   }
 }
 
@@ -224,7 +212,8 @@ void Int8Rows::resize(Index rows, Index padded_depth) {
   m = rows;
   mp = round_up(std::max<Index>(rows, 1), kBlock);
   kp = padded_depth;
-  if (values.size() < std::size_t(mp * kp)) values.resize(std::size_t(mp * kp));
+  stride = kp + kRowPad;
+  if (values.size() < std::size_t(mp * stride)) values.resize(std::size_t(mp * stride));
 }
 
 bool offsets_activations(Int8Path path) { return path == Int8Path::Avx512Vnni || path == Int8Path::AvxVnni; }
@@ -233,32 +222,26 @@ void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& 
   const Index m = a.m, n = b.n;
   if (m == 0 || n == 0) return;
   const Index row_blocks = (m + kBlock - 1) / kBlock, col_blocks = b.np / kBlock;
-  const auto run = [&](int part, int parts) {
-    const bool split_rows = row_blocks >= col_blocks;
-    const Index extent = split_rows ? row_blocks : col_blocks;
-    const Index begin = extent * part / parts, end = extent * (part + 1) / parts;
-    if (begin == end) return;
-    const Index ib = split_rows ? begin : 0, ie = split_rows ? end : row_blocks;
-    const Index jb = split_rows ? 0 : begin, je = split_rows ? col_blocks : end;
+  run_in_parts(double(m) * double(n) * double(b.k), [&](int part, int parts) {
+    const BlockRange range = thread_share(row_blocks, col_blocks, part, parts);
+    if (range.empty()) return;
+    const Index columns = a.mp * a.kp <= kRowsInL2 ? kNarrowColumnSlice : kWideColumnSlice;
+    const auto blocks = [&](auto kernel) {
+      for_each_block(range, b.kp, kDepthSlice, columns, false, [&](Index i0, Index j0, Index d0, Index depth, bool load_c) {
+        kernel(a, b, i0, j0, d0, depth, c, load_c);
+      });
+    };
     switch (path) {
       case Int8Path::Amx:
         amx_configure();
-        compute_blocks(a, b, ib, ie, jb, je, c, amx_block);
+        blocks(amx_block);
         amx_release();
         break;
-      case Int8Path::Avx512Vnni: compute_blocks(a, b, ib, ie, jb, je, c, avx512_block); break;
-      case Int8Path::AvxVnni: compute_blocks(a, b, ib, ie, jb, je, c, avxvnni_block); break;
-      default: compute_blocks(a, b, ib, ie, jb, je, c, portable_block);
+      case Int8Path::Avx512Vnni: blocks(avx512_block); break;
+      case Int8Path::AvxVnni: blocks(avxvnni_block); break;
+      default: blocks(portable_block);
     }
-  };
-#ifdef _OPENMP
-  if (fork_pays(double(m) * double(n) * double(b.k), kParallelProductWork)) {
-#pragma omp parallel num_threads(engine_threads())
-    run(omp_get_thread_num(), omp_get_num_threads());
-    return;
-  }
-#endif
-  run(0, 1);
+  });
 }
 
 void gemm_int8(Int8Path path, const std::int8_t* a, Index m, const PackedInt8Matrix& b, std::int32_t* c) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../Tensor.h"
+#include "AlignedBuffer.h"
 #include "Dispatch.h"
 
 namespace fd::lowp {
@@ -18,20 +19,23 @@ namespace fd::lowp {
 // (b[4r..4r+3][j]); k padded to a multiple of 64 (an AMX tile row), n to a multiple of 32.
 struct PackedInt8Matrix {
   Index k = 0, n = 0, kp = 0, np = 0;
-  std::vector<std::int8_t> panels;
+  AlignedVector<std::int8_t> panels;  // tile rows on cache lines
   std::vector<std::int32_t> column_sums;  // VNNI's correction for the +128 offset of a
   const std::int8_t* panel(Index column) const { return panels.data() + (column / 16) * kp * 16; }
 };
 
 PackedInt8Matrix pack_int8_matrix(const std::int8_t* b, Index k, Index n);
 
-// a's rows as the kernels read them: (mp, kp) with mp a multiple of 32; for the VNNI paths the
-// values are stored offset by +128 (as uint8).
+// a's rows as the kernels read them: mp rows (a multiple of 32) of kp values, `stride` bytes
+// apart; for the VNNI paths the values are stored offset by +128 (as uint8). The stride is kp
+// plus one cache line: with rows kp = 4096 bytes apart, the 16 rows of an AMX tile load all fell
+// in one L1 set.
 struct Int8Rows {
-  Index m = 0, mp = 0, kp = 0;
-  std::vector<std::int8_t> values;
+  static constexpr Index kRowPad = 64;
+  Index m = 0, mp = 0, kp = 0, stride = 0;
+  AlignedVector<std::int8_t> values;  // rows on cache lines
   void resize(Index rows, Index padded_depth);
-  std::int8_t* row(Index i) { return values.data() + i * kp; }
+  std::int8_t* row(Index i) { return values.data() + i * stride; }
 };
 
 // Whether `path` wants a's values offset by +128 (unsigned operand of VPDPBUSD).

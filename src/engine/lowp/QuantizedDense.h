@@ -29,17 +29,20 @@ class QuantizedDense : public Layer<T> {
   QuantizedDense(const std::int8_t* kernel, Index inputs, Index units, std::vector<float> kernel_scale,
                  std::optional<Parameter<T>> bias, ActivationSpec activation)
       : Base(units),
-        packed_(lowp::pack_int8_matrix(kernel, inputs, units)),
-        kernel_scale_(std::move(kernel_scale)),
-        dequantized_(inputs, units),
+        packed_(std::make_shared<const lowp::PackedInt8Matrix>(lowp::pack_int8_matrix(kernel, inputs, units))),
+        kernel_scale_(std::make_shared<const std::vector<float>>(std::move(kernel_scale))),
         bias_(std::move(bias)),
         activation_(activation) {
+    auto dequantized = std::make_shared<Matrix<T>>(inputs, units);
     for (Index d = 0; d < inputs; ++d)
-      for (Index j = 0; j < units; ++j) dequantized_(d, j) = T(kernel[d * units + j]) / T(kernel_scale_[j]);
+      for (Index j = 0; j < units; ++j) (*dequantized)(d, j) = T(kernel[d * units + j]) / T((*kernel_scale_)[j]);
+    dequantized_ = std::move(dequantized);
     if (bias_) bias_->grad.resize(1, bias_->cols);
   }
 
-  // A predict workspace's copy (Network::predict): the packed int8 kernel is copied with it.
+  // A predict workspace's copy (Network::predict) shares the int8 kernel, its scales and the
+  // dequantized kernel: all three are immutable once built (const through shared_ptr<const>),
+  // so the copies of concurrent predict calls only read them. The bias is copied (trainable).
   std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<QuantizedDense>(*this); }
   std::string kind() const override { return "Dense"; }
   ActivationKind final_activation() const override { return activation_.kind; }
@@ -63,12 +66,12 @@ class QuantizedDense : public Layer<T> {
     // Per thread: predict runs one slice of rows on each.
     static thread_local lowp::Int8Rows rows;
     static thread_local std::vector<float> row_scales;
-    static thread_local std::vector<std::int32_t> sums;
+    static thread_local lowp::AlignedVector<std::int32_t> sums;  // c of the int8 product: tile stores on cache lines
     quantize_rows(x, path, rows, row_scales);
     sums.resize(std::size_t(count * this->width_));
-    lowp::gemm_int8_packed(path, rows, packed_, sums.data());
+    lowp::gemm_int8_packed(path, rows, *packed_, sums.data());
     const Index units = this->width_;
-    const float* kernel_scale = kernel_scale_.data();
+    const float* kernel_scale = kernel_scale_->data();
     for (Index i = 0; i < count; ++i) {
       const std::int32_t* row = sums.data() + i * units;
       const float row_scale = row_scales[std::size_t(i)];
@@ -86,7 +89,7 @@ class QuantizedDense : public Layer<T> {
     if (bias_ && bias_->trainable) bias_->grad.row(0).noalias() = dz.colwise().sum();
     if (this->inputs_[0]->needs_grad) {
       auto [dx, accumulate] = this->inputs_[0]->grad_destination();
-      multiply(dx, dz, Transpose::No, dequantized_, Transpose::Yes, accumulate);
+      multiply(dx, dz, Transpose::No, *dequantized_, Transpose::Yes, accumulate);
     }
   }
 
@@ -98,7 +101,7 @@ class QuantizedDense : public Layer<T> {
  protected:
   void check_inputs() const override {
     this->require_inputs(1);
-    this->require_input_width(0, packed_.k);
+    this->require_input_width(0, packed_->k);
   }
 
  private:
@@ -107,7 +110,7 @@ class QuantizedDense : public Layer<T> {
   // Each row quantized (lowp::quantize_row) into the layout the GEMM reads for `path`.
   void quantize_rows(const MatrixMap<T>& x, lowp::Int8Path path, lowp::Int8Rows& rows, std::vector<float>& scales) const {
     const Index count = x.rows(), depth = x.cols();
-    rows.resize(count, packed_.kp);
+    rows.resize(count, packed_->kp);
     scales.resize(std::size_t(count));
     const int offset = lowp::offsets_activations(path) ? 128 : 0;
     for (Index i = 0; i < rows.mp; ++i) {
@@ -127,9 +130,9 @@ class QuantizedDense : public Layer<T> {
     }
   }
 
-  lowp::PackedInt8Matrix packed_;
-  std::vector<float> kernel_scale_;
-  Matrix<T> dequantized_;  // W_q / kernel_scale, for the input gradient
+  std::shared_ptr<const lowp::PackedInt8Matrix> packed_;
+  std::shared_ptr<const std::vector<float>> kernel_scale_;
+  std::shared_ptr<const Matrix<T>> dequantized_;  // W_q / kernel_scale, for the input gradient
   std::optional<Parameter<T>> bias_;
   ActivationSpec activation_;
   Matrix<T> z_;
