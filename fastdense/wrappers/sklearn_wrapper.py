@@ -111,7 +111,7 @@ class SKLBase(BaseEstimator):
         1 MB into the graph once, as their own key (dask/array/core.py's normalize_arg), so that
         dask-ml's ParallelPostFit ships a large fitted model to each worker once instead of
         inside every partition's task."""
-        models = [m for m in (getattr(self, "model_", None), self.model) if isinstance(m, Model)]
+        models = [m for m in (getattr(self, "model_", None), getattr(self, "model", None)) if isinstance(m, Model)]
         return object.__sizeof__(self) + sum(_state_bytes(m) for m in {id(m): m for m in models}.values())
 
     def __sklearn_tags__(self):
