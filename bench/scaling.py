@@ -9,7 +9,9 @@ its speedup is the most this machine allowed at that moment (on a shared machine
 in one fit call, after a warm-up call; the time is the slowest rank's, between two barriers.
 The job also times the allreduce of the model's fused gradient buffer alone (the communication
 term of docs/SCALING.md). Writes bench/results/scaling.json and scaling.md (min / median / max
-over repeats, with the CPU model) and prints the table.
+over repeats, with the CPU model and ISA flags, the engine build and gradient hook the ranks
+ran, and the load average before each job) and prints the table. bench/allreduce_overlap.py
+measures whether an early-started allreduce would overlap with backward on this machine.
 """
 
 import argparse
@@ -20,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from machine import cpu_model  # noqa: E402  (bench/ is the script's directory)
+from machine import cpu_description  # noqa: E402  (bench/ is the script's directory)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -37,6 +39,7 @@ def worker(args):
 
     import fastdense as fd
     import fastdense.horovod as hvd
+    from fastdense.horovod import runtime
 
     hvd.init()
     spec = MODELS[args.model]
@@ -71,8 +74,12 @@ def worker(args):
         for _ in range(5):
             hvd.allreduce(buffer)
         allreduce_seconds = (time.perf_counter() - started) / 5
+    hook = runtime.group().gradient_hook()
+    hook_path = "none" if hook is None else ("python" if callable(hook) and not isinstance(hook, fd._core.MpiGradientAllreduce)
+                                             else "native")
     if hvd.rank() == 0:
         print(json.dumps({"model": args.model, "ranks": hvd.size(), "batch_per_rank": batch, "steps": steps,
+                          "engine_build": fd.core_isa, "engine_threads": fd.get_num_threads(), "hook_path": hook_path,
                           "seconds": seconds, "samples_per_second": hvd.size() * rows / seconds,
                           "seconds_per_step": seconds / steps, "parameters": int(parameters),
                           "allreduce_seconds": allreduce_seconds}), flush=True)
@@ -121,10 +128,11 @@ def measure(model, ranks, hook, steps):
     command = [mpiexec(), "-n", str(ranks), sys.executable, os.path.abspath(__file__), "--worker", "--model", model]
     if steps:
         command += ["--steps", str(steps)]
+    load_before = os.getloadavg()[0]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]), load_average_before=load_before)
 
 
 def spread(values):
@@ -132,8 +140,13 @@ def spread(values):
 
 
 def summarize(runs, hook, quick, repeats):
-    report = {"cpu": cpu_model(), "cores": os.cpu_count(), "hook": hook, "quick": quick, "repeats": repeats,
-              "load_average_after": os.getloadavg(),
+    cpu, isa = cpu_description()
+    every_run = [r for name in runs for kind in runs[name].values() for r in kind]
+    loads = [r["load_average_before"] for r in every_run]
+    report = {"cpu": cpu, "isa": isa, "cores": os.cpu_count(), "hook": hook, "quick": quick, "repeats": repeats,
+              "engine_build": every_run[0]["engine_build"],
+              "hook_paths": sorted({r["hook_path"] for r in every_run}),
+              "load_average_before_jobs": spread(loads), "load_average_after": os.getloadavg(),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "models": {}}
     for name, spec in MODELS.items():
         one = [r["samples_per_second"] for r in runs[name][1]]
@@ -156,9 +169,16 @@ def report_lines(report):
     def fmt(s, f):  # s is None in reports written before the control column existed
         return "n/a" if s is None else " / ".join(f.format(s[k]) for k in ("min", "median", "max"))
 
+    load = report.get("load_average_before_jobs")  # absent in reports written before it was recorded
+    load_text = (f"load average before the jobs {fmt(load, '{:.1f}')}" if load else
+                 f"load average afterwards {report['load_average_after'][0]:.1f}")
+    isa = report.get("isa")
+    machine = report["cpu"] + (f" ({', '.join(isa) or 'no AVX2'})" if isa is not None else "")
+    paths = (f"; engine build {report['engine_build']}, hook paths run {'/'.join(report['hook_paths'])}"
+             if "hook_paths" in report else "")
     lines = [f"Data-parallel scaling (bench/scaling.py, {report['hook']} gradient hook, OMP_NUM_THREADS=1 per rank), "
-             f"{report['cpu']}, {report['cores']} cores, {report['date']}, {report['repeats']} repeat(s): "
-             f"min / median / max; load average afterwards {report['load_average_after'][0]:.1f} (shared machine)",
+             f"{machine}, {report['cores']} cores, {report['date']}, {report['repeats']} repeat(s): "
+             f"min / median / max; {load_text} (shared machine){paths}",
              "",
              "| model | batch/rank | 1 rank samples/s | 2 ranks samples/s | speedup | target | "
              "2 independent ranks (no averaging) vs 1 | 2 ranks vs 2 independent | s/step (1 rank) | "

@@ -1,6 +1,5 @@
 """Horovod's Keras callbacks (`horovod.tensorflow.keras.callbacks`)."""
 
-import warnings
 
 import numpy as np
 
@@ -53,9 +52,15 @@ class MetricAverageCallback(Callback):
 
 class LearningRateScheduleCallback(Callback):
     """Horovod's schedule callback: learning rate = initial_lr · multiplier(epoch) for epochs in
-    [start_epoch, end_epoch); fractional epochs per batch unless staircase. Horovod's
-    momentum_correction (momentum scaled by new_lr / old_lr for a step, Goyal et al.) is not
-    applied: a warning says so when the optimizer has momentum."""
+    [start_epoch, end_epoch); fractional epochs per batch unless staircase. A constant
+    multiplier is an exponential decay: initial_lr · multiplier ** (epoch - start_epoch).
+
+    momentum_correction (Goyal et al., as horovod/_keras/callbacks.py does it): when the rate
+    changes from old_lr to new_lr, an optimizer with a `momentum` takes momentum · new_lr / old_lr
+    for that batch's step and gets its own momentum back at the end of the batch. The corrected
+    value may exceed 1: as in Keras, only the constructor limits SGD's momentum to [0, 1]. No
+    correction is made from a rate of 0 (the ratio is undefined; Horovod's would be inf) or to a
+    rate of 0 (a momentum of 0 would drop the engine's momentum slot)."""
 
     def __init__(self, initial_lr, multiplier, start_epoch=0, end_epoch=None, staircase=True,
                  momentum_correction=True, steps_per_epoch=None, verbose=0):
@@ -67,18 +72,27 @@ class LearningRateScheduleCallback(Callback):
         self.steps_per_epoch = steps_per_epoch
         self.verbose = verbose
         self.current_epoch = None
-        self._warned = False
-        self.multiplier = multiplier if callable(multiplier) else (lambda epoch: multiplier)
+        self.restore_momentum = None
+        if callable(multiplier):
+            self.multiplier = multiplier
+        else:
+            self.multiplier = lambda epoch: multiplier ** (epoch - start_epoch)
 
     def _adjust_learning_rate(self, epoch):
         optimizer = self.model.optimizer
-        optimizer.learning_rate = self.initial_lr * self.multiplier(epoch)
-        if self.momentum_correction and getattr(optimizer, "momentum", 0) and not self._warned:
-            # Changing momentum means reconfiguring the native optimizer, which replaces the
-            # engine object a built training network points to: not safe inside fit.
-            warnings.warn("fastdense.horovod: momentum_correction is not applied (the momentum of a native "
-                          "optimizer cannot change during fit); the learning rate schedule is applied", stacklevel=2)
-            self._warned = True
+        old_lr = float(optimizer.learning_rate)
+        new_lr = self.initial_lr * self.multiplier(epoch)
+        optimizer.learning_rate = new_lr
+        if self.momentum_correction and hasattr(optimizer, "momentum"):
+            self.restore_momentum = optimizer.momentum
+            if old_lr != 0 and new_lr != 0:
+                # Applied to the native optimizer in place (Optimizer.__setattr__): the next step uses it.
+                optimizer.momentum = self.restore_momentum * new_lr / old_lr
+
+    def _restore_momentum_if_needed(self):
+        if self.restore_momentum:
+            self.model.optimizer.momentum = self.restore_momentum
+            self.restore_momentum = None
 
     def on_train_begin(self, logs=None):
         if self.initial_lr is None:
@@ -103,6 +117,9 @@ class LearningRateScheduleCallback(Callback):
                 self._adjust_learning_rate(self.current_epoch)
         else:
             self._adjust_learning_rate(self.current_epoch + float(batch) / self.steps_per_epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._restore_momentum_if_needed()
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

@@ -30,7 +30,9 @@ HOOK_VARIABLE = "FASTDENSE_MPI_GRADIENT_HOOK"
 _LAUNCHER_VARIABLES = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK")
 
 
-_SPIN_SECONDS, _YIELD_SECONDS = 0.005, 0.05
+# Polling a request: spin, then yield the core, then sleep (as the native hook, see
+# src/bindings/mpi_gradient_allreduce.h for the measurements behind the spin time).
+_SPIN_SECONDS, _YIELD_SECONDS = 50e-6, 0.05
 _ABORT_GRACE_SECONDS = 0.5
 
 
@@ -144,8 +146,8 @@ class MpiGroup:
                 raise CollectiveTimeout(
                     f"fastdense.horovod: {what} on rank {self.rank} did not complete within {self.timeout:g} s "
                     f"({TIMEOUT_VARIABLE}): another rank died, stalled or left the training loop")
-            # Spin for the first milliseconds (a peer usually ends its backward pass within them;
-            # yielding the core on a loaded machine can cost a whole time slice), then sleep.
+            # Spin for the first 50 us (ranks that arrive together finish within them), then give
+            # the core to a preempted peer or another job, then sleep.
             if now - start > _SPIN_SECONDS:
                 time.sleep(0 if now - start < _YIELD_SECONDS else 0.0005)
 

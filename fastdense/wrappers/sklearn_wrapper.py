@@ -67,6 +67,15 @@ def _check_model(model):
         raise RuntimeError("Given model needs to be compiled, and have a loss and an optimizer.")
 
 
+def _state_bytes(model):
+    """The bytes of a model's variables and its optimizer's (without copying them)."""
+    variables = list(model.weights)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and getattr(optimizer, "built", False):
+        variables += list(optimizer.variables)
+    return sum(int(np.prod(v.shape, dtype=np.int64)) * np.dtype(v.dtype).itemsize for v in variables)
+
+
 class SKLBase(BaseEstimator):
     """The fit/predict machinery shared by the three wrappers.
 
@@ -95,6 +104,15 @@ class SKLBase(BaseEstimator):
         self.warm_start = warm_start
         self.model_kwargs = model_kwargs
         self.fit_kwargs = fit_kwargs
+
+    def __sizeof__(self):
+        """The bytes this estimator pickles into, about: its models' weights and optimizer
+        state. Dask measures arguments with sys.getsizeof (dask/sizeof.py) and puts those over
+        1 MB into the graph once, as their own key (dask/array/core.py's normalize_arg), so that
+        dask-ml's ParallelPostFit ships a large fitted model to each worker once instead of
+        inside every partition's task."""
+        models = [m for m in (getattr(self, "model_", None), getattr(self, "model", None)) if isinstance(m, Model)]
+        return object.__sizeof__(self) + sum(_state_bytes(m) for m in {id(m): m for m in models}.values())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

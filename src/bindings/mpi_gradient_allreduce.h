@@ -83,9 +83,12 @@ class MpiGradientAllreduce {
                                std::to_string(code) + " (a rank probably died)");
   }
 
-  // Polls until the request completes: spinning for the first 5 ms (a peer usually ends its
-  // backward pass within them, and yielding the core on a loaded machine can cost a whole time
-  // slice), then yielding until 50 ms, then sleeping 0.2 ms between polls.
+  // Polls until the request completes: spinning for the first 50 us (ranks that reach the
+  // allreduce together finish it within them), then yielding the core until 50 ms (a rank
+  // waiting for a peer that the scheduler preempted gives that peer, or another job, the core;
+  // with nothing else to run, sched_yield returns at once), then sleeping 0.2 ms between polls.
+  // Spinning for 5 ms instead (the earlier policy) trained 784-256-256-10 about a third slower on
+  // 2 ranks of a loaded 2-core machine, and an allreduce alone no faster (docs/SCALING.md).
   void wait(int& request) const {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
@@ -101,7 +104,7 @@ class MpiGradientAllreduce {
                 << " s (FASTDENSE_MPI_TIMEOUT): another rank died, stalled or left the training loop";
         throw std::runtime_error(message.str());
       }
-      if (now - start < std::chrono::milliseconds(5)) continue;
+      if (now - start < std::chrono::microseconds(50)) continue;
       if (now - start < std::chrono::milliseconds(50)) sched_yield();
       else std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
