@@ -6,10 +6,18 @@ Replace `from tensorflow.keras import layers, models, optimizers, losses, metric
 
 import os
 
-# OpenMP threads that spin while waiting collapse when another process holds a core (a 2-core
-# machine under load trained 5x slower than with one thread); sleeping threads do not. Set
-# before the native module loads the OpenMP runtime; a value the user chose is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# How engine threads wait between two parallel regions of a step (read once, when the native
+# module loads the OpenMP runtime; a value the user chose for either variable is kept). Spinning
+# without end (OMP_WAIT_POLICY=ACTIVE) collapses when another process holds a core: a 2-core
+# machine under load trained 5x slower than with one thread. Sleeping at once (PASSIVE) costs a
+# wake-up per region, which dominated the 784-256-256-10 step on an idle 2-core Xeon VM: 95k
+# samples/s, against 158-165k with a ~30 µs spin first (GOMP_SPINCOUNT=3000; libgomp spins about
+# 100 per µs). With one core held by a busy process the short spin costs 30% (100k → 70-74k), where
+# PyTorch, whose libgomp spins ~3 ms by default, fell 9x (50k → 5.6k) (bench/run.py --only mnist,
+# 2026-12-05). GOMP_SPINCOUNT=0 restores sleeping at once; OMP_WAIT_POLICY=ACTIVE spins without end.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # with the count below: spin briefly, then sleep
+    os.environ["GOMP_SPINCOUNT"] = "3000"
 
 
 def _load_openblas():

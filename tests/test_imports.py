@@ -14,6 +14,8 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 import fastdense
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(fastdense.__file__))
@@ -53,3 +55,24 @@ def test_every_module_imports_on_its_own(tmp_path):
     failures = [f"{name}:\n{stderr.strip()[-1500:]}" for name, code, stderr in results if code != 0]
     assert not failures, f"{len(failures)} of {len(modules)} modules do not import on their own:\n\n" + \
         "\n\n".join(failures)
+
+
+WAIT_SETTINGS = "import fastdense, os; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"
+
+
+@pytest.mark.parametrize("user, expected", [
+    ({}, "PASSIVE 3000"),  # spin ~30 µs, then sleep (fastdense/__init__.py says why)
+    ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE None"),  # the user's policy, not bounded by fastdense's count
+    ({"GOMP_SPINCOUNT": "0"}, "None 0"),
+    ({"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "50"}, "PASSIVE 50"),
+])
+def test_thread_wait_defaults_keep_what_the_user_set(tmp_path, user, expected):
+    """Importing fastdense sets how OpenMP threads wait only when the user set neither variable,
+    and before the native module loads the runtime that reads them once."""
+    package_parent = os.path.dirname(os.path.dirname(fastdense.__file__))
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env.update(user, PYTHONPATH=package_parent)
+    result = subprocess.run([sys.executable, "-c", WAIT_SETTINGS], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == expected.split()
