@@ -27,3 +27,13 @@ def tf():
 def keras(tf):
     """Keras 3, the package TensorFlow runs as tf.keras (the same classes; it also has keras.saving)."""
     return pytest.importorskip("keras")
+
+
+@pytest.fixture
+def kernel_restored():
+    """Puts the matrix-product path that was selected back after a test that switches it."""
+    from fastdense import _core
+
+    before = _core.product_kernel().split(" ")[0]
+    yield
+    _core.set_product_kernel(before)

@@ -15,14 +15,6 @@ from fastdense import _core
 KERNELS = _core.product_kernels()
 
 
-@pytest.fixture
-def kernel_restored():
-    """Puts the path that was selected back after a test that switches it."""
-    before = _core.product_kernel().split(" ")[0]
-    yield
-    _core.set_product_kernel(before)
-
-
 def relu_mlp(sizes, seed=0):
     rng = np.random.default_rng(seed)
     model = K.Sequential([K.Input((sizes[0],))] + [K.layers.Dense(n, activation="relu") for n in sizes[1:-1]]

@@ -17,13 +17,6 @@ from fastdense import _core
 KERNELS = _core.product_kernels()
 
 
-@pytest.fixture
-def kernel_restored():
-    before = _core.product_kernel().split(" ")[0]
-    yield
-    _core.set_product_kernel(before)
-
-
 def two_head_model(inputs, hidden, outputs, seed):
     """x → Dense(hidden, relu) → two Dense(outputs) heads, added: the hidden layer's input gradient
     is the sum of two dX products, the second accumulated onto the first."""
