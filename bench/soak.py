@@ -68,6 +68,20 @@ def fit_calls(model, x, y, count):
         model.fit(x, y, batch_size=32, epochs=3, validation_split=0.2, verbose=0)
 
 
+def run_phase(calls, total):
+    """Runs calls(count) for `total` calls in ten chunks, sampling resident memory after each chunk.
+    Returns (seconds, resident MB after a final collection, the samples)."""
+    samples = []
+    started = time.perf_counter()
+    chunk = max(1, total // 10)
+    for done in range(0, total, chunk):
+        calls(min(chunk, total - done))
+        samples.append(resident_mb())
+    seconds = time.perf_counter() - started
+    gc.collect()
+    return seconds, resident_mb(), samples
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--predicts", type=int, default=100_000)
@@ -95,28 +109,13 @@ def main():
     baseline_mb = resident_mb()
     print(f"resident memory: {started_mb:.1f} MB at start, {baseline_mb:.1f} MB after warm-up")
 
-    samples = []
-    started = time.perf_counter()
-    chunk = max(1, args.predicts // 10)
-    for done in range(0, args.predicts, chunk):
-        predict_calls(model, rows_one, rows_batch, min(chunk, args.predicts - done))
-        samples.append(resident_mb())
-    predict_seconds = time.perf_counter() - started
-    gc.collect()
-    after_predict_mb = resident_mb()
+    predict_seconds, after_predict_mb, samples = run_phase(
+        lambda count: predict_calls(model, rows_one, rows_batch, count), args.predicts)
     print(f"{args.predicts:,} predict calls (1 and 32 rows) in {predict_seconds:.1f} s "
           f"({predict_seconds / args.predicts * 1e6:.1f} us per call): {after_predict_mb:.1f} MB "
           f"({after_predict_mb - baseline_mb:+.2f} MB); samples {', '.join(f'{s:.1f}' for s in samples)}")
 
-    samples = []
-    started = time.perf_counter()
-    chunk = max(1, args.fits // 10)
-    for done in range(0, args.fits, chunk):
-        fit_calls(model, x, y, min(chunk, args.fits - done))
-        samples.append(resident_mb())
-    fit_seconds = time.perf_counter() - started
-    gc.collect()
-    end_mb = resident_mb()
+    fit_seconds, end_mb, samples = run_phase(lambda count: fit_calls(model, x, y, count), args.fits)
     print(f"{args.fits} fit calls (3 epochs of 410 rows + validation) in {fit_seconds:.1f} s: {end_mb:.1f} MB "
           f"({end_mb - after_predict_mb:+.2f} MB); samples {', '.join(f'{s:.1f}' for s in samples)}")
 
