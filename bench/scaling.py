@@ -1,13 +1,13 @@
 """Data-parallel scaling of fastdense.horovod: samples/s of 2 ranks against 1, one compute
 thread per rank (OMP_NUM_THREADS=1), on the 1024-4096-4096-1024 and 784-256-256-10 models.
 
-    python bench/scaling.py [--repeats 3] [--hook native|python] [--quick]
+    python bench/scaling.py [--repeats 3] [--hook native|native-mpi|python] [--models NAME ...] [--quick]
 
 Each measurement is its own `mpiexec -n R` job (1 and 2 ranks alternate within a repeat, so
 machine noise hits both alike). A control job runs 2 ranks that never average their gradients:
 its speedup is the most this machine allowed at that moment (on a shared machine, far below 2). A rank trains `steps` batches of `batch` rows of its own shard
 in one fit call, after a warm-up call; the time is the slowest rank's, between two barriers.
-The job also times the allreduce of the model's fused gradient buffer alone (the communication
+The job also times the gradient hook alone on a buffer of the model's fused size (the communication
 term of docs/SCALING.md). Writes bench/results/scaling.json and scaling.md (min / median / max
 over repeats, with the CPU model and ISA flags, the engine build and gradient hook the ranks
 ran, and the load average before each job) and prints the table. bench/allreduce_overlap.py
@@ -65,18 +65,22 @@ def worker(args):
     seconds = time.perf_counter() - started
     seconds = float(hvd.allgather(np.array([seconds])).max())
     parameters = sum(w.size for w in model.trainable_weights)
-    buffer = np.ones(parameters + 1, dtype=np.float32)
-    allreduce_seconds = None
-    if hvd.size() > 1:
-        hvd.allreduce(buffer)
-        hvd.barrier()
-        started = time.perf_counter()
-        for _ in range(5):
-            hvd.allreduce(buffer)
-        allreduce_seconds = (time.perf_counter() - started) / 5
+    # The exchange as a step runs it: the gradient hook on a buffer of the model's fused size.
     hook = runtime.group().gradient_hook()
-    hook_path = "none" if hook is None else ("python" if callable(hook) and not isinstance(hook, fd._core.MpiGradientAllreduce)
-                                             else "native")
+    native = isinstance(hook, fd._core.MpiGradientAllreduce)
+    hook_path = "none" if hook is None else (f"native-{hook.path}" if native else "python")
+    allreduce_seconds = None
+    if hook is not None:
+        buffer = np.ones(parameters + 1, dtype=np.float32)
+        average = hook.average if native else hook
+        times = []
+        for _ in range(6):  # the first touches the buffers (and allocates the shared windows)
+            buffer[-1] = batch
+            hvd.barrier()
+            started = time.perf_counter()
+            average(buffer)
+            times.append(time.perf_counter() - started)
+        allreduce_seconds = statistics.median(times[1:])
     if hvd.rank() == 0:
         print(json.dumps({"model": args.model, "ranks": hvd.size(), "batch_per_rank": batch, "steps": steps,
                           "engine_build": fd.core_isa, "engine_threads": fd.get_num_threads(), "hook_path": hook_path,
@@ -148,7 +152,8 @@ def summarize(runs, hook, quick, repeats):
               "hook_paths": sorted({r["hook_path"] for r in every_run}),
               "load_average_before_jobs": spread(loads), "load_average_after": os.getloadavg(),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "models": {}}
-    for name, spec in MODELS.items():
+    for name in runs:
+        spec = MODELS[name]
         one = [r["samples_per_second"] for r in runs[name][1]]
         two = [r["samples_per_second"] for r in runs[name][2]]
         speedups = [b / a for a, b in zip(one, two)]  # each repeat's pair, measured back to back
@@ -197,7 +202,10 @@ def report_lines(report):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--hook", choices=("native", "python"), default="native")
+    parser.add_argument("--hook", choices=("native", "native-mpi", "python"), default="native",
+                        help="native: shared memory within the node (the default); native-mpi: one MPI_Iallreduce")
+    parser.add_argument("--models", nargs="+", choices=tuple(MODELS), default=tuple(MODELS),
+                        help="measure only these models")
     parser.add_argument("--quick", action="store_true", help="few steps (checks that it runs; numbers meaningless)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--from-json", help="rewrite the Markdown table of an earlier run's JSON file")
@@ -212,9 +220,9 @@ def main():
         with open(args.from_json) as f:
             report = json.load(f)
     else:
-        runs = {name: {1: [], 2: [], "independent": []} for name in MODELS}
+        runs = {name: {1: [], 2: [], "independent": []} for name in args.models}
         for repeat in range(args.repeats):
-            for name in MODELS:
+            for name in args.models:
                 for ranks, hook in ((1, args.hook), (2, args.hook), (2, "none")):
                     run = measure(name, ranks, hook, 2 if args.quick else None)
                     runs[name][ranks if hook != "none" else "independent"].append(run)

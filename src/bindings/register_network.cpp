@@ -196,10 +196,14 @@ void register_network(py::module_& m) {
   py::class_<MpiGradientAllreduce, std::shared_ptr<MpiGradientAllreduce>>(
       m, "MpiGradientAllreduce",
       "A native gradient hook for Network.set_gradient_hook: the sample-weighted mean of the fused gradients over "
-      "an MPICH communicator (MPI_Iallreduce + MPI_Test until `timeout` seconds), with MPI loaded from `library`.")
-      .def(py::init<const std::string&, int, int, int, int, double>(), py::arg("library"), py::arg("comm"),
-           py::arg("float_type"), py::arg("double_type"), py::arg("sum_op"), py::arg("timeout"))
+      "MPICH communicators, with MPI loaded from `library`: one MPI_Iallreduce on `comm`, or shared-memory windows "
+      "on `node_comm` (plus an MPI_Iallreduce on `cross_comm` between nodes); every wait ends after `timeout` s.")
+      .def(py::init<const std::string&, int, int, int, int, double, std::optional<int>, std::optional<int>>(),
+           py::arg("library"), py::arg("comm"), py::arg("float_type"), py::arg("double_type"), py::arg("sum_op"),
+           py::arg("timeout"), py::arg("node_comm") = py::none(), py::arg("cross_comm") = py::none())
       .def_property_readonly("timeout", &MpiGradientAllreduce::timeout)
+      .def_property_readonly("path", &MpiGradientAllreduce::path,
+                             "'mpi', 'shared' (one node) or 'hierarchical' (shared memory within nodes, MPI between)")
       .def("average", [](MpiGradientAllreduce& self, py::array buffer) {
         // For tests: the same averaging on a 1-D float32/float64 array (gradients, then the count).
         if (!(buffer.flags() & py::array::c_style) || !buffer.writeable() || buffer.ndim() != 1 || buffer.shape(0) < 1)
