@@ -3,7 +3,8 @@
 nodes, MPI between them) and one MPI allreduce (the fallback). Each job averages buffers of
 sizes that do not divide evenly among the ranks (uneven and empty slices) and checks on every
 rank that the result is the sample-weighted mean, bit-identical on all ranks. Several "nodes"
-are simulated by splitting MPI_COMM_WORLD (the job replaces process_group.split_by_node)."""
+are simulated by splitting MPI_COMM_WORLD (the job replaces process_group.split_by_node). Each
+job then trains a small model with the chosen hook and with mpi4py's allreduce and compares."""
 
 import json
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.skipif(mpiexec() is None, reason="no mpiexec")
 
 # argv: ranks per simulated node ("machine": the real node); writes result<rank>.json.
 JOB = """
-import json, sys
+import json, os, sys
 import numpy as np
 from fastdense.horovod import process_group, runtime
 import fastdense.horovod as hvd
@@ -46,6 +47,28 @@ for dtype in (np.float32, np.float64):
         results = hvd.allgather(buffer[None, :])
         assert (results == results[0]).all(), "the ranks' averages differ"
         checked.append(size)
+
+# Training packs the gradients straight into the shared window (Network's GradientBuffer): the
+# weights must match those of the same training averaged by mpi4py (the "python" hook), and be
+# bit-identical on every rank. The shards' last batches differ in size (weighting by counts).
+import fastdense as fd
+
+trained = {}
+for choice in ("native", "python"):
+    os.environ["FASTDENSE_MPI_GRADIENT_HOOK"] = choice
+    fd.utils.set_random_seed(5)
+    model = fd.Sequential([fd.Input((6,)), fd.layers.Dense(9, activation="tanh"), fd.layers.Dense(2)])
+    model.compile(optimizer=hvd.DistributedOptimizer(fd.optimizers.Adam(0.01)), loss="mse")
+    rng = np.random.default_rng(hvd.rank())
+    rows = 21 + hvd.rank()  # 3 batches on every rank (Horovod's rule), the last of 5 to 8 rows
+    x, y = rng.normal(size=(rows, 6)).astype("float32"), rng.normal(size=(rows, 2)).astype("float32")
+    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    trained[choice] = model.get_weights()
+for native, python in zip(trained["native"], trained["python"]):
+    np.testing.assert_allclose(native, python, rtol=2e-5, atol=2e-6)
+    every = hvd.allgather(native[None])
+    assert (every == every[0]).all(), "the ranks' weights differ"
+
 with open(f"result{hvd.rank()}.json", "w") as f:
     json.dump({"rank": hvd.rank(), "path": hook.path, "local_size": hvd.local_size(), "checked": len(checked)}, f)
 """
@@ -54,7 +77,7 @@ with open(f"result{hvd.rank()}.json", "w") as f:
 def _run(tmp_path, ranks, per_node, hook="native"):
     script = write_script(str(tmp_path), "job.py", JOB)
     result = run_job(str(tmp_path), script, ranks=ranks, timeout=180, args=(per_node,),
-                     env={"FASTDENSE_MPI_GRADIENT_HOOK": hook})
+                     env={"FASTDENSE_MPI_GRADIENT_HOOK": hook, "FASTDENSE_MPI_TIMEOUT": "60"})
     assert not result.timed_out and result.returncode == 0, result.stderr[-3000:]
     assert len(result.rank_pids) == ranks and not result.left_behind
     lines = [json.loads((tmp_path / f"result{rank}.json").read_text()) for rank in range(ranks)]

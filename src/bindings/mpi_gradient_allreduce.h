@@ -51,6 +51,18 @@ class MpiGradientAllreduce {
   }
 
   double timeout() const { return mpi_.timeout(); }
+  bool packs_in_shared_memory() const { return windows_ != nullptr; }
+
+  // The next step's buffer in this rank's shared segment (Network::set_gradient_hook's
+  // GradientBuffer): average() then finds the gradients there and copies nothing in, and only
+  // the other ranks' slices out.
+  template <typename T>
+  T* gradient_buffer(Index size) {
+    const auto& segments = windows_->next(sizeof(T) * std::size_t(size));
+    prepared_ = segments[std::size_t(windows_->rank())];
+    prepared_bytes_ = sizeof(T) * std::size_t(size);
+    return reinterpret_cast<T*>(prepared_);
+  }
   std::string path() const { return !windows_ ? "mpi" : (cross_comm_ ? "hierarchical" : "shared"); }
 
   // buffer[0..size-1): this process's gradients; buffer[size-1]: its sample count. Afterwards
@@ -95,13 +107,15 @@ class MpiGradientAllreduce {
   template <typename T>
   void average_in_shared_memory(T* buffer, Index size) {
     MpiSharedWindows& windows = *windows_;
-    const auto& segments = windows.next(sizeof(T) * std::size_t(size));
+    const bool packed_in_place = prepared_ == reinterpret_cast<char*>(buffer) && prepared_bytes_ == sizeof(T) * std::size_t(size);
+    prepared_ = nullptr;
+    const auto& segments = packed_in_place ? windows.current() : windows.next(sizeof(T) * std::size_t(size));
     const int ranks = windows.size(), rank = windows.rank();
     std::vector<const T*> inputs(static_cast<std::size_t>(ranks));
     std::vector<T> counts(static_cast<std::size_t>(ranks));
     for (int s = 0; s < ranks; ++s) inputs[std::size_t(s)] = reinterpret_cast<const T*>(segments[std::size_t(s)]);
     T* mine = reinterpret_cast<T*>(segments[std::size_t(rank)]);
-    std::memcpy(mine, buffer, sizeof(T) * std::size_t(size));
+    if (!packed_in_place) std::memcpy(mine, buffer, sizeof(T) * std::size_t(size));
     windows.synchronize("the gradient allreduce (gradients in shared memory)");
 
     T node_total = 0;  // in rank order: the same value on every rank
@@ -122,6 +136,7 @@ class MpiGradientAllreduce {
     windows.synchronize("the gradient allreduce (sums in shared memory)");
 
     for (int s = 0; s < ranks; ++s) {
+      if (s == rank && packed_in_place) continue;
       const auto [from, to] = slice(values, ranks, s);
       std::memcpy(buffer + from, inputs[std::size_t(s)] + from, sizeof(T) * std::size_t(to - from));
     }
@@ -163,6 +178,8 @@ class MpiGradientAllreduce {
   int comm_, float_type_, double_type_, sum_op_;
   std::optional<int> cross_comm_;
   std::unique_ptr<MpiSharedWindows> windows_;
+  char* prepared_ = nullptr;  // the segment gradient_buffer handed out for the coming average()
+  std::size_t prepared_bytes_ = 0;
 };
 
 }  // namespace fd::bind

@@ -40,6 +40,9 @@ class MpiSharedWindows {
     return window.segments;
   }
 
+  // This step's segments (those next() returned last).
+  const std::vector<char*>& current() const { return windows_[parity_].segments; }
+
   // Orders this rank's loads and stores to the segments against its peers' (the unified memory
   // model of shared windows: MPI_Win_sync, then a barrier, then MPI_Win_sync again).
   void synchronize(const char* what) const {

@@ -497,7 +497,11 @@ void register_network(py::module_& m) {
             net.set_gradient_hook(nullptr);
           } else if (py::isinstance<MpiGradientAllreduce>(hook)) {
             auto native = hook.cast<std::shared_ptr<MpiGradientAllreduce>>();
-            net.set_gradient_hook([native](T* buffer, Index size) { native->average(buffer, size); });
+            typename std::decay_t<decltype(net)>::GradientBuffer buffer;
+            if (native->packs_in_shared_memory())
+              buffer = [native](Index size) { return native->template gradient_buffer<T>(size); };
+            net.set_gradient_hook([native](T* gradients, Index size) { native->average(gradients, size); },
+                                  std::move(buffer));
           } else if (PyCallable_Check(hook.ptr())) {
             py::handle fn = hook;  // kept alive by keep_alive below
             net.set_gradient_hook([fn](T* buffer, Index size) {
