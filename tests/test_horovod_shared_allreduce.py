@@ -37,15 +37,19 @@ for dtype in (np.float32, np.float64):
         mine = rng.normal(size=size).astype(dtype)
         mine[-1] = 3 + 2 * hvd.rank()  # unequal batch sizes
         every = hvd.allgather(mine[None, :]).astype(np.float64)
-        for _ in range(3):  # both shared windows, then the first again
-            buffer = mine.copy()
-            hook.average(buffer)
         want = (every[:, :-1] * every[:, -1:]).sum(axis=0) / every[:, -1].sum()
         tolerance = 1e-6 if dtype == np.float32 else 1e-13
-        np.testing.assert_allclose(buffer[:-1], want, rtol=tolerance, atol=tolerance)
-        assert buffer[-1] == every[:, -1].sum()
-        results = hvd.allgather(buffer[None, :])
-        assert (results == results[0]).all(), "the ranks' averages differ"
+        for packed in (False, True, True, False):  # both shared windows, either way
+            if packed:  # in the hook's buffer, as a training step packs (the shared segment)
+                buffer = hook.gradient_buffer(size, np.dtype(dtype))
+                buffer[:] = mine
+            else:  # a buffer of the caller's: copied in and out
+                buffer = mine.copy()
+            hook.average(buffer)
+            np.testing.assert_allclose(buffer[:-1], want, rtol=tolerance, atol=tolerance)
+            assert buffer[-1] == every[:, -1].sum()
+            results = hvd.allgather(buffer[None, :])
+            assert (results == results[0]).all(), "the ranks' averages differ"
         checked.append(size)
 
 # Training packs the gradients straight into the shared window (Network's GradientBuffer): the

@@ -212,7 +212,20 @@ void register_network(py::module_& m) {
         if (buffer.dtype().is(py::dtype::of<float>())) self.average(static_cast<float*>(buffer.mutable_data()), buffer.shape(0));
         else if (buffer.dtype().is(py::dtype::of<double>())) self.average(static_cast<double*>(buffer.mutable_data()), buffer.shape(0));
         else throw ShapeError("average: expected float32 or float64");
-      }, py::arg("buffer"));
+      }, py::arg("buffer"))
+      .def("gradient_buffer", [](py::object self_object, Index size, const py::dtype& dtype) -> py::array {
+        // For tests and bench/scaling.py: the buffer a training step packs into (this rank's next
+        // shared segment, valid until the average() after next; a new array on the "mpi" path).
+        auto& self = self_object.cast<MpiGradientAllreduce&>();
+        if (size < 1) throw ShapeError("gradient_buffer: size must be positive");
+        const bool is_float = dtype.is(py::dtype::of<float>());
+        if (!is_float && !dtype.is(py::dtype::of<double>())) throw ShapeError("gradient_buffer: expected float32 or float64");
+        if (!self.packs_in_shared_memory()) return py::array(dtype, std::vector<py::ssize_t>{py::ssize_t(size)});
+        void* data = is_float ? static_cast<void*>(self.gradient_buffer<float>(size))
+                              : static_cast<void*>(self.gradient_buffer<double>(size));
+        return py::array(dtype, std::vector<py::ssize_t>{py::ssize_t(size)}, std::vector<py::ssize_t>{py::ssize_t(dtype.itemsize())},
+                         data, self_object);
+      }, py::arg("size"), py::arg("dtype"));
 
   py::class_<PyNetwork>(m, "Network", "A compiled graph of layers with its losses, metrics and optimizer.")
       .def(py::init<const std::string&>(), py::arg("dtype") = "float32")
