@@ -1,13 +1,13 @@
 """Data-parallel scaling of fastdense.horovod: samples/s of 2 ranks against 1, one compute
 thread per rank (OMP_NUM_THREADS=1), on the 1024-4096-4096-1024 and 784-256-256-10 models.
 
-    python bench/scaling.py [--repeats 3] [--hook native|python] [--quick]
+    python bench/scaling.py [--repeats 3] [--hook native|native-mpi|python] [--models NAME ...] [--quick]
 
 Each measurement is its own `mpiexec -n R` job (1 and 2 ranks alternate within a repeat, so
 machine noise hits both alike). A control job runs 2 ranks that never average their gradients:
 its speedup is the most this machine allowed at that moment (on a shared machine, far below 2). A rank trains `steps` batches of `batch` rows of its own shard
 in one fit call, after a warm-up call; the time is the slowest rank's, between two barriers.
-The job also times the allreduce of the model's fused gradient buffer alone (the communication
+The job also times the gradient hook alone on a buffer of the model's fused size (the communication
 term of docs/SCALING.md). Writes bench/results/scaling.json and scaling.md (min / median / max
 over repeats, with the CPU model and ISA flags, the engine build and gradient hook the ranks
 ran, and the load average before each job) and prints the table. bench/allreduce_overlap.py
@@ -65,24 +65,67 @@ def worker(args):
     seconds = time.perf_counter() - started
     seconds = float(hvd.allgather(np.array([seconds])).max())
     parameters = sum(w.size for w in model.trainable_weights)
-    buffer = np.ones(parameters + 1, dtype=np.float32)
-    allreduce_seconds = None
-    if hvd.size() > 1:
-        hvd.allreduce(buffer)
-        hvd.barrier()
-        started = time.perf_counter()
-        for _ in range(5):
-            hvd.allreduce(buffer)
-        allreduce_seconds = (time.perf_counter() - started) / 5
+    # The exchange as a step runs it: the gradient hook on a buffer of the model's fused size.
     hook = runtime.group().gradient_hook()
-    hook_path = "none" if hook is None else ("python" if callable(hook) and not isinstance(hook, fd._core.MpiGradientAllreduce)
-                                             else "native")
+    native = isinstance(hook, fd._core.MpiGradientAllreduce)
+    hook_path = "none" if hook is None else (f"native-{hook.path}" if native else "python")
+    allreduce_seconds = None
+    if hook is not None:
+        allreduce_seconds = statistics.median(time_exchange(hook, parameters + 1, batch, 6)[2:])
     if hvd.rank() == 0:
         print(json.dumps({"model": args.model, "ranks": hvd.size(), "batch_per_rank": batch, "steps": steps,
                           "engine_build": fd.core_isa, "engine_threads": fd.get_num_threads(), "hook_path": hook_path,
                           "seconds": seconds, "samples_per_second": hvd.size() * rows / seconds,
                           "seconds_per_step": seconds / steps, "parameters": int(parameters),
                           "allreduce_seconds": allreduce_seconds}), flush=True)
+
+
+def time_exchange(hook, size, batch, repeats):
+    """Seconds of each of `repeats` gradient exchanges of `size` float32 values, as a training
+    step runs them: packed into the hook's buffer (the shared segment on the shared-memory path),
+    then averaged. The first two touch the (two) buffers."""
+    import numpy as np
+
+    import fastdense as fd
+    import fastdense.horovod as hvd
+
+    native = isinstance(hook, fd._core.MpiGradientAllreduce)
+    times = []
+    for _ in range(repeats):
+        buffer = hook.gradient_buffer(size, np.dtype(np.float32)) if native else np.empty(size, np.float32)
+        buffer.fill(1.0)  # the pack (outside the timing: a step packs on every path)
+        buffer[-1] = batch
+        hvd.barrier()
+        started = time.perf_counter()
+        (hook.average if native else hook)(buffer)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def exchange_worker(args):
+    """--exchange: the gradient exchange alone on 2+ ranks, the hooks alternating in one job
+    (so machine noise hits them alike); prints one JSON line on rank 0."""
+    import numpy as np
+
+    import fastdense.horovod as hvd
+    from fastdense.horovod import process_group, runtime
+
+    hvd.init()
+    sizes = MODELS[args.model]["sizes"]
+    size = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) + 1
+    hooks = {}
+    for choice in ("native", "native-mpi", "python"):
+        os.environ[process_group.HOOK_VARIABLE] = choice
+        hooks[choice] = runtime.group().gradient_hook()
+    hooks["native (copying in)"] = hooks["native"].average  # the same hook, given a buffer of its own
+    times = {name: [] for name in hooks}
+    for _ in range(args.exchange_repeats):
+        for name, hook in hooks.items():
+            times[name] += time_exchange(hook, size, MODELS[args.model]["batch"], 3)[2:]
+    if hvd.rank() == 0:
+        print(json.dumps({"model": args.model, "values": size, "ranks": hvd.size(), "paths": hooks["native"].path,
+                          "milliseconds": {name: spread([t * 1e3 for t in ts]) for name, ts in times.items()}}),
+              flush=True)
 
 
 # The ring-allreduce cost model of docs/SCALING.md.
@@ -135,6 +178,25 @@ def measure(model, ranks, hook, steps):
     return dict(json.loads(result.stdout.strip().splitlines()[-1]), load_average_before=load_before)
 
 
+def exchange(args):
+    cpu, isa = cpu_description()
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+    for name in args.models:
+        command = [mpiexec(), "-n", "2", sys.executable, os.path.abspath(__file__), "--exchange-worker",
+                   "--model", name, "--exchange-repeats", str(args.exchange_repeats)]
+        load_before = os.getloadavg()[0]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        print(f"{cpu} ({', '.join(isa)}), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
+              f"before {load_before:.1f}: gradient exchange of {name} ({report['values']:,} float32), 2 ranks, "
+              f"{args.exchange_repeats} alternating repeats, ms min / median / max:")
+        for hook, ms in report["milliseconds"].items():
+            print(f"  {hook:20s} {ms['min']:8.1f} {ms['median']:8.1f} {ms['max']:8.1f}")
+
+
 def spread(values):
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
@@ -148,7 +210,8 @@ def summarize(runs, hook, quick, repeats):
               "hook_paths": sorted({r["hook_path"] for r in every_run}),
               "load_average_before_jobs": spread(loads), "load_average_after": os.getloadavg(),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "models": {}}
-    for name, spec in MODELS.items():
+    for name in runs:
+        spec = MODELS[name]
         one = [r["samples_per_second"] for r in runs[name][1]]
         two = [r["samples_per_second"] for r in runs[name][2]]
         speedups = [b / a for a, b in zip(one, two)]  # each repeat's pair, measured back to back
@@ -197,24 +260,35 @@ def report_lines(report):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--hook", choices=("native", "python"), default="native")
+    parser.add_argument("--hook", choices=("native", "native-mpi", "python"), default="native",
+                        help="native: shared memory within the node (the default); native-mpi: one MPI_Iallreduce")
+    parser.add_argument("--models", nargs="+", choices=tuple(MODELS), default=tuple(MODELS),
+                        help="measure only these models")
     parser.add_argument("--quick", action="store_true", help="few steps (checks that it runs; numbers meaningless)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--from-json", help="rewrite the Markdown table of an earlier run's JSON file")
+    parser.add_argument("--exchange", action="store_true",
+                        help="time only the gradient exchange on 2 ranks, every hook alternating in one job")
+    parser.add_argument("--exchange-repeats", type=int, default=10)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--exchange-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    if args.exchange_worker:
+        return exchange_worker(args)
+    if args.exchange:
+        return exchange(args)
 
     if args.from_json:
         with open(args.from_json) as f:
             report = json.load(f)
     else:
-        runs = {name: {1: [], 2: [], "independent": []} for name in MODELS}
+        runs = {name: {1: [], 2: [], "independent": []} for name in args.models}
         for repeat in range(args.repeats):
-            for name in MODELS:
+            for name in args.models:
                 for ranks, hook in ((1, args.hook), (2, args.hook), (2, "none")):
                     run = measure(name, ranks, hook, 2 if args.quick else None)
                     runs[name][ranks if hook != "none" else "independent"].append(run)

@@ -77,8 +77,10 @@ def _load(path):
         return [f[f"arr_{i}"] for i in range(len(f.files))]
 
 
+# "native" averages through shared memory on this machine, "native-mpi" with one MPI allreduce.
 @pytest.mark.parametrize("optimizer,hook,custom", [("sgd", "native", False), ("adam", "native", False),
-                                                   ("adam", "python", False), ("adam", "native", True)])
+                                                   ("adam", "native-mpi", False), ("adam", "python", False),
+                                                   ("adam", "native", True)])
 def test_two_ranks_equal_one_process_on_the_union(tmp_path, optimizer, hook, custom):
     directory = str(tmp_path)
     arrays = _shards(directory)

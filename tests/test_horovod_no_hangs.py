@@ -73,7 +73,7 @@ def test_an_exception_on_one_rank_ends_every_rank_with_its_message(tmp_path):
     assert result.seconds < 60
 
 
-@pytest.mark.parametrize("hook", ["native", "python"])
+@pytest.mark.parametrize("hook", ["native", "native-mpi", "python"])  # native: the shared-memory barriers
 def test_a_stalled_rank_makes_the_others_fail_after_the_timeout(tmp_path, hook):
     script = write_script(str(tmp_path), "job.py", JOB)
     result = run_job(str(tmp_path), script, ranks=2, timeout=90, args=("stall",),

@@ -21,9 +21,12 @@ import numpy as np
 
 TIMEOUT_VARIABLE = "FASTDENSE_MPI_TIMEOUT"
 DEFAULT_TIMEOUT = 600.0  # seconds; a step of a large model on one core takes seconds, never minutes
-# "native" (default where possible) or "python"; "none" makes the ranks train independently
-# (bench/scaling.py's control: what 2 processes reach on the machine without communicating).
+# "native" (default where possible: shared memory between the ranks of a node, MPI between
+# nodes), "native-mpi" (one MPI_Iallreduce, also within a node) or "python"; "none" makes the
+# ranks train independently (bench/scaling.py's control: what 2 processes reach on the machine
+# without communicating).
 HOOK_VARIABLE = "FASTDENSE_MPI_GRADIENT_HOOK"
+HOOK_CHOICES = ("native", "native-mpi", "python", "none")
 
 # Variables that MPI launchers set in every rank's environment (MPICH's Hydra: PMI_*; Open MPI:
 # OMPI_*; PMIx-based launchers: PMIX_RANK).
@@ -117,11 +120,12 @@ class MpiGroup:
         self._MPI = MPI
         self.comm = MPI.COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
-        local = self.comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
-        self.local_rank, self.local_size = local.Get_rank(), local.Get_size()
-        local.Free()
         self.timeout = timeout_seconds()
         _install_abort_on_exception(self.comm, self.rank)
+        self._node = split_by_node(self.comm)
+        self.local_rank, self.local_size = self._node.Get_rank(), self._node.Get_size()
+        self._cross = self._node_peers_elsewhere()
+        self._native_hooks = {}
         # Runs before mpi4py's MPI_Finalize (atexit is last-in first-out), which would otherwise
         # wait forever for a stalled rank.
         atexit.register(self._leave)
@@ -134,6 +138,15 @@ class MpiGroup:
             sys.stderr.flush()
             time.sleep(_ABORT_GRACE_SECONDS)
             self.comm.Abort(1)
+
+    def _node_peers_elsewhere(self):
+        """The ranks with this node rank on the other nodes (the hierarchical gradient
+        allreduce's second level), or None when the job runs on one node, or when its nodes
+        hold different numbers of ranks (then the gradients take one MPI allreduce instead)."""
+        local_sizes = self.allgather(np.array([self.local_size], dtype=np.int64))
+        if self.local_size == self.size or local_sizes.min() != local_sizes.max():
+            return None
+        return self.comm.Split(color=self.local_rank, key=self.rank)
 
     # ------------------------------------------------------------------ waiting
     def _wait(self, request, what):
@@ -208,18 +221,31 @@ class MpiGroup:
         if self.size == 1:  # mpiexec -n 1: nothing to average
             return None
         choice = os.environ.get(HOOK_VARIABLE, "native")
-        if choice not in ("native", "python", "none"):
-            raise ValueError(f"{HOOK_VARIABLE} must be 'native', 'python' or 'none', got {choice!r}")
+        if choice not in HOOK_CHOICES:
+            raise ValueError(f"{HOOK_VARIABLE} must be one of {', '.join(map(repr, HOOK_CHOICES))}, got {choice!r}")
         if choice == "none":
             return None
         library = _loaded_libmpi() if self._MPI.get_vendor()[0] == "MPICH" else None
-        if choice == "native" and library is not None:
-            from fastdense.native.mpi_allreduce import gradient_allreduce
+        if choice == "python" or library is None:
+            return self._python_gradient_hook
+        if choice not in self._native_hooks:  # one per process: its shared-memory windows are reused
+            self._native_hooks[choice] = self._native_gradient_hook(library, shared=choice == "native")
+        return self._native_hooks[choice]
 
-            MPI = self._MPI
-            return gradient_allreduce(library, MPI._handleof(self.comm), MPI._handleof(MPI.FLOAT),
-                                      MPI._handleof(MPI.DOUBLE), MPI._handleof(MPI.SUM), self.timeout)
-        return self._python_gradient_hook
+    def _native_gradient_hook(self, library, shared):
+        """Shared memory between the ranks of a node when `shared` and the node holds more than
+        one rank; with several nodes, MPI between them if every node holds as many ranks
+        (hierarchical), else one MPI allreduce for all (see mpi_gradient_allreduce.h)."""
+        from fastdense.native.mpi_allreduce import gradient_allreduce
+
+        MPI = self._MPI
+        node = cross = None
+        if shared and self.local_size > 1 and (self.local_size == self.size or self._cross is not None):
+            node = _int_handle(MPI, self._node)
+            cross = None if self._cross is None else _int_handle(MPI, self._cross)
+        return gradient_allreduce(library, _int_handle(MPI, self.comm), _int_handle(MPI, MPI.FLOAT),
+                                  _int_handle(MPI, MPI.DOUBLE), _int_handle(MPI, MPI.SUM), self.timeout,
+                                  node_comm=node, cross_comm=cross)
 
     def _python_gradient_hook(self, buffer):
         """The sample-weighted mean of the fused gradients (see mpi_gradient_allreduce.h): the
@@ -228,6 +254,20 @@ class MpiGroup:
         gradients *= buffer[-1]
         self._wait(self.comm.Iallreduce(self._MPI.IN_PLACE, buffer, op=self._MPI.SUM), "gradient allreduce")
         gradients *= buffer.dtype.type(1) / buffer[-1]
+
+
+def split_by_node(comm):
+    """The ranks of `comm` that share this rank's memory (its node), in rank order."""
+    from mpi4py import MPI
+
+    return comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.Get_rank())
+
+
+def _int_handle(MPI, obj):  # noqa: N803
+    """MPICH's handle of an mpi4py object as the C int it is (mpi4py reports it unsigned, so the
+    handles of derived communicators, 0x84000000 and up, would not fit an int)."""
+    value = MPI._handleof(obj) & 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
 
 
 def _loaded_libmpi():

@@ -196,10 +196,14 @@ void register_network(py::module_& m) {
   py::class_<MpiGradientAllreduce, std::shared_ptr<MpiGradientAllreduce>>(
       m, "MpiGradientAllreduce",
       "A native gradient hook for Network.set_gradient_hook: the sample-weighted mean of the fused gradients over "
-      "an MPICH communicator (MPI_Iallreduce + MPI_Test until `timeout` seconds), with MPI loaded from `library`.")
-      .def(py::init<const std::string&, int, int, int, int, double>(), py::arg("library"), py::arg("comm"),
-           py::arg("float_type"), py::arg("double_type"), py::arg("sum_op"), py::arg("timeout"))
+      "MPICH communicators, with MPI loaded from `library`: one MPI_Iallreduce on `comm`, or shared-memory windows "
+      "on `node_comm` (plus an MPI_Iallreduce on `cross_comm` between nodes); every wait ends after `timeout` s.")
+      .def(py::init<const std::string&, int, int, int, int, double, std::optional<int>, std::optional<int>>(),
+           py::arg("library"), py::arg("comm"), py::arg("float_type"), py::arg("double_type"), py::arg("sum_op"),
+           py::arg("timeout"), py::arg("node_comm") = py::none(), py::arg("cross_comm") = py::none())
       .def_property_readonly("timeout", &MpiGradientAllreduce::timeout)
+      .def_property_readonly("path", &MpiGradientAllreduce::path,
+                             "'mpi', 'shared' (one node) or 'hierarchical' (shared memory within nodes, MPI between)")
       .def("average", [](MpiGradientAllreduce& self, py::array buffer) {
         // For tests: the same averaging on a 1-D float32/float64 array (gradients, then the count).
         if (!(buffer.flags() & py::array::c_style) || !buffer.writeable() || buffer.ndim() != 1 || buffer.shape(0) < 1)
@@ -208,7 +212,20 @@ void register_network(py::module_& m) {
         if (buffer.dtype().is(py::dtype::of<float>())) self.average(static_cast<float*>(buffer.mutable_data()), buffer.shape(0));
         else if (buffer.dtype().is(py::dtype::of<double>())) self.average(static_cast<double*>(buffer.mutable_data()), buffer.shape(0));
         else throw ShapeError("average: expected float32 or float64");
-      }, py::arg("buffer"));
+      }, py::arg("buffer"))
+      .def("gradient_buffer", [](py::object self_object, Index size, const py::dtype& dtype) -> py::array {
+        // For tests and bench/scaling.py: the buffer a training step packs into (this rank's next
+        // shared segment, valid until the average() after next; a new array on the "mpi" path).
+        auto& self = self_object.cast<MpiGradientAllreduce&>();
+        if (size < 1) throw ShapeError("gradient_buffer: size must be positive");
+        const bool is_float = dtype.is(py::dtype::of<float>());
+        if (!is_float && !dtype.is(py::dtype::of<double>())) throw ShapeError("gradient_buffer: expected float32 or float64");
+        if (!self.packs_in_shared_memory()) return py::array(dtype, std::vector<py::ssize_t>{py::ssize_t(size)});
+        void* data = is_float ? static_cast<void*>(self.gradient_buffer<float>(size))
+                              : static_cast<void*>(self.gradient_buffer<double>(size));
+        return py::array(dtype, std::vector<py::ssize_t>{py::ssize_t(size)}, std::vector<py::ssize_t>{py::ssize_t(dtype.itemsize())},
+                         data, self_object);
+      }, py::arg("size"), py::arg("dtype"));
 
   py::class_<PyNetwork>(m, "Network", "A compiled graph of layers with its losses, metrics and optimizer.")
       .def(py::init<const std::string&>(), py::arg("dtype") = "float32")
@@ -493,7 +510,11 @@ void register_network(py::module_& m) {
             net.set_gradient_hook(nullptr);
           } else if (py::isinstance<MpiGradientAllreduce>(hook)) {
             auto native = hook.cast<std::shared_ptr<MpiGradientAllreduce>>();
-            net.set_gradient_hook([native](T* buffer, Index size) { native->average(buffer, size); });
+            typename std::decay_t<decltype(net)>::GradientBuffer buffer;
+            if (native->packs_in_shared_memory())
+              buffer = [native](Index size) { return native->template gradient_buffer<T>(size); };
+            net.set_gradient_hook([native](T* gradients, Index size) { native->average(gradients, size); },
+                                  std::move(buffer));
           } else if (PyCallable_Check(hook.ptr())) {
             py::handle fn = hook;  // kept alive by keep_alive below
             net.set_gradient_hook([fn](T* buffer, Index size) {

@@ -478,16 +478,17 @@ template <typename T>
 void Network<T>::exchange_gradients(Index n) {
   Index total = 0;
   for (Index size : trainable_sizes_) total += size;
-  fused_gradients_.resize(size_t(total) + 1);
+  T* const buffer = gradient_buffer_ ? gradient_buffer_(total + 1)
+                                    : (fused_gradients_.resize(size_t(total) + 1), fused_gradients_.data());
   fused_grads_.clear();
-  T* at = fused_gradients_.data();
+  T* at = buffer;
   for (size_t i = 0; i < trainable_grads_.size(); ++i) {
     std::memcpy(at, trainable_grads_[i], sizeof(T) * size_t(trainable_sizes_[i]));
     fused_grads_.push_back(at);
     at += trainable_sizes_[i];
   }
   *at = T(n);
-  gradient_hook_(fused_gradients_.data(), total + 1);
+  gradient_hook_(buffer, total + 1);
 }
 
 template <typename T>

@@ -63,9 +63,15 @@ class Network {
   // hook(buffer, size) gets every trainable gradient packed into one buffer, in the optimizer's
   // order, followed by one value: the batch's sample count. The hook rewrites the buffer in place
   // (an MPI allreduce averages it across processes) and the update reads the gradients from it.
-  // Without a hook nothing is packed.
+  // Without a hook nothing is packed. `buffer(size)`, if given, returns the memory to pack into
+  // (valid until the update has read it), so a hook averaging through shared memory finds the
+  // gradients there without a copy; otherwise the network packs into a buffer of its own.
   using GradientHook = std::function<void(T* buffer, Index size)>;
-  void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
+  using GradientBuffer = std::function<T*(Index size)>;
+  void set_gradient_hook(GradientHook hook, GradientBuffer buffer = nullptr) {
+    gradient_hook_ = std::move(hook);
+    gradient_buffer_ = std::move(buffer);
+  }
 
   // Thread safety: predict() may run from any number of threads at once, each call in its own
   // workspace (copies of the layers' buffers, see Workspace); train() and evaluate() run one at
@@ -181,8 +187,9 @@ class Network {
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Workspace>> workspaces_;  // idle ones
   GradientHook gradient_hook_;
+  GradientBuffer gradient_buffer_;  // where to pack for the hook (none: fused_gradients_)
   std::vector<T> fused_gradients_;  // the hook's buffer: gradients, then the sample count
-  std::vector<T*> fused_grads_;     // each trainable gradient's place in fused_gradients_
+  std::vector<T*> fused_grads_;     // each trainable gradient's place in the hook's buffer
 };
 
 }  // namespace fd
