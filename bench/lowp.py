@@ -3,7 +3,7 @@ fastdense float32, PyTorch's bf16 autocast and onnxruntime's dynamic int8 quanti
 process with the configurations alternating, so every ratio compares timings of the same minutes
 (the machine may be shared). Prints the CPU, its ISA flags and the paths fastdense took.
 
-    python bench/lowp.py [--repeats 3] [--quick] [--json results.json]
+    python bench/lowp.py [--repeats 3] [--quick] [--json results.json] [--only wide,mnist,predict]
 
 Each ratio is reported as median [min-max] over the repeats.
 """
@@ -148,55 +148,65 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke run)")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--only", default="wide,mnist,predict",
+                        help="comma-separated cases: wide (1024-4096-4096-1024 training), mnist (784-256-256-10 "
+                             "training), predict (int8 prediction); default all")
     args = parser.parse_args()
+    cases = set(args.only.split(","))
+    unknown = cases - {"wide", "mnist", "predict"}
+    if unknown:
+        parser.error(f"unknown case(s) for --only: {', '.join(sorted(unknown))}")
     scale = 8 if args.quick else 1
     info = backend.reduced_precision()
     report = {"cpu": cpu_model(), "threads": THREADS, "isa": info["isa"], "paths": {"bfloat16": info["bfloat16"],
-              "int8": info["int8"]}, "repeats": args.repeats, "ratios": {}}
+              "int8": info["int8"]}, "repeats": args.repeats, "cases": sorted(cases), "ratios": {}}
     print(f"CPU: {report['cpu']}, {THREADS} threads")
     print("ISA: " + ", ".join(k for k, v in info["isa"].items() if v))
     print(f"paths taken: bfloat16 -> {info['bfloat16']}, int8 -> {info['int8']}")
     ratios = report["ratios"]
 
-    wide = [1024, 4096, 4096, 1024]
-    trainers = {"float32": fastdense_trainer(wide, 512, None),
-                "mixed_bfloat16": fastdense_trainer(wide, 512, "mixed_bfloat16")}
-    if not args.no_torch:
-        import torch
+    if "wide" in cases:
+        wide = [1024, 4096, 4096, 1024]
+        trainers = {"float32": fastdense_trainer(wide, 512, None),
+                    "mixed_bfloat16": fastdense_trainer(wide, 512, "mixed_bfloat16")}
+        if not args.no_torch:
+            import torch
 
-        torch.set_num_threads(THREADS)
-        trainers["torch_bf16_autocast"] = torch_trainer(wide, 512, True)
-    times = time_training(trainers, wide, 512, 4096 // scale if args.quick else 4096, args.repeats)
-    print("Training, 1024-4096-4096-1024, batch 512, Adam:")
-    ratios["wide_bf16_vs_float32"] = ratio(times["float32"], times["mixed_bfloat16"])
-    show("mixed_bfloat16 vs fastdense float32", ratios["wide_bf16_vs_float32"], ">= 3x")
-    if "torch_bf16_autocast" in times:
-        ratios["wide_bf16_vs_torch_autocast"] = ratio(times["torch_bf16_autocast"], times["mixed_bfloat16"])
-        show("mixed_bfloat16 vs PyTorch bf16 autocast", ratios["wide_bf16_vs_torch_autocast"], ">= 1.5x")
-    report["wide_samples_per_s"] = {k: float(1 / np.median(v)) for k, v in times.items()}
-    del trainers
+            torch.set_num_threads(THREADS)
+            trainers["torch_bf16_autocast"] = torch_trainer(wide, 512, True)
+        times = time_training(trainers, wide, 512, 4096 // scale if args.quick else 4096, args.repeats)
+        print("Training, 1024-4096-4096-1024, batch 512, Adam:")
+        ratios["wide_bf16_vs_float32"] = ratio(times["float32"], times["mixed_bfloat16"])
+        show("mixed_bfloat16 vs fastdense float32", ratios["wide_bf16_vs_float32"], ">= 3x")
+        if "torch_bf16_autocast" in times:
+            ratios["wide_bf16_vs_torch_autocast"] = ratio(times["torch_bf16_autocast"], times["mixed_bfloat16"])
+            show("mixed_bfloat16 vs PyTorch bf16 autocast", ratios["wide_bf16_vs_torch_autocast"], ">= 1.5x")
+        report["wide_samples_per_s"] = {k: float(1 / np.median(v)) for k, v in times.items()}
+        del trainers
 
-    mnist = [784, 256, 256, 10]
-    times = time_training({"float32": fastdense_trainer(mnist, 128, None),
-                           "mixed_bfloat16": fastdense_trainer(mnist, 128, "mixed_bfloat16")},
-                          mnist, 128, 15360 // scale, args.repeats)
-    print("Training, 784-256-256-10, batch 128, Adam:")
-    ratios["mnist_bf16_vs_float32"] = ratio(times["float32"], times["mixed_bfloat16"])
-    show("mixed_bfloat16 vs fastdense float32", ratios["mnist_bf16_vs_float32"], ">= 1x")
+    if "mnist" in cases:
+        mnist = [784, 256, 256, 10]
+        times = time_training({"float32": fastdense_trainer(mnist, 128, None),
+                               "mixed_bfloat16": fastdense_trainer(mnist, 128, "mixed_bfloat16")},
+                              mnist, 128, 15360 // scale, args.repeats)
+        print("Training, 784-256-256-10, batch 128, Adam:")
+        ratios["mnist_bf16_vs_float32"] = ratio(times["float32"], times["mixed_bfloat16"])
+        show("mixed_bfloat16 vs fastdense float32", ratios["mnist_bf16_vs_float32"], ">= 1x")
 
-    with tempfile.TemporaryDirectory() as workdir:
-        for sizes in ([256, 512, 512, 10], [1024, 4096, 4096, 1024]):
-            name = "-".join(map(str, sizes))
-            samples = (8192 if sizes[1] < 1024 else 2048) // scale
-            results = time_prediction(sizes, (32, 256, 1024), samples, args.repeats, workdir)
-            print(f"Prediction, {name}:")
-            for batch, times in results.items():
-                key = f"predict_{name}_b{batch}"
-                ratios[key + "_int8_vs_float32"] = ratio(times["float32"], times["int8"])
-                ratios[key + "_int8_vs_onnxruntime"] = ratio(times["onnxruntime_int8"], times["int8"])
-                show(f"batch {batch}: int8 vs fastdense float32", ratios[key + "_int8_vs_float32"], ">= 3x")
-                show(f"batch {batch}: int8 vs onnxruntime quantize_dynamic", ratios[key + "_int8_vs_onnxruntime"],
-                     "> 1x")
+    if "predict" in cases:
+        with tempfile.TemporaryDirectory() as workdir:
+            for sizes in ([256, 512, 512, 10], [1024, 4096, 4096, 1024]):
+                name = "-".join(map(str, sizes))
+                samples = (8192 if sizes[1] < 1024 else 2048) // scale
+                results = time_prediction(sizes, (32, 256, 1024), samples, args.repeats, workdir)
+                print(f"Prediction, {name}:")
+                for batch, times in results.items():
+                    key = f"predict_{name}_b{batch}"
+                    ratios[key + "_int8_vs_float32"] = ratio(times["float32"], times["int8"])
+                    ratios[key + "_int8_vs_onnxruntime"] = ratio(times["onnxruntime_int8"], times["int8"])
+                    show(f"batch {batch}: int8 vs fastdense float32", ratios[key + "_int8_vs_float32"], ">= 3x")
+                    show(f"batch {batch}: int8 vs onnxruntime quantize_dynamic", ratios[key + "_int8_vs_onnxruntime"],
+                         "> 1x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

@@ -64,6 +64,55 @@ def test_predict_matches_keras_int8_formula_on_every_path(path):
     np.testing.assert_allclose(eager, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_activations_outside_the_products_epilogue_and_layers_without_bias_match_keras_formula():
+    # The product's epilogue applies the bias and a plain relu per block; leaky_relu and relu6 run
+    # afterwards over whole rows (activations NumPy computes to the same bits: an ulp of difference
+    # can move an input of the next layer across a rounding boundary of its quantization). 2,000 rows evaluated in one batch make the products fork.
+    fastdense.utils.set_random_seed(5)
+    model = models.Sequential([layers.Input((30,)), layers.Dense(48, activation="leaky_relu", use_bias=False),
+                               layers.Dense(40, activation="relu6"), layers.Dense(37, use_bias=False)])
+    kernels = [layer.kernel.numpy() for layer in model.layers]
+    biases = [np.zeros(48, np.float32), model.layers[1].bias.numpy(), np.zeros(37, np.float32)]
+    model.quantize("int8")
+    x = np.random.default_rng(6).standard_normal((2000, 30)).astype(np.float32)
+    expected = x
+    for kernel, bias, act in zip(kernels, biases, (lambda z: np.where(z > 0, z, np.float32(0.2) * z), lambda z: np.clip(z, 0, 6), lambda z: z)):
+        expected = keras_int8_reference(expected, kernel, bias, act).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    model.compile(loss="mse")
+    target = np.zeros_like(expected)
+    loss = model.evaluate(x, target, batch_size=len(x), verbose=0)
+    np.testing.assert_allclose(loss, np.mean(expected.astype(np.float64) ** 2), rtol=1e-4)
+
+
+def test_bias_gradients_through_relu_layers_match_numpy_also_after_a_predict():
+    # predict skips the pre-activation of relu layers (only training's backward reads it): a
+    # training step, also right after a predict call, must compute it and see the right relu masks.
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((96, 30)).astype(np.float32), rng.standard_normal((96, 5)).astype(np.float32)
+    model = mlp()
+    model.quantize("int8")
+    kernels = [layer.kernel.numpy().astype(np.float32) / layer.kernel_scale.numpy() for layer in model.layers]
+    biases = [layer.bias.numpy() for layer in model.layers]
+    pre, h = [], x  # the int8 forward pass in NumPy, keeping each layer's pre-activation
+    for layer, bias in zip(model.layers, biases):
+        x_scale = np.float32(127.0) / (np.abs(h).max(axis=-1, keepdims=True) + np.float32(1e-7))
+        h_q = np.clip(np.round(h * x_scale), -127, 127)
+        pre.append(((h_q @ layer.kernel.numpy().astype(np.float32)) / (x_scale * layer.kernel_scale.numpy()) + bias)
+                   .astype(np.float32))
+        h = np.maximum(pre[-1], 0) if len(pre) < 3 else pre[-1]
+    grad = 2.0 * (h - y) / y.size  # mse's gradient, back through the dequantized kernels and relu masks
+    expected = [None] * 3
+    for i in (2, 1, 0):
+        expected[i] = biases[i] - 0.01 * grad.sum(0)
+        grad = (grad @ kernels[i].T) * (pre[i - 1] > 0) if i else None
+    model.compile(optimizer=fastdense.optimizers.SGD(0.01), loss="mse")
+    model.predict(-3.0 * x[::-1], verbose=0)
+    model.train_on_batch(x, y)
+    for layer, want in zip(model.layers, expected):
+        np.testing.assert_allclose(layer.bias.numpy(), want, rtol=1e-5, atol=1e-6)
+
+
 def test_concurrent_predictions_share_the_packed_kernel_safely():
     # Each predict call runs on its own copy of the layers, which share the packed int8 kernel.
     model = mlp(widths=(300, 200))

@@ -30,6 +30,9 @@ std::vector<bf16_t>& scratch_row(Index size) {
 // L2 while a's blocks pass. Measured single-threaded (thread CPU time; before the operands were
 // 64-byte aligned) on the wide model's products, against the whole depth in 64-column slabs: x^T dz (4096x4096x512) 44-47 -> 39-41 ms,
 // x W and dz W^T (512x4096x4096) within 5%; 1024 x 256, 512 x 512 and 4096 x 128 no better.
+// Tried since (one thread, process CPU time, under load, per 512x4096x4096 product including
+// packing, 25-29 ms with these constants): slices of 512 (a's and b's slices both in L2) 32-34 ms;
+// slices of 256 with each 32-column block of b held in L1 while all row blocks pass 40-43 ms.
 constexpr Index kDepthSlice = 2048;
 constexpr Index kColumnSlice = 256;
 
@@ -66,36 +69,6 @@ struct Packed {
   Index b_size() const { return np * kp + (kp + kc - 1) / kc * (np / kPanel) * kPanelPad; }
 };
 
-// Rows [i0, i0 + 16) of op(a) into their tiles (zeros beyond m and k).
-void pack_a_rows(const float* a, bool transpose, const Packed& p, Index i0) {
-  const Index m = p.m, k = p.k, kp = p.kp;
-  const Index rows = std::max<Index>(0, std::min(kRowGroup, m - i0));
-  std::vector<bf16_t>& row = scratch_row(kp);
-  const auto place = [&](Index r) {  // row r of the group, converted into `row`, to its tiles
-    for (Index d = 0; d < kp; d += kDepthStep) std::copy_n(row.data() + d, kDepthStep, p.a_tile(i0, d) + r * kDepthStep);
-  };
-  if (!transpose) {
-    for (Index r = 0; r < rows; ++r) {
-      floats_to_bf16(a + (i0 + r) * k, row.data(), k);
-      std::fill(row.begin() + k, row.begin() + kp, bf16_t(0));
-      place(r);
-    }
-  } else {  // a is stored (k, m): one row of storage gives a value to each of the 16 rows
-    alignas(64) bf16_t column[kRowGroup];
-    for (Index d = 0; d < k; ++d) {
-      floats_to_bf16(a + d * m + i0, column, rows);
-      bf16_t* tile = p.a_tile(i0, d - d % kDepthStep) + d % kDepthStep;
-      for (Index r = 0; r < rows; ++r) tile[r * kDepthStep] = column[r];
-    }
-    for (Index d = k; d < kp; ++d) {
-      bf16_t* tile = p.a_tile(i0, d - d % kDepthStep) + d % kDepthStep;
-      for (Index r = 0; r < rows; ++r) tile[r * kDepthStep] = 0;
-    }
-  }
-  std::fill(row.begin(), row.end(), bf16_t(0));
-  for (Index r = rows; r < kRowGroup; ++r) place(r);
-}
-
 // Depths (d, d + 1) of `panels` full panels of the stored (k, n) b: r0 and r1 are the two rows
 // at the panels' first column, out the first panel's row of pairs, panel_stride the distance
 // between panels' rows.
@@ -111,16 +84,10 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_rows_avx512(c
   }
 }
 
-// 32 depths of a full panel of op(b) = transpose of the stored (n, k) b: rows[c * stride + d] for
-// c < 16, d < 32 to the 16 rows of 16 pairs at out. Each stored row converts to 16 pairs in one
-// register (VCVTNE2PS2BF16), then a 16x16 transpose of 32-bit pairs.
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_transposed_avx512(const float* rows, Index stride,
-                                                                                        bf16_t* out) {
-  __m512i r[16], t[16];
-  for (int c = 0; c < 16; ++c) {
-    const float* row = rows + c * stride;
-    r[c] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + 16), _mm512_loadu_ps(row));
-  }
+// out + s * 32 (s < 16, 64 bytes each) = the s-th 32-bit element of r[0], r[1], ..., r[15]:
+// a 16x16 transpose of 32-bit elements (pairs of bf16), in four rounds of interleaves.
+__attribute__((target("avx512f,avx512bw"))) inline void store_transposed_pairs(__m512i r[16], bf16_t* out) {
+  __m512i t[16];
   for (int c = 0; c < 16; c += 2) {  // 32-bit interleave of row pairs
     t[c] = _mm512_unpacklo_epi32(r[c], r[c + 1]);
     t[c + 1] = _mm512_unpackhi_epi32(r[c], r[c + 1]);
@@ -138,9 +105,73 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_transposed_av
     t[s + 12] = _mm512_shuffle_i32x4(r[s + 8], r[s + 12], 0xdd);
   }
   for (int s = 0; s < 8; ++s) {  // whole columns: s from t[s] and t[s + 8], s + 8 likewise
-    _mm512_storeu_si512(out + s * 2 * kPanel, _mm512_shuffle_i32x4(t[s], t[s + 8], 0x88));
-    _mm512_storeu_si512(out + (s + 8) * 2 * kPanel, _mm512_shuffle_i32x4(t[s], t[s + 8], 0xdd));
+    _mm512_storeu_si512(out + s * 32, _mm512_shuffle_i32x4(t[s], t[s + 8], 0x88));
+    _mm512_storeu_si512(out + (s + 8) * 32, _mm512_shuffle_i32x4(t[s], t[s + 8], 0xdd));
   }
+}
+
+// 32 depths of a full panel of op(b) = transpose of the stored (n, k) b: rows[c * stride + d] for
+// c < 16, d < 32 to the 16 rows of 16 pairs at out. Each stored row converts to 16 pairs in one
+// register (VCVTNE2PS2BF16), then the pairs are transposed.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_transposed_avx512(const float* rows, Index stride,
+                                                                                        bf16_t* out) {
+  __m512i r[16];
+  for (int c = 0; c < 16; ++c) {
+    const float* row = rows + c * stride;
+    r[c] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + 16), _mm512_loadu_ps(row));
+  }
+  store_transposed_pairs(r, out);
+}
+
+// One full 16x32 tile of op(a) = transpose of the stored (k, m) a (dW = xᵀ dz): the tile's row r,
+// depth e is columns[e * stride + r]. Each pair of stored rows converts and interleaves into the
+// 16 rows' pairs of depths (2p, 2p + 1) in one register, then the pairs are transposed; the
+// scalar version (16 conversions and 16 two-byte stores per depth) took ~8% of a wide bf16
+// training step.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_a_transposed_avx512(const float* columns,
+                                                                                        Index stride, bf16_t* tile) {
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                              22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  __m512i r[16];
+  for (int q = 0; q < 16; ++q) {
+    const float* even = columns + 2 * q * stride;
+    const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(even + stride), _mm512_loadu_ps(even));
+    r[q] = _mm512_permutexvar_epi16(interleave, both);
+  }
+  store_transposed_pairs(r, tile);
+}
+
+// Rows [i0, i0 + 16) of op(a) into their tiles (zeros beyond m and k).
+void pack_a_rows(const float* a, bool transpose, const Packed& p, Index i0) {
+  const Index m = p.m, k = p.k, kp = p.kp;
+  const Index rows = std::max<Index>(0, std::min(kRowGroup, m - i0));
+  std::vector<bf16_t>& row = scratch_row(kp);
+  const auto place = [&](Index r) {  // row r of the group, converted into `row`, to its tiles
+    for (Index d = 0; d < kp; d += kDepthStep) std::copy_n(row.data() + d, kDepthStep, p.a_tile(i0, d) + r * kDepthStep);
+  };
+  if (!transpose) {
+    for (Index r = 0; r < rows; ++r) {
+      floats_to_bf16(a + (i0 + r) * k, row.data(), k);
+      std::fill(row.begin() + k, row.begin() + kp, bf16_t(0));
+      place(r);
+    }
+  } else {  // a is stored (k, m): one row of storage gives a value to each of the 16 rows
+    Index d = 0;
+    if (rows == kRowGroup && cpu_features().avx512bf16)
+      for (; d + kDepthStep <= k; d += kDepthStep) pack_a_transposed_avx512(a + d * m + i0, m, p.a_tile(i0, d));
+    alignas(64) bf16_t column[kRowGroup];
+    for (; d < k; ++d) {
+      floats_to_bf16(a + d * m + i0, column, rows);
+      bf16_t* tile = p.a_tile(i0, d - d % kDepthStep) + d % kDepthStep;
+      for (Index r = 0; r < rows; ++r) tile[r * kDepthStep] = column[r];
+    }
+    for (Index d = k; d < kp; ++d) {
+      bf16_t* tile = p.a_tile(i0, d - d % kDepthStep) + d % kDepthStep;
+      for (Index r = 0; r < rows; ++r) tile[r * kDepthStep] = 0;
+    }
+  }
+  std::fill(row.begin(), row.end(), bf16_t(0));
+  for (Index r = rows; r < kRowGroup; ++r) place(r);
 }
 
 constexpr Index kPanelGroup = 16;  // b is packed 16 panels (256 columns) at a time

@@ -13,15 +13,20 @@ namespace fd::lowp {
 namespace {
 
 constexpr Index kDepthStep = 64;  // int8 values per AMX tile row
-// Blocking (Blocking.h): b's panels hold the whole depth, so the walk takes it in one slice (c's
-// tiles loaded once per block). Column slabs: 64 columns while a (mp x kp bytes) fits in half of
-// L2 and stays there while the slabs pass, 256 when a is larger and comes from L3 once per slab.
-// Measured single-threaded (thread CPU time, Sapphire Rapids): 1024x4096x4096 1.59-1.65 TOP/s
-// with 64, 2.04-2.06 with 256 (128: 1.89); 256x4096x4096 2.06-2.08 with 64, 1.86-1.89 with 256;
-// depth slices of 1024 with 256 columns slower (1.32-1.39 on 1024x4096x4096).
-constexpr Index kDepthSlice = 4096;
+// Blocking (Blocking.h): b's panels hold the whole depth and the walk takes it in one slice, so
+// each 32x32 block of c is finished in one visit and handed to the epilogue while it is in L1
+// (depth slices of 1024 were slower: 1.32-1.39 TOP/s on 1024x4096x4096 against 2.04-2.06). Column
+// slabs: 64 columns while a (mp x kp bytes) fits in half of L2 and stays there while the slabs
+// pass, 256 when a is larger and comes from L3 once per slab. Measured single-threaded (thread
+// CPU time, Sapphire Rapids): 1024x4096x4096 1.59-1.65 TOP/s with 64, 2.04-2.06 with 256 (128:
+// 1.89); 256x4096x4096 2.06-2.08 with 64, 1.86-1.89 with 256.
 constexpr Index kNarrowColumnSlice = 64, kWideColumnSlice = 256;
 constexpr Index kRowsInL2 = Index(1) << 20;  // bytes of a kept in L2 across column slabs
+
+// Every kernel below computes the block of c at (i0, j0), `rows` of its 32 rows (the vector
+// kernels round up to their row step; a's rows are padded to a multiple of 32) and all 32
+// columns (b's panels are padded with zero columns), over the whole depth, into `out` (32 x 32,
+// row-major, 64-byte aligned).
 
 // ---------------------------------------------------------------------------------------- AMX
 __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_configure() {
@@ -34,36 +39,18 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_configure() {
 __attribute__((target("amx-tile"))) void amx_release() { _tile_release(); }
 
 __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_block(const Int8Rows& a, const PackedInt8Matrix& b,
-                                                                       Index i0, Index j0, Index d0, Index depth,
-                                                                       std::int32_t* c, bool load_c) {
-  const Index m = a.m, n = b.n;
-  const Index rows = std::min(kBlock, m - i0), cols = std::min(kBlock, n - j0);
-  alignas(64) std::int32_t edge[kBlock * kBlock];
-  const bool direct = rows == kBlock && cols == kBlock;
-  std::int32_t* out = direct ? c + i0 * n + j0 : edge;
-  const Index stride = (direct ? n : kBlock) * Index(sizeof(std::int32_t));
-  const Index row16 = 16 * (stride / 4);
-  if (!direct && load_c) {
-    std::fill(edge, edge + kBlock * kBlock, 0);
-    for (Index r = 0; r < rows; ++r) std::copy_n(c + (i0 + r) * n + j0, cols, edge + r * kBlock);
-  }
-  tile_memory_barrier();  // edge's copy of c and the packed operands are written before the loads
-  if (load_c) {
-    _tile_loadd(0, out, stride);
-    _tile_loadd(1, out + 16, stride);
-    _tile_loadd(2, out + row16, stride);
-    _tile_loadd(3, out + row16 + 16, stride);
-  } else {
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
-  }
+                                                                       Index i0, Index j0, Index, std::int32_t* out) {
+  constexpr Index stride = kBlock * Index(sizeof(std::int32_t)), row16 = 16 * kBlock;
+  tile_memory_barrier();  // the packed operands are written before the loads
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
   const std::int8_t* a0 = a.values.data() + i0 * a.stride;
   const std::int8_t* a1 = a0 + 16 * a.stride;
   const std::int8_t* b0 = b.panel(j0);
   const std::int8_t* b1 = b0 + b.kp * kPanel;
-  for (Index d = d0; d < d0 + depth; d += kDepthStep) {
+  for (Index d = 0; d < b.kp; d += kDepthStep) {
     _tile_loadd(4, a0 + d, a.stride);
     _tile_loadd(5, a1 + d, a.stride);
     _tile_loadd(6, b0 + d * kPanel, 64);
@@ -77,35 +64,23 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_block(const Int8Ro
   _tile_stored(1, out + 16, stride);
   _tile_stored(2, out + row16, stride);
   _tile_stored(3, out + row16 + 16, stride);
-  if (!direct)
-    for (Index r = 0; r < rows; ++r) std::copy_n(edge + r * kBlock, cols, c + (i0 + r) * n + j0);
+  tile_memory_barrier();  // the stores land before the epilogue reads `out`
 }
 
 // ------------------------------------------------------------------------------ AVX512-VNNI
-// a holds a + 128 (uint8); the +128 is taken back out with the column sums when the last depth
-// slice is stored.
+// a holds a + 128 (uint8); the +128 is taken back out with b's column sums.
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void avx512_block(const Int8Rows& a, const PackedInt8Matrix& b,
-                                                                            Index i0, Index j0, Index d0, Index depth,
-                                                                            std::int32_t* c, bool load_c) {
-  const Index m = a.m, n = b.n;
-  const Index cols = std::min(kBlock, n - j0);
-  const __mmask16 mask0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
-  const __mmask16 mask1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+                                                                            Index i0, Index j0, Index rows,
+                                                                            std::int32_t* out) {
   const std::int8_t* b0 = b.panel(j0);
   const std::int8_t* b1 = b0 + b.kp * kPanel;
-  const bool last = d0 + depth >= b.kp;
   const __m512i correction0 = _mm512_slli_epi32(_mm512_loadu_si512(b.column_sums.data() + j0), 7);
   const __m512i correction1 = _mm512_slli_epi32(_mm512_loadu_si512(b.column_sums.data() + j0 + 16), 7);
-  for (Index r0 = i0; r0 < std::min(i0 + kBlock, m); r0 += 8) {
-    const Index rows = std::min<Index>(8, m - r0);
+  for (Index r0 = 0; r0 < rows; r0 += 8) {
     __m512i acc[8][2];
-    for (int r = 0; r < 8; ++r) {
-      std::int32_t* row = c + (r0 + r) * n + j0;
-      acc[r][0] = load_c && r < rows ? _mm512_maskz_loadu_epi32(mask0, row) : _mm512_setzero_si512();
-      acc[r][1] = load_c && r < rows ? _mm512_maskz_loadu_epi32(mask1, row + 16) : _mm512_setzero_si512();
-    }
-    const std::int8_t* x = a.values.data() + r0 * a.stride;
-    for (Index q = d0 / 4; q < (d0 + depth) / 4; ++q) {
+    for (int r = 0; r < 8; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+    const std::int8_t* x = a.values.data() + (i0 + r0) * a.stride;
+    for (Index q = 0; q < b.kp / 4; ++q) {
       const __m512i w0 = _mm512_loadu_si512(b0 + q * 4 * kPanel);
       const __m512i w1 = _mm512_loadu_si512(b1 + q * 4 * kPanel);
       for (int r = 0; r < 8; ++r) {
@@ -116,38 +91,25 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void avx512_block(const I
         acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], xs, w1);
       }
     }
-    for (int r = 0; r < rows; ++r) {
-      std::int32_t* row = c + (r0 + r) * n + j0;
-      __m512i v0 = acc[r][0], v1 = acc[r][1];
-      if (last) {
-        v0 = _mm512_sub_epi32(v0, correction0);
-        v1 = _mm512_sub_epi32(v1, correction1);
-      }
-      _mm512_mask_storeu_epi32(row, mask0, v0);
-      _mm512_mask_storeu_epi32(row + 16, mask1, v1);
+    for (int r = 0; r < 8; ++r) {
+      std::int32_t* row = out + (r0 + r) * kBlock;
+      _mm512_store_si512(row, _mm512_sub_epi32(acc[r][0], correction0));
+      _mm512_store_si512(row + 16, _mm512_sub_epi32(acc[r][1], correction1));
     }
   }
 }
 
 // -------------------------------------------------------------------------------- AVX-VNNI
 __attribute__((target("avx2,avxvnni"))) void avxvnni_block(const Int8Rows& a, const PackedInt8Matrix& b, Index i0,
-                                                             Index j0, Index d0, Index depth, std::int32_t* c,
-                                                             bool load_c) {
-  const Index m = a.m, n = b.n;
-  const Index cols = std::min(kBlock, n - j0);
-  const bool last = d0 + depth >= b.kp;
-  for (Index r0 = i0; r0 < std::min(i0 + kBlock, m); r0 += 4) {
-    const Index rows = std::min<Index>(4, m - r0);
+                                                             Index j0, Index rows, std::int32_t* out) {
+  const std::int8_t* panels[2] = {b.panel(j0), b.panel(j0) + b.kp * kPanel};
+  for (Index r0 = 0; r0 < rows; r0 += 4) {
     // 4 rows x 32 columns: four 8-column registers per row.
-    alignas(32) std::int32_t tmp[4][32] = {};
     __m256i acc[4][4];
-    for (int r = 0; r < 4; ++r) {
-      if (load_c && r < rows) std::copy_n(c + (r0 + r) * n + j0, cols, tmp[r]);
-      for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(tmp[r] + 8 * v));
-    }
-    const std::int8_t* x = a.values.data() + r0 * a.stride;
-    const std::int8_t* panels[2] = {b.panel(j0), b.panel(j0) + b.kp * kPanel};
-    for (Index q = d0 / 4; q < (d0 + depth) / 4; ++q) {
+    for (int r = 0; r < 4; ++r)
+      for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_setzero_si256();
+    const std::int8_t* x = a.values.data() + (i0 + r0) * a.stride;
+    for (Index q = 0; q < b.kp / 4; ++q) {
       __m256i w[4];
       for (int v = 0; v < 4; ++v)
         w[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panels[v / 2] + q * 4 * kPanel + (v % 2) * 32));
@@ -158,34 +120,32 @@ __attribute__((target("avx2,avxvnni"))) void avxvnni_block(const Int8Rows& a, co
         for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_dpbusd_avx_epi32(acc[r][v], xs, w[v]);
       }
     }
-    for (int r = 0; r < rows; ++r) {
-      for (int v = 0; v < 4; ++v) _mm256_store_si256(reinterpret_cast<__m256i*>(tmp[r] + 8 * v), acc[r][v]);
-      std::int32_t* row = c + (r0 + r) * n + j0;
-      for (Index j = 0; j < cols; ++j) row[j] = last ? tmp[r][j] - 128 * b.column_sums[j0 + j] : tmp[r][j];
-    }
+    for (int r = 0; r < 4; ++r)
+      for (int v = 0; v < 4; ++v) {
+        const __m256i correction = _mm256_slli_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.column_sums.data() + j0 + 8 * v)), 7);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out + (r0 + r) * kBlock + 8 * v),
+                           _mm256_sub_epi32(acc[r][v], correction));
+      }
   }
 }
 
 // -------------------------------------------------------------------------------- portable
-void portable_block(const Int8Rows& a, const PackedInt8Matrix& b, Index i0, Index j0, Index d0, Index depth,
-                    std::int32_t* c, bool load_c) {
-  const Index m = a.m, n = b.n;
-  const Index cols = std::min(kBlock, n - j0);
-  for (Index i = i0; i < std::min(i0 + kBlock, m); ++i) {
-    std::int32_t acc[kBlock];
-    for (Index j = 0; j < kBlock; ++j) acc[j] = (load_c && j < cols) ? c[i * n + j0 + j] : 0;
-    const std::int8_t* x = a.values.data() + i * a.stride;
+void portable_block(const Int8Rows& a, const PackedInt8Matrix& b, Index i0, Index j0, Index rows, std::int32_t* out) {
+  for (Index i = 0; i < rows; ++i) {
+    std::int32_t* acc = out + i * kBlock;
+    std::fill(acc, acc + kBlock, 0);
+    const std::int8_t* x = a.values.data() + (i0 + i) * a.stride;
     for (Index half = 0; half < 2; ++half) {
       const std::int8_t* w = b.panel(j0) + half * b.kp * kPanel;
-      std::int32_t* out = acc + half * kPanel;
-      for (Index q = d0 / 4; q < (d0 + depth) / 4; ++q) {
+      std::int32_t* sums = acc + half * kPanel;
+      for (Index q = 0; q < b.kp / 4; ++q) {
         const std::int8_t* wq = w + q * 4 * kPanel;
         const std::int32_t x0 = x[4 * q], x1 = x[4 * q + 1], x2 = x[4 * q + 2], x3 = x[4 * q + 3];
         for (Index j = 0; j < kPanel; ++j)
-          out[j] += x0 * wq[4 * j] + x1 * wq[4 * j + 1] + x2 * wq[4 * j + 2] + x3 * wq[4 * j + 3];
+          sums[j] += x0 * wq[4 * j] + x1 * wq[4 * j + 1] + x2 * wq[4 * j + 2] + x3 * wq[4 * j + 3];
       }
     }
-    for (Index j = 0; j < cols; ++j) c[i * n + j0 + j] = acc[j];
   }
 }
 
@@ -218,7 +178,7 @@ void Int8Rows::resize(Index rows, Index padded_depth) {
 
 bool offsets_activations(Int8Path path) { return path == Int8Path::Avx512Vnni || path == Int8Path::AvxVnni; }
 
-void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& b, std::int32_t* c) {
+void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& b, const Int8BlockEpilogue& epilogue) {
   const Index m = a.m, n = b.n;
   if (m == 0 || n == 0) return;
   const Index row_blocks = (m + kBlock - 1) / kBlock, col_blocks = b.np / kBlock;
@@ -227,8 +187,11 @@ void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& 
     if (range.empty()) return;
     const Index columns = a.mp * a.kp <= kRowsInL2 ? kNarrowColumnSlice : kWideColumnSlice;
     const auto blocks = [&](auto kernel) {
-      for_each_block(range, b.kp, kDepthSlice, columns, false, [&](Index i0, Index j0, Index d0, Index depth, bool load_c) {
-        kernel(a, b, i0, j0, d0, depth, c, load_c);
+      alignas(64) std::int32_t block[kBlock * kBlock];
+      for_each_block(range, b.kp, b.kp, columns, false, [&](Index i0, Index j0, Index, Index, bool) {
+        const Index rows = std::min(kBlock, m - i0);
+        kernel(a, b, i0, j0, rows, block);
+        epilogue(i0, j0, rows, std::min(kBlock, n - j0), block);
       });
     };
     switch (path) {
@@ -241,6 +204,13 @@ void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& 
       case Int8Path::AvxVnni: blocks(avxvnni_block); break;
       default: blocks(portable_block);
     }
+  });
+}
+
+void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& b, std::int32_t* c) {
+  const Index n = b.n;
+  gemm_int8_packed(path, a, b, [=](Index i0, Index j0, Index rows, Index cols, const std::int32_t* sums) {
+    for (Index r = 0; r < rows; ++r) std::copy_n(sums + r * kBlock, cols, c + (i0 + r) * n + j0);
   });
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "../Tensor.h"
@@ -41,7 +42,14 @@ struct Int8Rows {
 // Whether `path` wants a's values offset by +128 (unsigned operand of VPDPBUSD).
 bool offsets_activations(Int8Path path);
 
-// c (m, n) = a (m, k) · b on `path`; a's rows were packed for the same path.
+// c (m, n) = a (m, k) · b on `path`, a's rows packed for the same path. Each 32x32 block of c is
+// computed over the whole depth into an L1 buffer and handed to `epilogue(i0, j0, rows, cols,
+// sums)`: rows [i0, i0 + rows) and columns [j0, j0 + cols) of c, row r's sums at sums + 32 r, on
+// the thread that computed them (QuantizedDense dequantizes and activates them there, without a
+// pass over an int32 copy of c).
+using Int8BlockEpilogue = std::function<void(Index i0, Index j0, Index rows, Index cols, const std::int32_t* sums)>;
+void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& b, const Int8BlockEpilogue& epilogue);
+// The same, storing c (m x n, row-major).
 void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& b, std::int32_t* c);
 // Convenience for tests: packs a (m, k) and runs gemm_int8_packed.
 void gemm_int8(Int8Path path, const std::int8_t* a, Index m, const PackedInt8Matrix& b, std::int32_t* c);

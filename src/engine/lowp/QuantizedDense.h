@@ -6,8 +6,10 @@
 // the dequantized kernel, as Keras's custom gradient does.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -15,6 +17,7 @@
 
 #include "../MatrixProduct.h"
 #include "../layer/Layer.h"
+#include "Blocking.h"
 #include "GemmInt8.h"
 #include "Quantize.h"
 
@@ -54,35 +57,10 @@ class QuantizedDense : public Layer<T> {
 
   MatrixMap<T> logits() override { return linear() ? this->value() : MatrixMap<T>(z_.data(), this->batch_, this->width_); }
 
-  void forward(bool, Random&) override { infer_rows(0, this->batch_); }
+  // Training keeps the pre-activation for backward; inference (predict's rows) may skip it.
+  void forward(bool training, Random&) override { compute_rows(0, this->batch_, training); }
   bool infers_by_rows() const override { return true; }
-
-  void infer_rows(Index first, Index count) override {
-    if (count == 0) return;
-    auto x = this->inputs_[0]->value_rows(first, count);
-    auto y = this->value_rows(first, count);
-    MatrixMap<T> z = linear() ? y : MatrixMap<T>(z_.data() + first * this->width_, count, this->width_);
-    const lowp::Int8Path path = lowp::int8_path();
-    // Per thread: predict runs one slice of rows on each.
-    static thread_local lowp::Int8Rows rows;
-    static thread_local std::vector<float> row_scales;
-    static thread_local lowp::AlignedVector<std::int32_t> sums;  // c of the int8 product: tile stores on cache lines
-    quantize_rows(x, path, rows, row_scales);
-    sums.resize(std::size_t(count * this->width_));
-    lowp::gemm_int8_packed(path, rows, *packed_, sums.data());
-    const Index units = this->width_;
-    const float* kernel_scale = kernel_scale_->data();
-    for (Index i = 0; i < count; ++i) {
-      const std::int32_t* row = sums.data() + i * units;
-      const float row_scale = row_scales[std::size_t(i)];
-      T* out = z.data() + i * units;
-      // Keras: float32(x_q · W_q) / (kernel_scale * inputs_scale), then + bias.
-#pragma omp simd
-      for (Index j = 0; j < units; ++j) out[j] = T(float(row[j]) / (kernel_scale[j] * row_scale));
-    }
-    if (bias_) z.rowwise() += bias_->values().row(0);
-    if (!linear()) activation_forward(activation_, z.data(), y.data(), count, units);
-  }
+  void infer_rows(Index first, Index count) override { compute_rows(first, count, false); }
 
   void backward() override {
     auto dz = linear() ? this->grad() : this->preactivation_grad(activation_, z_.data());
@@ -106,6 +84,71 @@ class QuantizedDense : public Layer<T> {
 
  private:
   bool linear() const { return activation_.kind == ActivationKind::Linear; }
+  // relu without slope, cap or threshold (Keras's default): y = max(z, 0).
+  bool relu_in_epilogue() const {
+    return activation_.kind == ActivationKind::Relu && activation_.alpha == 0.0 && activation_.threshold == 0.0 &&
+           activation_.max_value == std::numeric_limits<double>::infinity();
+  }
+
+  void compute_rows(Index first, Index count, bool keep_preactivation) {
+    if (count == 0) return;
+    auto x = this->inputs_[0]->value_rows(first, count);
+    auto y = this->value_rows(first, count);
+    MatrixMap<T> z = linear() ? y : MatrixMap<T>(z_.data() + first * this->width_, count, this->width_);
+    const lowp::Int8Path path = lowp::int8_path();
+    // Per thread: predict runs one slice of rows on each.
+    static thread_local lowp::Int8Rows rows;
+    static thread_local std::vector<float> row_scales;
+    quantize_rows(x, path, rows, row_scales);
+    const Index units = this->width_;
+    const float* kernel_scale = kernel_scale_->data();
+    const T* bias = bias_ ? bias_->values().data() : nullptr;
+    const float* scales = row_scales.data();  // the lambda runs on the product's threads: their thread_locals differ
+    // Each 32x32 block of sums as it is finished, in L1: Keras's float32(x_q · W_q) /
+    // (kernel_scale * inputs_scale), then + bias, and a plain relu (the usual hidden layer)
+    // applied there too, so that inference writes only y (z is kept when training, for
+    // backward); other activations take one pass over z's rows afterwards. This replaces passes
+    // over an int32 copy of the product, for the bias and for the activation. (Not an activation
+    // call per block: each opens an OpenMP region.)
+    const bool relu_here = relu_in_epilogue();
+    T* z_out = linear() || !relu_here || keep_preactivation ? z.data() : nullptr;
+    T* y_out = relu_here ? y.data() : nullptr;
+    lowp::gemm_int8_packed(path, rows, *packed_, [=](Index i0, Index j0, Index block_rows, Index cols,
+                                                     const std::int32_t* sums) {
+      for (Index r = 0; r < block_rows; ++r) {
+        const Index offset = (i0 + r) * units + j0;
+        dequantize_row(sums + r * lowp::kBlock, kernel_scale + j0, scales[i0 + r], bias ? bias + j0 : nullptr,
+                       z_out ? z_out + offset : nullptr, y_out ? y_out + offset : nullptr, cols);
+      }
+    });
+    if (!linear() && !relu_here) activation_forward(activation_, z.data(), y.data(), count, units);
+  }
+
+  // One row of a block: v = T(float(sums[j]) / (kernel_scale[j] * row_scale)) (+ bias[j]) to z
+  // and/or max(v, 0) to y (as Eigen's max: (v < 0) ? 0 : v, NaN kept); each variant is its own
+  // vector loop.
+  static void dequantize_row(const std::int32_t* sums, const float* kernel_scale, float row_scale, const T* bias, T* z,
+                             T* y, Index cols) {
+    const auto run = [&](auto with_bias, auto to_z, auto to_y) {
+#pragma omp simd
+      for (Index j = 0; j < cols; ++j) {
+        T v = T(float(sums[j]) / (kernel_scale[j] * row_scale));
+        if constexpr (decltype(with_bias)::value) v += bias[j];
+        if constexpr (decltype(to_z)::value) z[j] = v;
+        if constexpr (decltype(to_y)::value) y[j] = v < T(0) ? T(0) : v;
+      }
+    };
+    using Yes = std::true_type;
+    using No = std::false_type;
+    if (bias) {
+      if (z && y) return run(Yes{}, Yes{}, Yes{});
+      if (z) return run(Yes{}, Yes{}, No{});
+      return run(Yes{}, No{}, Yes{});
+    }
+    if (z && y) return run(No{}, Yes{}, Yes{});
+    if (z) return run(No{}, Yes{}, No{});
+    run(No{}, No{}, Yes{});
+  }
 
   // Each row quantized (lowp::quantize_row) into the layout the GEMM reads for `path`.
   void quantize_rows(const MatrixMap<T>& x, lowp::Int8Path path, lowp::Int8Rows& rows, std::vector<float>& scales) const {
