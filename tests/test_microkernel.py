@@ -47,10 +47,13 @@ def numpy_step(weights, x, y, learning_rate):
 
 
 # (rows, inputs, hidden, outputs): rows 1..257 around the 12-row tile; depths 17..1031 around the
-# 256-deep block; widths 1..1031 around the 16/32-column tiles and the 1024-column block.
+# 256-deep block; widths 1..1031 around the 16/32-column tiles and the 1024-column block. Then
+# products below 32k multiply-adds (MatrixProduct.h): the tutorial's 10-64-64-1 shapes and one at the
+# AVX-512 kernel's small-product bar (4 rows, 16 columns), whose one-unit heads run the plain loops
+# of one column (x·W, dW) and of depth one (dX, the second head's accumulated).
 SHAPES = [(1, 257, 255, 129), (3, 255, 257, 17), (15, 129, 257, 33), (17, 257, 129, 3), (33, 127, 255, 1),
           (127, 257, 33, 15), (129, 255, 127, 257), (257, 129, 255, 17), (255, 17, 257, 129),
-          (33, 129, 1031, 5), (40, 1031, 64, 10)]
+          (33, 129, 1031, 5), (40, 1031, 64, 10), (32, 10, 64, 1), (4, 7, 16, 1), (3, 7, 16, 1)]
 
 
 def check_against_numpy(rows, inputs, hidden, outputs):

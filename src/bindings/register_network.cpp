@@ -178,6 +178,25 @@ int add(N& net, const std::vector<int>& inputs, Args&&... args) {
 
 Index width_of_input(PyNetwork& self, int id);
 
+// What the latency entries train_batch and evaluate_batch share: the batch checked by
+// ready_batch, the running means reset, run(net, batch) with the GIL released, then results();
+// None, having run nothing, when ready_batch declines the data.
+template <typename Run>
+py::object run_one_batch(PyNetwork& self, const py::handle& x, const py::handle& y, Index sparse_classes, Run&& run) {
+  return self.visit([&](auto& net) -> py::object {
+    using T = ScalarOf<std::decay_t<decltype(net)>>;
+    std::vector<T> copies[2];
+    auto data = ready_batch<T>(net, x, y, sparse_classes, copies);
+    if (!data) return py::none();
+    net.reset_metrics();
+    {
+      py::gil_scoped_release release;
+      run(net, *data);
+    }
+    return results_of(net);
+  });
+}
+
 // A layer's compute dtype as the engine's precision: "bfloat16" (mixed_bfloat16) on float32 networks.
 template <typename T>
 ComputePrecision compute_precision(const std::string& compute_dtype) {
@@ -620,36 +639,18 @@ void register_network(py::module_& m) {
          "predict([x], batch_size) (0: all rows as one batch) for one input array of the network's width with at "
          "least one row, of its dtype or of integers; None (nothing run) for anything else.")
       .def("train_batch", [](PyNetwork& self, const py::handle& x, const py::handle& y, double learning_rate,
-                             Index sparse_classes) -> py::object {
-        return self.visit([&](auto& net) -> py::object {
-          using T = ScalarOf<std::decay_t<decltype(net)>>;
-          std::vector<T> copies[2];
-          auto data = ready_batch<T>(net, x, y, sparse_classes, copies);
-          if (!data) return py::none();
-          net.reset_metrics();
-          {
-            py::gil_scoped_release release;
-            net.train(*data, nullptr, data->rows, data->rows, &learning_rate);
-          }
-          return results_of(net);
+                             Index sparse_classes) {
+        return run_one_batch(self, x, y, sparse_classes, [&](auto& net, const auto& data) {
+          net.train(data, nullptr, data.rows, data.rows, &learning_rate);
         });
       }, py::arg("x"), py::arg("y"), py::arg("learning_rate"), py::arg("sparse_classes") = 0,
          "reset_metrics(), one training step on all rows of x and y, then results(); None (nothing run) unless the "
          "network has one input and one output, x and y are arrays of its widths (of its dtype or of integers) with "
          "the same rows, all finite, and (sparse_classes > 0) y holds integers in [0, sparse_classes).")
       .def("evaluate_batch", [](PyNetwork& self, const py::handle& x, const py::handle& y,
-                                Index sparse_classes) -> py::object {
-        return self.visit([&](auto& net) -> py::object {
-          using T = ScalarOf<std::decay_t<decltype(net)>>;
-          std::vector<T> copies[2];
-          auto data = ready_batch<T>(net, x, y, sparse_classes, copies);
-          if (!data) return py::none();
-          net.reset_metrics();
-          {
-            py::gil_scoped_release release;
-            net.evaluate(*data, nullptr, data->rows, data->rows);
-          }
-          return results_of(net);
+                                Index sparse_classes) {
+        return run_one_batch(self, x, y, sparse_classes, [](auto& net, const auto& data) {
+          net.evaluate(data, nullptr, data.rows, data.rows);
         });
       }, py::arg("x"), py::arg("y"), py::arg("sparse_classes") = 0,
          "reset_metrics(), evaluate on all rows of x and y as one batch, then results(); None as for train_batch.")

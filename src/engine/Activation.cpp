@@ -441,10 +441,7 @@ struct is_rowwise<Act, std::void_t<decltype(Act::kRowwise)>> : std::bool_constan
 // of blocks or rows; this decides on the element count instead, with the same threshold.
 template <typename Body>
 void parallel_items(Index items, Index elements, Body&& body) {
-#ifdef _OPENMP
-#pragma omp parallel for if (fork_pays(double(elements))) schedule(static)
-#endif
-  for (Index item = 0; item < items; ++item) body(item);
+  parallel_for_work(items, double(elements), body);
 }
 
 // Calls visit(begin, size) over [0, rows * cols) in elementwise blocks, or one row at a time.

@@ -346,23 +346,18 @@ void check_sparse_labels(const T* y_true, Index rows, Index cols) {
 
 // Sums row_value(i) over rows. The rows are split into a fixed number of chunks whose partial
 // sums are added in order, so the result does not depend on the thread count. (fd::parallel_for
-// decides on its iteration count, which here is the chunk count, hence the own pragma.)
+// decides on its iteration count, which here is the chunk count, hence the element count given.)
 template <typename RowValue>
 double parallel_row_sum(Index rows, Index cols, RowValue&& row_value) {
   constexpr Index kChunks = 64;
   double partial[kChunks] = {};
   const Index chunks = std::min(rows, kChunks);
-  const bool split = fork_pays(double(rows) * double(cols));
-  (void)split;
-#ifdef _OPENMP
-#pragma omp parallel for if (split) schedule(static)
-#endif
-  for (Index chunk = 0; chunk < chunks; ++chunk) {
+  parallel_for_work(chunks, double(rows) * double(cols), [&](Index chunk) {
     const Index begin = rows * chunk / chunks, end = rows * (chunk + 1) / chunks;
     double sum = 0.0;
     for (Index i = begin; i < end; ++i) sum += row_value(i);
     partial[chunk] = sum;
-  }
+  });
   double total = 0.0;
   for (Index chunk = 0; chunk < chunks; ++chunk) total += partial[chunk];
   return total;

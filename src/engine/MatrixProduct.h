@@ -3,7 +3,8 @@
 // (kernels/GemmAvx512.cpp); otherwise, and for float64, to OpenBLAS (the scipy-openblas32 wheel)
 // when the build found it: on the workload shapes OpenBLAS measured 1.4-2x Eigen's product
 // (bench/gemm_shapes.cpp). Eigen's product is the fallback, and also runs the tiny products whose
-// per-call set-up dominates. FASTDENSE_KERNEL=avx512|openblas|eigen (read when the module loads)
+// per-call set-up dominates, except those of one column or of depth one (plain loops,
+// thin_product) and, on the AVX-512 path, those at least 16 columns wide. FASTDENSE_KERNEL=avx512|openblas|eigen (read when the module loads)
 // picks the path for every product, so that each path can be measured and tested on any machine
 // that has it.
 #pragma once
@@ -154,6 +155,58 @@ inline void configure_matrix_products() {
 
 namespace detail {
 
+// A tiny product with one column (a matrix times a vector: a layer of one unit, its weight
+// gradient) or a depth of one (an outer product: the input gradient of such a layer), as plain
+// vectorized loops; false (nothing done) for any other shape. The general kernels pack and tile
+// for blocks of columns and depth that these shapes do not have: on the 10-64-64-1 training step
+// (Xeon VM, one thread) 32x64 by 64x1 took 150 ns here against Eigen's 210 ns, (32x64)ᵀ by 32x1
+// 130 against 320, 32x1 by (64x1)ᵀ 150 against 360, and one sample's 64x1 output 7 against 96.
+// rows/cols/pointers describe the slab (product_slab), ldc the whole result's row stride.
+template <typename T>
+bool thin_product(Index rows, Index cols, Index k, const T* a, Index lda, bool ta, const T* b, Index ldb, bool tb,
+                  T* c, Index ldc, bool accumulate) {
+  if (cols == 1 && ldc == 1 && (tb || ldb == 1)) {  // c (a column) = op(A) · b, b contiguous either way
+    if (ta) {  // A is stored (k x rows): c += b[p] · row p of it, over rows contiguous
+      if (!accumulate) std::fill(c, c + rows, T(0));
+      for (Index p = 0; p < k; ++p) {
+        const T bp = b[p];
+        const T* a_row = a + p * lda;
+        simd_range(0, rows, [&](Index i) { c[i] += bp * a_row[i]; });
+      }
+      return true;
+    }
+    for (Index i = 0; i < rows; ++i) {  // one dot product per row of A
+      const T* a_row = a + i * lda;
+      T sum = T(0);
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : sum)
+#endif
+      for (Index p = 0; p < k; ++p) sum += a_row[p] * b[p];
+      c[i] = accumulate ? c[i] + sum : sum;
+    }
+    return true;
+  }
+  if (k == 1 && (ta || lda == 1) && (!tb || ldb == 1)) {  // c = a bᵀ, both operands contiguous vectors
+    for (Index i = 0; i < rows; ++i) {
+      const T ai = a[i];
+      T* c_row = c + i * ldc;
+      if (accumulate)
+        simd_range(0, cols, [&](Index j) { c_row[j] += ai * b[j]; });
+      else
+        simd_range(0, cols, [&](Index j) { c_row[j] = ai * b[j]; });
+    }
+    return true;
+  }
+  return false;
+}
+
+// Whether the AVX-512 kernel also takes a product below kTinyProductWork: one of at least 16
+// result columns (a 32-column panel half used) and 4 rows. Measured against Eigen on the Xeon VM,
+// one thread: 32x10 by 10x64 (the tutorial's first layer) 300 ns against 650, its weight gradient
+// (32x10)ᵀ by 32x64 285 against 530, 8x10 by 10x64 95 against 265; one-row products stay on
+// Eigen (1x64 by 64x64: 163 against 129).
+inline bool avx512_takes_small(Index rows, Index cols) { return cols >= 16 && rows >= 4; }
+
 // op_a(a) · op_b(b) for the rows [begin, end) of the result (or its columns when by_rows is
 // false), single-threaded; pointers and leading dimensions describe the whole row-major operands.
 template <typename T>
@@ -174,8 +227,9 @@ void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op
     cols = end - begin;
   }
   const bool tiny = double(m) * double(n) * double(k) < kTinyProductWork;
+  if (tiny && thin_product(rows, cols, k, a_part, lda, ta, b_part, ldb, tb, c_part, n, accumulate)) return;
   if constexpr (std::is_same_v<T, float>) {
-    if (product_kernel() == ProductKernel::Avx512 && !tiny) {
+    if (product_kernel() == ProductKernel::Avx512 && (!tiny || avx512_takes_small(rows, cols))) {
       kernels::sgemm_avx512(ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n);
       return;
     }
