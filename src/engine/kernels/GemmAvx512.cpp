@@ -1,10 +1,12 @@
 // The AVX-512 float32 product (GemmAvx512.h), in the usual three-level blocking: a block of op(B)
-// (kKc x kNc) is packed into panels kNr columns wide, and a register-blocked microkernel
-// multiplies kMr rows of op(A) by one B panel into a kMr x kNr tile of C held in 24 ZMM
-// registers. op(A) is read in place (the rows of a row-major A, or the depths of a transposed
-// one) except for wide blocks of a transposed A, packed into panels kMr rows high. The loops keep
-// one A panel in L1 while the B panels of the block stream past it from L2. Packing reads either
-// orientation of B, so the four transpose cases share one kernel.
+// (at most kKc deep, column_slice() wide) is packed into panels kNr columns wide, and a
+// register-blocked microkernel multiplies kMr rows of op(A) by one B panel into a kMr x kNr tile
+// of C held in 24 ZMM registers. A PackedB holds every panel at the whole depth instead, so that
+// any block is a set of panel slices and predict's threads can pack it together. op(A) is read in
+// place (the rows of a row-major A, or the depths of a transposed one) except for wide blocks of
+// a transposed A, packed into panels kMr rows high. The loops keep one A panel in L1 while the B
+// panels of the block stream past it from L2. Packing reads either orientation of B, so the four
+// transpose cases share one kernel.
 //
 // Nothing from the standard library or Eigen is instantiated inside the AVX-512 functions: an
 // inline template compiled here with AVX-512 enabled could be the copy the linker keeps for the
@@ -15,6 +17,10 @@
 
 #include <cstdlib>
 #include <cstring>
+
+#ifdef __linux__
+#include <sys/mman.h>  // madvise
+#endif
 
 #include "../lowp/Dispatch.h"
 
@@ -30,13 +36,17 @@ using Index = std::ptrdiff_t;
 // broadcast of A: 27 of the 32 ZMM registers).
 constexpr int kMr = 12;
 constexpr int kNr = 32;
-// Depth of a block: an A panel (kMr x kKc floats, 12 KB) stays in the 48 KB L1 while the B
-// panels (kKc x kNr floats, 32 KB each) stream past it.
+// Most depth of a block: an A panel (kMr x kKc floats, 12 KB) stays in the 48 KB L1 while the B
+// panels (kKc x kNr floats, 32 KB each) stream past it. depth_slice() splits k evenly.
 constexpr Index kKc = 256;
-// Rows of a packed A block (kMc x kKc floats, 144 KB) and columns of a packed B block (1 MB):
-// both stay in the core's 2 MB L2.
+// Rows of a packed A block (kMc x kKc floats, 144 KB): it stays in the core's 2 MB L2.
 constexpr Index kMc = 12 * kMr;
+// Most columns of a B block (kKc x kNc floats, 1 MB), and the fewest column_slice() narrows it to.
 constexpr Index kNc = 1024;
+constexpr Index kMinNc = 16 * kNr;
+// Floats of L2 that a block of B and the slab of C it updates may fill together (1.5 MB of the
+// 2 MB): C's rows then stay in L2 from one depth block to the next (see column_slice()).
+constexpr Index kL2BlockFloats = 6 * 65536;
 // A row-major B is read in place, not packed, by products of at most this many rows (see gemm()).
 constexpr Index kBInPlaceRows = 48;
 // A transposed A is packed for blocks at least this wide (see gemm()).
@@ -202,8 +212,9 @@ constexpr Microkernel kByHeight[kMr + 1] = {
     microkernel<L, I, 5, Nv>,  microkernel<L, I, 6, Nv>,  microkernel<L, I, 7, Nv>,  microkernel<L, I, 8, Nv>,
     microkernel<L, I, 9, Nv>,  microkernel<L, I, 10, Nv>, microkernel<L, I, 11, Nv>, microkernel<L, I, 12, Nv>};
 
-// A block of C (mc x nc) from A's rows (in `Layout`) and B's block, packed (b_step = 0) or read in
-// place (b_step = its row stride): each A panel stays in L1 while the B panels stream past it.
+// A block of C (mc x nc) from A's rows (in `Layout`) and B's block, packed (b_step = the floats
+// from one panel to the next) or read in place (b_step = its row stride): each A panel stays in
+// L1 while the B panels stream past it.
 template <ALayout Layout, bool BInPlace>
 FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index stride, const float* b, Index b_step,
                          float* c, Index ldc, bool overwrite) {
@@ -213,7 +224,7 @@ FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index str
     const float* pa = Layout == ALayout::Packed ? a + ir * kc : Layout == ALayout::Rows ? a + ir * stride : a + ir;
     for (Index jr = 0; jr < nc; jr += kNr) {
       const Index cols = nc - jr < kNr ? nc - jr : kNr;
-      const float* pb = BInPlace ? b + jr : b + jr * kc;
+      const float* pb = BInPlace ? b + jr : b + (jr / kNr) * b_step;
       (cols > 16 ? wide : narrow)(kc, pa, stride, pb, b_step, c + ir * ldc + jr, ldc, cols, overwrite);
     }
   }
@@ -222,21 +233,28 @@ FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index str
 // Floats of one packed block of op(B): kc depths x nc columns rounded up to whole panels.
 inline Index packed_block_size(Index kc, Index nc) { return kc * ((nc + kNr - 1) / kNr) * kNr; }
 
-// Packs all of op(B) block after block, in the order gemm() visits them (column blocks, then
-// depth blocks within each): the block at (jc, pc) starts at jc * k + pc * round_up(nc, kNr).
-FD_AVX512 void pack_all_b(bool trans_b, const float* b, Index ldb, Index k, Index n, float* out) {
-  for (Index jc = 0; jc < n; jc += kNc) {
-    const Index nc = n - jc < kNc ? n - jc : kNc;
-    for (Index pc = 0; pc < k; pc += kKc) {
-      const Index kc = k - pc < kKc ? k - pc : kKc;
-      pack_b(trans_b, b, ldb, pc, kc, jc, nc, out);
-      out += packed_block_size(kc, nc);
-    }
-  }
+// The depth of every block but the last: k split evenly into blocks of at most kKc (784 as four
+// of 196, not three of 256 and a 16-deep block that reloads its C tiles for 16 products).
+inline Index depth_slice(Index k) {
+  const Index blocks = (k + kKc - 1) / kKc;
+  return (k + blocks - 1) / blocks;
 }
 
-// The product over packed blocks of op(B): packed_b (all of it, from pack_all_b) when not null,
-// else each block packed here into the thread's buffer as it is reached.
+// The width of the column blocks of a product of m rows: kNc, narrowed (to no less than kMinNc)
+// when k takes several depth blocks and a B block and the m x nc slab of C it updates then fit in
+// L2 together: C's rows are still in L2 when the next depth block adds to them, instead of coming
+// back from L3 once per depth block (a 512-row slab of 4096 x 4096, B packed: 1024 columns
+// measured 3-5% slower than 512, 2048 columns ~18% slower). Taller slabs keep kNc: narrower
+// blocks would not keep C in L2 either, and re-read A more often (2048 x 4096 x 512 with a
+// transposed A: 128 columns measured 26% slower).
+inline Index column_slice(Index m, Index k, Index kc) {
+  if (k <= kc) return kNc;
+  const Index fit = kL2BlockFloats / (m + kc) / kNr * kNr;
+  return fit < kMinNc ? kNc : fit > kNc ? kNc : fit;
+}
+
+// The product over blocks of op(B): slices of packed_b's whole-depth panels (PackedB) when not
+// null, else each block packed here into the thread's buffer as it is reached.
 FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
                     Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc) {
   if (k == 0) {  // an empty sum: C = 0, or C unchanged
@@ -244,7 +262,9 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
       for (Index i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(float) * size_t(n));
     return;
   }
-  const Index block_cols = n < kNc ? n : kNc, block_depth = k < kKc ? k : kKc, block_rows = m < kMc ? m : kMc;
+  const Index slice = depth_slice(k), columns = column_slice(m, k, slice);
+  const Index block_cols = n < columns ? n : columns, block_depth = k < slice ? k : slice;
+  const Index block_rows = m < kMc ? m : kMc;
   // A row-major B is read in place by products of few rows: each B panel would serve at most
   // kBInPlaceRows / kMr A panels, too few to pay for packing it.
   const bool b_in_place = !packed_b && !trans_a && !trans_b && m <= kBInPlaceRows;
@@ -253,29 +273,34 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
   // often enough to pay for packing it into contiguous depths (measured: 2048 x 4096 x 512, 1.4x).
   const bool pack_a = trans_a && block_cols >= kPackTransposedACols;
   float* packed_a = pack_a ? a_buffer().reserve(size_t(block_depth * block_rows)) : nullptr;
-  for (Index jc = 0; jc < n; jc += kNc) {
-    const Index nc = n - jc < kNc ? n - jc : kNc;
-    for (Index pc = 0; pc < k; pc += kKc) {
-      const Index kc = k - pc < kKc ? k - pc : kKc;
+  for (Index jc = 0; jc < n; jc += columns) {
+    const Index nc = n - jc < columns ? n - jc : columns;
+    for (Index pc = 0; pc < k; pc += slice) {
+      const Index kc = k - pc < slice ? k - pc : slice;
       const bool overwrite = pc == 0 && !accumulate;
       const float* block = b_block;
-      if (packed_b)
-        block = packed_b + jc * k + pc * ((nc + kNr - 1) / kNr) * kNr;
-      else if (!b_in_place)
+      Index panel_step = kc * kNr;  // floats from one B panel of the block to the next
+      if (packed_b) {  // panel jc / kNr of the whole-depth panels, from depth pc
+        block = packed_b + jc * k + pc * kNr;
+        panel_step = k * kNr;
+      } else if (!b_in_place) {
         pack_b(trans_b, b, ldb, pc, kc, jc, nc, b_block);
+      }
       for (Index ic = 0; ic < m; ic += kMc) {
         const Index mc = m - ic < kMc ? m - ic : kMc;
         float* c_block = c + ic * ldc + jc;
         if (pack_a) {
           pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a);
-          run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, 0, c_block, ldc, overwrite);
+          run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, panel_step, c_block, ldc, overwrite);
         } else if (trans_a) {
-          run_block<ALayout::Columns, false>(mc, nc, kc, a + pc * lda + ic, lda, block, 0, c_block, ldc, overwrite);
+          run_block<ALayout::Columns, false>(mc, nc, kc, a + pc * lda + ic, lda, block, panel_step, c_block, ldc,
+                                             overwrite);
         } else if (b_in_place) {
           run_block<ALayout::Rows, true>(mc, nc, kc, a + ic * lda + pc, lda, b + pc * ldb + jc, ldb, c_block, ldc,
                                          overwrite);
         } else {
-          run_block<ALayout::Rows, false>(mc, nc, kc, a + ic * lda + pc, lda, block, 0, c_block, ldc, overwrite);
+          run_block<ALayout::Rows, false>(mc, nc, kc, a + ic * lda + pc, lda, block, panel_step, c_block, ldc,
+                                          overwrite);
         }
       }
     }
@@ -300,19 +325,39 @@ void sgemm_avx512(bool trans_a, bool trans_b, Index m, Index n, Index k, const f
 PackedB::~PackedB() { std::free(data_); }
 
 void PackedB::pack(bool trans_b, const float* b, Index ldb, Index k, Index n) {
+  reserve(k, n);
+  pack_part(trans_b, b, ldb, 0, 1);
+}
+
+void PackedB::reserve(Index k, Index n) {
   clear();
   if (k <= 0 || n <= 0) return;
-  // Full column blocks are kNc wide (a multiple of kNr), so the blocks add up to k x round_up(n, kNr).
-  const size_t floats = size_t(k * ((n + kNr - 1) / kNr) * kNr);
+  const size_t floats = size_t(k * ((n + kNr - 1) / kNr) * kNr);  // whole panels, each k x kNr
   if (floats > capacity_) {
     std::free(data_);
-    data_ = static_cast<float*>(std::aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64));
+    // Large packs on 2 MB pages where the kernel grants them (Linux's transparent huge pages in
+    // madvise mode): 512 times fewer page faults when a predict call first fills it, and fewer TLB
+    // misses while the panels stream past.
+    const size_t bytes = floats * sizeof(float), huge = size_t(2) << 20;
+    const bool use_huge = bytes >= 2 * huge;
+    const size_t alignment = use_huge ? huge : 64;
+    data_ = static_cast<float*>(std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment));
     if (!data_) std::abort();
+#ifdef MADV_HUGEPAGE
+    if (use_huge) madvise(data_, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);  // advice only: ignore failure
+#endif
     capacity_ = floats;
   }
-  pack_all_b(trans_b, b, ldb, k, n, data_);
   k_ = k;
   n_ = n;
+}
+
+void PackedB::pack_part(bool trans_b, const float* b, Index ldb, int part, int parts) {
+  if (empty()) return;
+  const Index panels = (n_ + kNr - 1) / kNr, first = panels * part / parts, last = panels * (part + 1) / parts;
+  if (first == last) return;
+  const Index col = first * kNr, cols = (last * kNr < n_ ? last * kNr : n_) - col;
+  pack_b(trans_b, b, ldb, 0, k_, col, cols, data_ + col * k_);
 }
 
 void sgemm_avx512_packed(bool trans_a, Index m, const float* a, Index lda, const PackedB& b, bool accumulate,
