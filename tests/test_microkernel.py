@@ -188,3 +188,27 @@ def test_concurrent_predictions_that_pack_their_kernels_equal_serial_ones(kernel
     with futures.ThreadPoolExecutor(4) as pool:
         again = [item for part in pool.map(worker, range(4)) for item in part]
     assert [i for i, out in again if not np.array_equal(out, serial["second"][i])] == []
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_prediction_with_bias_and_relu_in_the_product_matches_the_separate_pass(kernel, kernel_restored):
+    """In predict's chunks the AVX-512 path adds the bias and applies relu in the product's stores
+    (linear and plain-relu layers); other activations keep the separate pass. Both agree with NumPy
+    and with the unchunked call, NaN rows included (relu keeps a NaN, as the separate pass does)."""
+    _core.set_product_kernel(kernel)
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(1001, 257)).astype(np.float32)
+    x[[3, 500]] = np.nan
+    x[7] = -100.0  # every hidden unit of this row below zero, or far above
+    for activation in ("relu", "elu"):
+        inputs = K.Input((257,))
+        hidden = K.layers.Dense(255, activation=activation)(inputs)
+        model = K.Model(inputs, K.layers.Dense(129)(hidden))
+        w1, b1, w2, b2 = (w.astype(np.float64) for w in model.get_weights())
+        z = x.astype(np.float64) @ w1 + b1
+        h = np.maximum(z, 0) if activation == "relu" else np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
+        expected = h @ w2 + b2
+        chunked = model.predict(x, batch_size=37, verbose=0)
+        assert np.isnan(chunked[[3, 500]]).all() and not np.isnan(np.delete(chunked, [3, 500], 0)).any()
+        np.testing.assert_allclose(chunked, expected, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(chunked, np.asarray(model(x)), rtol=1e-5, atol=1e-5)

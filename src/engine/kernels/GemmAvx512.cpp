@@ -167,13 +167,15 @@ FD_AVX512 void pack_transposed_a(const float* a, Index lda, Index row, Index row
 // address a constant offset from one pointer (the row case needs a register per few rows).
 enum class ALayout { Packed, Rows, Columns };
 
-// C[0..Mr) x [0..16 Nv) (columns past `cols` untouched) = (or +=) A · B panel over kc depths.
+// C[0..Mr) x [0..16 Nv) (columns past `cols` untouched) = (or +=) A · B panel over kc depths,
+// then, with bias (the tile's first column) or relu, C = relu(C + bias) in the same store (the
+// caller passes them on the last depth block only).
 // Nv = 1 for the last panel when it is at most 16 columns wide (a 10-unit output layer): half
 // the work of a masked Nv = 2. The B panel is packed (kNr floats a depth, aligned), or with
 // BInPlace the columns of a row-major B read where they are (b_step floats a depth).
 template <ALayout Layout, bool BInPlace, int Mr, int Nv>
 FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float* pb, Index b_step, float* c, Index ldc,
-                           Index cols, bool overwrite) {
+                           Index cols, bool overwrite, const float* bias, bool relu) {
   const Index row_step = Layout == ALayout::Rows ? stride : 1;
   const Index depth_step = Layout == ALayout::Packed ? Mr : Layout == ALayout::Rows ? 1 : stride;
   const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
@@ -190,6 +192,9 @@ FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float*
       if (Nv == 2) hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
     }
   }
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 bias_lo = bias ? _mm512_maskz_loadu_ps(m0, bias) : zero;
+  const __m512 bias_hi = bias && Nv == 2 ? _mm512_maskz_loadu_ps(m1, bias + 16) : zero;
 #pragma GCC unroll 12
   for (int i = 0; i < Mr; ++i) {
     float* row = c + i * ldc;
@@ -197,12 +202,21 @@ FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float*
       lo[i] = _mm512_add_ps(lo[i], _mm512_maskz_loadu_ps(m0, row));
       if (Nv == 2) hi[i] = _mm512_add_ps(hi[i], _mm512_maskz_loadu_ps(m1, row + 16));
     }
+    if (bias) {  // the sum first, then the bias: the order of Dense's separate pass, so the same bits
+      lo[i] = _mm512_add_ps(lo[i], bias_lo);
+      if (Nv == 2) hi[i] = _mm512_add_ps(hi[i], bias_hi);
+    }
+    if (relu) {  // max(0, z) returns z when z is NaN, as Eigen's z.max(0) in Activation.cpp does
+      lo[i] = _mm512_max_ps(zero, lo[i]);
+      if (Nv == 2) hi[i] = _mm512_max_ps(zero, hi[i]);
+    }
     _mm512_mask_storeu_ps(row, m0, lo[i]);
     if (Nv == 2) _mm512_mask_storeu_ps(row + 16, m1, hi[i]);
   }
 }
 
-using Microkernel = void (*)(Index, const float*, Index, const float*, Index, float*, Index, Index, bool);
+using Microkernel = void (*)(Index, const float*, Index, const float*, Index, float*, Index, Index, bool, const float*,
+                             bool);
 
 // By panel height (the last panel of a block may be lower than kMr).
 template <ALayout L, bool I, int Nv>
@@ -217,7 +231,7 @@ constexpr Microkernel kByHeight[kMr + 1] = {
 // L1 while the B panels stream past it.
 template <ALayout Layout, bool BInPlace>
 FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index stride, const float* b, Index b_step,
-                         float* c, Index ldc, bool overwrite) {
+                         float* c, Index ldc, bool overwrite, const float* bias = nullptr, bool relu = false) {
   for (Index ir = 0; ir < mc; ir += kMr) {
     const Index height = mc - ir < kMr ? mc - ir : kMr;
     const Microkernel wide = kByHeight<Layout, BInPlace, 2>[height], narrow = kByHeight<Layout, BInPlace, 1>[height];
@@ -225,7 +239,8 @@ FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index str
     for (Index jr = 0; jr < nc; jr += kNr) {
       const Index cols = nc - jr < kNr ? nc - jr : kNr;
       const float* pb = BInPlace ? b + jr : b + (jr / kNr) * b_step;
-      (cols > 16 ? wide : narrow)(kc, pa, stride, pb, b_step, c + ir * ldc + jr, ldc, cols, overwrite);
+      (cols > 16 ? wide : narrow)(kc, pa, stride, pb, b_step, c + ir * ldc + jr, ldc, cols, overwrite,
+                                  bias ? bias + jr : nullptr, relu);
     }
   }
 }
@@ -256,10 +271,17 @@ inline Index column_slice(Index m, Index k, Index kc) {
 // The product over blocks of op(B): slices of packed_b's whole-depth panels (PackedB) when not
 // null, else each block packed here into the thread's buffer as it is reached.
 FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
-                    Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc) {
-  if (k == 0) {  // an empty sum: C = 0, or C unchanged
-    if (!accumulate)
-      for (Index i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(float) * size_t(n));
+                    Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc,
+                    const ProductEpilogue& epilogue = {}) {
+  if (k == 0) {  // an empty sum: C = 0, or C unchanged; then the epilogue
+    for (Index i = 0; i < m; ++i) {
+      float* row = c + i * ldc;
+      for (Index j = 0; j < n; ++j) {
+        float z = accumulate ? row[j] : 0.0f;
+        if (epilogue.bias) z += epilogue.bias[j];
+        row[j] = epilogue.relu && !(z >= 0.0f) && z == z ? 0.0f : z;  // NaN stays NaN, as below
+      }
+    }
     return;
   }
   const Index slice = depth_slice(k), columns = column_slice(m, k, slice);
@@ -278,6 +300,9 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
     for (Index pc = 0; pc < k; pc += slice) {
       const Index kc = k - pc < slice ? k - pc : slice;
       const bool overwrite = pc == 0 && !accumulate;
+      const bool last = pc + kc == k;  // the epilogue runs in this depth block's stores
+      const float* bias = last && epilogue.bias ? epilogue.bias + jc : nullptr;
+      const bool relu = last && epilogue.relu;
       const float* block = b_block;
       Index panel_step = kc * kNr;  // floats from one B panel of the block to the next
       if (packed_b) {  // panel jc / kNr of the whole-depth panels, from depth pc
@@ -291,16 +316,17 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
         float* c_block = c + ic * ldc + jc;
         if (pack_a) {
           pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a);
-          run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, panel_step, c_block, ldc, overwrite);
+          run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, panel_step, c_block, ldc, overwrite, bias,
+                                            relu);
         } else if (trans_a) {
           run_block<ALayout::Columns, false>(mc, nc, kc, a + pc * lda + ic, lda, block, panel_step, c_block, ldc,
-                                             overwrite);
+                                             overwrite, bias, relu);
         } else if (b_in_place) {
           run_block<ALayout::Rows, true>(mc, nc, kc, a + ic * lda + pc, lda, b + pc * ldb + jc, ldb, c_block, ldc,
-                                         overwrite);
+                                         overwrite, bias, relu);
         } else {
           run_block<ALayout::Rows, false>(mc, nc, kc, a + ic * lda + pc, lda, block, panel_step, c_block, ldc,
-                                          overwrite);
+                                          overwrite, bias, relu);
         }
       }
     }
@@ -361,9 +387,9 @@ void PackedB::pack_part(bool trans_b, const float* b, Index ldb, int part, int p
 }
 
 void sgemm_avx512_packed(bool trans_a, Index m, const float* a, Index lda, const PackedB& b, bool accumulate,
-                         float* c, Index ldc) {
+                         float* c, Index ldc, const ProductEpilogue& epilogue) {
   if (m <= 0 || b.empty()) return;
-  gemm(trans_a, false, m, b.cols(), b.depth(), a, lda, nullptr, 0, b.data(), accumulate, c, ldc);
+  gemm(trans_a, false, m, b.cols(), b.depth(), a, lda, nullptr, 0, b.data(), accumulate, c, ldc, epilogue);
 }
 
 const char* avx512_gemm_blocking() { return "12x32"; }

@@ -50,9 +50,18 @@ class PackedB {
   std::ptrdiff_t k_ = 0, n_ = 0;
 };
 
-// c (m x b.cols(), row stride ldc) = op_a(a) · B (or += …) with B packed beforehand.
+// What a product does to each finished value of c in the store that writes it: c = relu(c + bias)
+// (bias: one value per column of c, or none; relu: max(0, ·), or none). A Dense layer's bias and
+// relu then cost no pass of their own over its output.
+struct ProductEpilogue {
+  const float* bias = nullptr;
+  bool relu = false;
+};
+
+// c (m x b.cols(), row stride ldc) = op_a(a) · B (or += …) with B packed beforehand, then the
+// epilogue.
 void sgemm_avx512_packed(bool trans_a, std::ptrdiff_t m, const float* a, std::ptrdiff_t lda, const PackedB& b,
-                         bool accumulate, float* c, std::ptrdiff_t ldc);
+                         bool accumulate, float* c, std::ptrdiff_t ldc, const ProductEpilogue& epilogue = {});
 
 // The register blocking, for the benchmark's record of the path: "12x32".
 const char* avx512_gemm_blocking();
