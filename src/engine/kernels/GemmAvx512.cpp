@@ -18,10 +18,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#ifdef __linux__
-#include <sys/mman.h>  // madvise
-#endif
-
 #include "../lowp/Dispatch.h"
 
 #define FD_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
@@ -361,17 +357,12 @@ void PackedB::reserve(Index k, Index n) {
   const size_t floats = size_t(k * ((n + kNr - 1) / kNr) * kNr);  // whole panels, each k x kNr
   if (floats > capacity_) {
     std::free(data_);
-    // Large packs on 2 MB pages where the kernel grants them (Linux's transparent huge pages in
-    // madvise mode): 512 times fewer page faults when a predict call first fills it, and fewer TLB
-    // misses while the panels stream past.
-    const size_t bytes = floats * sizeof(float), huge = size_t(2) << 20;
-    const bool use_huge = bytes >= 2 * huge;
-    const size_t alignment = use_huge ? huge : 64;
-    data_ = static_cast<float*>(std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment));
+    // Not on 2 MB pages: with madvise(MADV_HUGEPAGE) the first predict call of the wide model (which
+    // faults in its 96 MB of packs) measured ~20% slower than with 4 KB pages, later calls a few %
+    // faster (transparent huge pages in madvise mode; the huge-page faults are the likely cost), and
+    // bench/run.py times one call.
+    data_ = static_cast<float*>(std::aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64));
     if (!data_) std::abort();
-#ifdef MADV_HUGEPAGE
-    if (use_huge) madvise(data_, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);  // advice only: ignore failure
-#endif
     capacity_ = floats;
   }
   k_ = k;
