@@ -10,7 +10,7 @@
 //   g++ -O3 -march=native -DFASTDENSE_OPENBLAS bench/gemm_kernels.cpp src/engine/kernels/GemmAvx512.cpp \
 //       src/engine/lowp/Dispatch.cpp -o /tmp/gemm_kernels -Isrc -I$SP/scipy_openblas32/include \
 //       -L$SP/scipy_openblas32/lib -lscipy_openblas -Wl,-rpath,$SP/scipy_openblas32/lib
-//   OPENBLAS_NUM_THREADS=1 /tmp/gemm_kernels [rounds]
+//   OPENBLAS_NUM_THREADS=1 /tmp/gemm_kernels [rounds] [predict]
 #include <cblas.h>
 
 #include <algorithm>
@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "engine/kernels/GemmAvx512.h"
@@ -49,6 +50,7 @@ double seconds_per_call(F f, double flops) {
 
 int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 7;
+  const bool only_chunks = argc > 2 && std::string(argv[2]) == "predict";  // just predict's chunks
   if (!fd::kernels::avx512_gemm_supported()) {
     std::printf("this CPU lacks AVX-512: nothing to compare\n");
     return 0;
@@ -60,11 +62,18 @@ int main(int argc, char** argv) {
                             {512, 4096, 4096}};
   std::vector<Product> products;
   for (const auto& l : layers) {
+    if (only_chunks) break;
     const long n = l[0], k = l[1], m = l[2];
     products.push_back({false, false, n / 2, m, k});       // z = x·W, rows split
     products.push_back({true, false, k / 2, m, n});        // dW = xᵀ·dZ, rows split
     products.push_back({false, true, n, k / 2, m});        // dX = dZ·Wᵀ, columns split
   }
+  // Predict's chunks: each thread runs a whole batch (128 rows of 784-256-256-10, 512 of
+  // 1024-4096-4096-1024) through every layer with the kernel packed once per call (the
+  // "B packed" column is the one predict runs).
+  const long chunks[][3] = {{128, 784, 256},   {128, 256, 256},   {128, 256, 10},
+                            {512, 1024, 4096}, {512, 4096, 4096}, {512, 4096, 1024}};
+  for (const auto& l : chunks) products.push_back({false, false, l[0], l[2], l[1]});
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> uniform(-1, 1);
   std::printf("%-3s %-3s %6s %6s %6s   GFLOP/s: own avx512   OpenBLAS   ratio   own, B packed   max |diff|\n", "tA", "tB", "m", "n", "k");

@@ -1,8 +1,12 @@
 """The matrix-product paths on odd shapes: a Dense layer's three products (x·W, dW = xᵀ·dZ,
 dX = dZ·Wᵀ, and dX accumulated when two layers read one input) against NumPy, on every path
 this build has on this CPU (FASTDENSE_KERNEL=avx512|openblas|eigen). Sizes straddle the AVX-512
-kernel's register tile (12 rows x 32 columns), its 16-column half tiles, its depth block (256),
-its column block (1024) and the engine's split of large products into one slab per thread."""
+kernel's register tile (12 rows x 32 columns), its 16-column half tiles, its depth blocks (k split
+evenly into blocks of at most 256), its column blocks (1024, narrowed to 512..1024 for short slabs
+of deep products) and the engine's split of large products into one slab per thread."""
+
+import threading
+from concurrent import futures
 
 import os
 import subprocess
@@ -46,14 +50,18 @@ def numpy_step(weights, x, y, learning_rate):
     return prediction, [w - learning_rate * g for w, g in zip((w1, b1, wa, ba, wb, bb), grads)]
 
 
-# (rows, inputs, hidden, outputs): rows 1..257 around the 12-row tile; depths 17..1031 around the
-# 256-deep block; widths 1..1031 around the 16/32-column tiles and the 1024-column block. Then
-# products below 32k multiply-adds (MatrixProduct.h): the tutorial's 10-64-64-1 shapes and one at the
-# AVX-512 kernel's small-product bar (4 rows, 16 columns), whose one-unit heads run the plain loops
-# of one column (x·W, dW) and of depth one (dX, the second head's accumulated).
+# (rows, inputs, hidden, outputs): rows 1..257 around the 12-row tile; depths 17..2100 around the
+# 256-deep blocks (1031 = 4 x 207 + 203, 2100 = 8 x 234 + 228); widths 1..2100 around the
+# 16/32-column tiles and the column blocks. (300, 600, 2100, 7) on two threads: x·W's slabs of
+# 300 rows x 1050 columns run three 200-deep blocks in column blocks narrowed to 768 (then 282: a
+# 26-column tail panel); dW = xᵀ·dZ's slabs of 600 x 1050, two 150-deep blocks, in blocks of 512.
+# Then products below 32k multiply-adds (MatrixProduct.h): the tutorial's 10-64-64-1 shapes and one
+# at the AVX-512 kernel's small-product bar (4 rows, 16 columns), whose one-unit heads run the plain
+# loops of one column (x·W, dW) and of depth one (dX, the second head's accumulated).
 SHAPES = [(1, 257, 255, 129), (3, 255, 257, 17), (15, 129, 257, 33), (17, 257, 129, 3), (33, 127, 255, 1),
           (127, 257, 33, 15), (129, 255, 127, 257), (257, 129, 255, 17), (255, 17, 257, 129),
-          (33, 129, 1031, 5), (40, 1031, 64, 10), (32, 10, 64, 1), (4, 7, 16, 1), (3, 7, 16, 1)]
+          (33, 129, 1031, 5), (40, 1031, 64, 10), (300, 600, 2100, 7), (32, 10, 64, 1), (4, 7, 16, 1),
+          (3, 7, 16, 1)]
 
 
 def check_against_numpy(rows, inputs, hidden, outputs):
@@ -138,3 +146,73 @@ def test_prediction_in_many_chunks_matches_numpy_and_sees_new_weights(kernel, ke
                                rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(model.predict(x[:50], batch_size=50, verbose=0), numpy_step(other, x[:50], y[:50], 0.0)[0],
                                rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_prediction_with_packed_deep_kernels_matches_numpy(kernel, kernel_restored):
+    """Packed kernels deeper than one depth block and wider than a narrowed column block: each
+    thread runs 300-row chunks (and one of 100) of 600 -> 1100 (three 200-deep blocks, column
+    blocks of 768 and 332) and 1100 -> 129 (five 220-deep blocks), with the panels packed by the
+    call's threads together."""
+    _core.set_product_kernel(kernel)
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(1000, 600)).astype(np.float32)
+    model, weights = two_head_model(600, 1100, 129, seed=7)
+    expected = numpy_step(weights, x, np.zeros((1000, 129), np.float32), 0.0)[0]
+    np.testing.assert_allclose(model.predict(x, batch_size=300, verbose=0), expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(model.predict(x[:1], batch_size=300, verbose=0), expected[:1], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_concurrent_predictions_that_pack_their_kernels_equal_serial_ones(kernel, kernel_restored):
+    """Calls from several Python threads at once, each packing the kernels in its own copy of the
+    layers (predict's workspaces) with its own team of threads, while set_weights waits between."""
+    _core.set_product_kernel(kernel)
+    rng = np.random.default_rng(8)
+    xs = [rng.normal(size=(rows, 257)).astype(np.float32) for rows in (1001, 640, 37, 2000)]
+    model, weights = two_head_model(257, 255, 129, seed=9)
+    _, other = two_head_model(257, 255, 129, seed=10)
+    serial = {}
+    for name, values in (("first", weights), ("second", other)):
+        model.set_weights(values)
+        serial[name] = [model.predict(x, batch_size=37, verbose=0) for x in xs]
+    model.set_weights(weights)
+    start = threading.Barrier(4)
+
+    def worker(k):
+        start.wait()
+        return [(i, model.predict(xs[i], batch_size=37, verbose=0)) for r in range(3) for i in range(len(xs))
+                if (i + r) % 4 == k]
+
+    with futures.ThreadPoolExecutor(4) as pool:
+        results = [item for part in pool.map(worker, range(4)) for item in part]
+    assert len(results) == 3 * len(xs)
+    assert [i for i, out in results if not np.array_equal(out, serial["first"][i])] == []
+    model.set_weights(other)  # packed forms of the old weights must not survive into the next calls
+    with futures.ThreadPoolExecutor(4) as pool:
+        again = [item for part in pool.map(worker, range(4)) for item in part]
+    assert [i for i, out in again if not np.array_equal(out, serial["second"][i])] == []
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_prediction_with_bias_and_relu_in_the_product_matches_the_separate_pass(kernel, kernel_restored):
+    """In predict's chunks the AVX-512 path adds the bias and applies relu in the product's stores
+    (linear and plain-relu layers); other activations keep the separate pass. Both agree with NumPy
+    and with the unchunked call, NaN rows included (relu keeps a NaN, as the separate pass does)."""
+    _core.set_product_kernel(kernel)
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(1001, 257)).astype(np.float32)
+    x[[3, 500]] = np.nan
+    x[7] = -100.0  # every hidden unit of this row below zero, or far above
+    for activation in ("relu", "elu"):
+        inputs = K.Input((257,))
+        hidden = K.layers.Dense(255, activation=activation)(inputs)
+        model = K.Model(inputs, K.layers.Dense(129)(hidden))
+        w1, b1, w2, b2 = (w.astype(np.float64) for w in model.get_weights())
+        z = x.astype(np.float64) @ w1 + b1
+        h = np.maximum(z, 0) if activation == "relu" else np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
+        expected = h @ w2 + b2
+        chunked = model.predict(x, batch_size=37, verbose=0)
+        assert np.isnan(chunked[[3, 500]]).all() and not np.isnan(np.delete(chunked, [3, 500], 0)).any()
+        np.testing.assert_allclose(chunked, expected, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(chunked, np.asarray(model(x)), rtol=1e-5, atol=1e-5)

@@ -344,20 +344,28 @@ void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::ve
                   sizeof(T) * size_t(n * out.width()));
     }
   };
-  // Dense layers pack their weights once for a call whose threads each run several chunks.
+  // Dense layers pack their weights once for a call whose threads each run several chunks: the
+  // threads pack them together, first thing in the parallel region.
+  std::vector<Dense<T>*> packing;
   for (auto& layer : layers)
-    if (auto* dense = dynamic_cast<Dense<T>*>(layer.get())) dense->share_packed_kernel(threads > 1 && rows > span);
+    if (auto* dense = dynamic_cast<Dense<T>*>(layer.get()))
+      if (dense->reserve_packed_kernel(threads > 1 && rows > span)) packing.push_back(dense);
 #ifdef _OPENMP
   if (threads > 1) {
     for (auto& layer : layers) layer->prepare_inference();
 #pragma omp parallel num_threads(threads)
     {
       const Index offset = chunk * omp_get_thread_num(), team = omp_get_num_threads();  // the team may be smaller
+      if (!packing.empty()) {  // the same branch in every thread of the team: the barrier is reached by all
+        for (Dense<T>* dense : packing) dense->pack_kernel_part(omp_get_thread_num(), int(team));
+#pragma omp barrier
+      }
       for (Index first = offset; first < rows; first += chunk * team) run_chunk(first, offset);
     }
     return;
   }
 #endif
+  for (Dense<T>* dense : packing) dense->pack_kernel_part(0, 1);  // none unless threads > 1
   for (Index first = 0; first < rows; first += chunk) run_chunk(first, 0);
 }
 

@@ -1,10 +1,12 @@
 // The AVX-512 float32 product (GemmAvx512.h), in the usual three-level blocking: a block of op(B)
-// (kKc x kNc) is packed into panels kNr columns wide, and a register-blocked microkernel
-// multiplies kMr rows of op(A) by one B panel into a kMr x kNr tile of C held in 24 ZMM
-// registers. op(A) is read in place (the rows of a row-major A, or the depths of a transposed
-// one) except for wide blocks of a transposed A, packed into panels kMr rows high. The loops keep
-// one A panel in L1 while the B panels of the block stream past it from L2. Packing reads either
-// orientation of B, so the four transpose cases share one kernel.
+// (at most kKc deep, column_slice() wide) is packed into panels kNr columns wide, and a
+// register-blocked microkernel multiplies kMr rows of op(A) by one B panel into a kMr x kNr tile
+// of C held in 24 ZMM registers. A PackedB holds every panel at the whole depth instead, so that
+// any block is a set of panel slices and predict's threads can pack it together. op(A) is read in
+// place (the rows of a row-major A, or the depths of a transposed one) except for wide blocks of
+// a transposed A, packed into panels kMr rows high. The loops keep one A panel in L1 while the B
+// panels of the block stream past it from L2. Packing reads either orientation of B, so the four
+// transpose cases share one kernel.
 //
 // Nothing from the standard library or Eigen is instantiated inside the AVX-512 functions: an
 // inline template compiled here with AVX-512 enabled could be the copy the linker keeps for the
@@ -30,13 +32,17 @@ using Index = std::ptrdiff_t;
 // broadcast of A: 27 of the 32 ZMM registers).
 constexpr int kMr = 12;
 constexpr int kNr = 32;
-// Depth of a block: an A panel (kMr x kKc floats, 12 KB) stays in the 48 KB L1 while the B
-// panels (kKc x kNr floats, 32 KB each) stream past it.
+// Most depth of a block: an A panel (kMr x kKc floats, 12 KB) stays in the 48 KB L1 while the B
+// panels (kKc x kNr floats, 32 KB each) stream past it. depth_slice() splits k evenly.
 constexpr Index kKc = 256;
-// Rows of a packed A block (kMc x kKc floats, 144 KB) and columns of a packed B block (1 MB):
-// both stay in the core's 2 MB L2.
+// Rows of a packed A block (kMc x kKc floats, 144 KB): it stays in the core's 2 MB L2.
 constexpr Index kMc = 12 * kMr;
+// Most columns of a B block (kKc x kNc floats, 1 MB), and the fewest column_slice() narrows it to.
 constexpr Index kNc = 1024;
+constexpr Index kMinNc = 16 * kNr;
+// Floats of L2 that a block of B and the slab of C it updates may fill together (1.5 MB of the
+// 2 MB): C's rows then stay in L2 from one depth block to the next (see column_slice()).
+constexpr Index kL2BlockFloats = 6 * 65536;
 // A row-major B is read in place, not packed, by products of at most this many rows (see gemm()).
 constexpr Index kBInPlaceRows = 48;
 // A transposed A is packed for blocks at least this wide (see gemm()).
@@ -157,13 +163,15 @@ FD_AVX512 void pack_transposed_a(const float* a, Index lda, Index row, Index row
 // address a constant offset from one pointer (the row case needs a register per few rows).
 enum class ALayout { Packed, Rows, Columns };
 
-// C[0..Mr) x [0..16 Nv) (columns past `cols` untouched) = (or +=) A · B panel over kc depths.
+// C[0..Mr) x [0..16 Nv) (columns past `cols` untouched) = (or +=) A · B panel over kc depths,
+// then, with bias (the tile's first column) or relu, C = relu(C + bias) in the same store (the
+// caller passes them on the last depth block only).
 // Nv = 1 for the last panel when it is at most 16 columns wide (a 10-unit output layer): half
 // the work of a masked Nv = 2. The B panel is packed (kNr floats a depth, aligned), or with
 // BInPlace the columns of a row-major B read where they are (b_step floats a depth).
 template <ALayout Layout, bool BInPlace, int Mr, int Nv>
 FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float* pb, Index b_step, float* c, Index ldc,
-                           Index cols, bool overwrite) {
+                           Index cols, bool overwrite, const float* bias, bool relu) {
   const Index row_step = Layout == ALayout::Rows ? stride : 1;
   const Index depth_step = Layout == ALayout::Packed ? Mr : Layout == ALayout::Rows ? 1 : stride;
   const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
@@ -180,6 +188,9 @@ FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float*
       if (Nv == 2) hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
     }
   }
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 bias_lo = bias ? _mm512_maskz_loadu_ps(m0, bias) : zero;
+  const __m512 bias_hi = bias && Nv == 2 ? _mm512_maskz_loadu_ps(m1, bias + 16) : zero;
 #pragma GCC unroll 12
   for (int i = 0; i < Mr; ++i) {
     float* row = c + i * ldc;
@@ -187,12 +198,21 @@ FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float*
       lo[i] = _mm512_add_ps(lo[i], _mm512_maskz_loadu_ps(m0, row));
       if (Nv == 2) hi[i] = _mm512_add_ps(hi[i], _mm512_maskz_loadu_ps(m1, row + 16));
     }
+    if (bias) {  // the sum first, then the bias: the order of Dense's separate pass, so the same bits
+      lo[i] = _mm512_add_ps(lo[i], bias_lo);
+      if (Nv == 2) hi[i] = _mm512_add_ps(hi[i], bias_hi);
+    }
+    if (relu) {  // max(0, z) returns z when z is NaN, as Eigen's z.max(0) in Activation.cpp does
+      lo[i] = _mm512_max_ps(zero, lo[i]);
+      if (Nv == 2) hi[i] = _mm512_max_ps(zero, hi[i]);
+    }
     _mm512_mask_storeu_ps(row, m0, lo[i]);
     if (Nv == 2) _mm512_mask_storeu_ps(row + 16, m1, hi[i]);
   }
 }
 
-using Microkernel = void (*)(Index, const float*, Index, const float*, Index, float*, Index, Index, bool);
+using Microkernel = void (*)(Index, const float*, Index, const float*, Index, float*, Index, Index, bool, const float*,
+                             bool);
 
 // By panel height (the last panel of a block may be lower than kMr).
 template <ALayout L, bool I, int Nv>
@@ -202,19 +222,21 @@ constexpr Microkernel kByHeight[kMr + 1] = {
     microkernel<L, I, 5, Nv>,  microkernel<L, I, 6, Nv>,  microkernel<L, I, 7, Nv>,  microkernel<L, I, 8, Nv>,
     microkernel<L, I, 9, Nv>,  microkernel<L, I, 10, Nv>, microkernel<L, I, 11, Nv>, microkernel<L, I, 12, Nv>};
 
-// A block of C (mc x nc) from A's rows (in `Layout`) and B's block, packed (b_step = 0) or read in
-// place (b_step = its row stride): each A panel stays in L1 while the B panels stream past it.
+// A block of C (mc x nc) from A's rows (in `Layout`) and B's block, packed (b_step = the floats
+// from one panel to the next) or read in place (b_step = its row stride): each A panel stays in
+// L1 while the B panels stream past it.
 template <ALayout Layout, bool BInPlace>
 FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index stride, const float* b, Index b_step,
-                         float* c, Index ldc, bool overwrite) {
+                         float* c, Index ldc, bool overwrite, const float* bias = nullptr, bool relu = false) {
   for (Index ir = 0; ir < mc; ir += kMr) {
     const Index height = mc - ir < kMr ? mc - ir : kMr;
     const Microkernel wide = kByHeight<Layout, BInPlace, 2>[height], narrow = kByHeight<Layout, BInPlace, 1>[height];
     const float* pa = Layout == ALayout::Packed ? a + ir * kc : Layout == ALayout::Rows ? a + ir * stride : a + ir;
     for (Index jr = 0; jr < nc; jr += kNr) {
       const Index cols = nc - jr < kNr ? nc - jr : kNr;
-      const float* pb = BInPlace ? b + jr : b + jr * kc;
-      (cols > 16 ? wide : narrow)(kc, pa, stride, pb, b_step, c + ir * ldc + jr, ldc, cols, overwrite);
+      const float* pb = BInPlace ? b + jr : b + (jr / kNr) * b_step;
+      (cols > 16 ? wide : narrow)(kc, pa, stride, pb, b_step, c + ir * ldc + jr, ldc, cols, overwrite,
+                                  bias ? bias + jr : nullptr, relu);
     }
   }
 }
@@ -222,29 +244,45 @@ FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index str
 // Floats of one packed block of op(B): kc depths x nc columns rounded up to whole panels.
 inline Index packed_block_size(Index kc, Index nc) { return kc * ((nc + kNr - 1) / kNr) * kNr; }
 
-// Packs all of op(B) block after block, in the order gemm() visits them (column blocks, then
-// depth blocks within each): the block at (jc, pc) starts at jc * k + pc * round_up(nc, kNr).
-FD_AVX512 void pack_all_b(bool trans_b, const float* b, Index ldb, Index k, Index n, float* out) {
-  for (Index jc = 0; jc < n; jc += kNc) {
-    const Index nc = n - jc < kNc ? n - jc : kNc;
-    for (Index pc = 0; pc < k; pc += kKc) {
-      const Index kc = k - pc < kKc ? k - pc : kKc;
-      pack_b(trans_b, b, ldb, pc, kc, jc, nc, out);
-      out += packed_block_size(kc, nc);
-    }
-  }
+// The depth of every block but the last: k split evenly into blocks of at most kKc (784 as four
+// of 196, not three of 256 and a 16-deep block that reloads its C tiles for 16 products).
+inline Index depth_slice(Index k) {
+  const Index blocks = (k + kKc - 1) / kKc;
+  return (k + blocks - 1) / blocks;
 }
 
-// The product over packed blocks of op(B): packed_b (all of it, from pack_all_b) when not null,
-// else each block packed here into the thread's buffer as it is reached.
+// The width of the column blocks of a product of m rows: kNc, narrowed (to no less than kMinNc)
+// when k takes several depth blocks and a B block and the m x nc slab of C it updates then fit in
+// L2 together: C's rows are still in L2 when the next depth block adds to them, instead of coming
+// back from L3 once per depth block (a 512-row slab of 4096 x 4096, B packed: 1024 columns
+// measured 3-5% slower than 512, 2048 columns ~18% slower). Taller slabs keep kNc: narrower
+// blocks would not keep C in L2 either, and re-read A more often (2048 x 4096 x 512 with a
+// transposed A: 128 columns measured 26% slower).
+inline Index column_slice(Index m, Index k, Index kc) {
+  if (k <= kc) return kNc;
+  const Index fit = kL2BlockFloats / (m + kc) / kNr * kNr;
+  return fit < kMinNc ? kNc : fit > kNc ? kNc : fit;
+}
+
+// The product over blocks of op(B): slices of packed_b's whole-depth panels (PackedB) when not
+// null, else each block packed here into the thread's buffer as it is reached.
 FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
-                    Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc) {
-  if (k == 0) {  // an empty sum: C = 0, or C unchanged
-    if (!accumulate)
-      for (Index i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(float) * size_t(n));
+                    Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc,
+                    const ProductEpilogue& epilogue = {}) {
+  if (k == 0) {  // an empty sum: C = 0, or C unchanged; then the epilogue
+    for (Index i = 0; i < m; ++i) {
+      float* row = c + i * ldc;
+      for (Index j = 0; j < n; ++j) {
+        float z = accumulate ? row[j] : 0.0f;
+        if (epilogue.bias) z += epilogue.bias[j];
+        row[j] = epilogue.relu && !(z >= 0.0f) && z == z ? 0.0f : z;  // NaN stays NaN, as below
+      }
+    }
     return;
   }
-  const Index block_cols = n < kNc ? n : kNc, block_depth = k < kKc ? k : kKc, block_rows = m < kMc ? m : kMc;
+  const Index slice = depth_slice(k), columns = column_slice(m, k, slice);
+  const Index block_cols = n < columns ? n : columns, block_depth = k < slice ? k : slice;
+  const Index block_rows = m < kMc ? m : kMc;
   // A row-major B is read in place by products of few rows: each B panel would serve at most
   // kBInPlaceRows / kMr A panels, too few to pay for packing it.
   const bool b_in_place = !packed_b && !trans_a && !trans_b && m <= kBInPlaceRows;
@@ -253,29 +291,38 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
   // often enough to pay for packing it into contiguous depths (measured: 2048 x 4096 x 512, 1.4x).
   const bool pack_a = trans_a && block_cols >= kPackTransposedACols;
   float* packed_a = pack_a ? a_buffer().reserve(size_t(block_depth * block_rows)) : nullptr;
-  for (Index jc = 0; jc < n; jc += kNc) {
-    const Index nc = n - jc < kNc ? n - jc : kNc;
-    for (Index pc = 0; pc < k; pc += kKc) {
-      const Index kc = k - pc < kKc ? k - pc : kKc;
+  for (Index jc = 0; jc < n; jc += columns) {
+    const Index nc = n - jc < columns ? n - jc : columns;
+    for (Index pc = 0; pc < k; pc += slice) {
+      const Index kc = k - pc < slice ? k - pc : slice;
       const bool overwrite = pc == 0 && !accumulate;
+      const bool last = pc + kc == k;  // the epilogue runs in this depth block's stores
+      const float* bias = last && epilogue.bias ? epilogue.bias + jc : nullptr;
+      const bool relu = last && epilogue.relu;
       const float* block = b_block;
-      if (packed_b)
-        block = packed_b + jc * k + pc * ((nc + kNr - 1) / kNr) * kNr;
-      else if (!b_in_place)
+      Index panel_step = kc * kNr;  // floats from one B panel of the block to the next
+      if (packed_b) {  // panel jc / kNr of the whole-depth panels, from depth pc
+        block = packed_b + jc * k + pc * kNr;
+        panel_step = k * kNr;
+      } else if (!b_in_place) {
         pack_b(trans_b, b, ldb, pc, kc, jc, nc, b_block);
+      }
       for (Index ic = 0; ic < m; ic += kMc) {
         const Index mc = m - ic < kMc ? m - ic : kMc;
         float* c_block = c + ic * ldc + jc;
         if (pack_a) {
           pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a);
-          run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, 0, c_block, ldc, overwrite);
+          run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, panel_step, c_block, ldc, overwrite, bias,
+                                            relu);
         } else if (trans_a) {
-          run_block<ALayout::Columns, false>(mc, nc, kc, a + pc * lda + ic, lda, block, 0, c_block, ldc, overwrite);
+          run_block<ALayout::Columns, false>(mc, nc, kc, a + pc * lda + ic, lda, block, panel_step, c_block, ldc,
+                                             overwrite, bias, relu);
         } else if (b_in_place) {
           run_block<ALayout::Rows, true>(mc, nc, kc, a + ic * lda + pc, lda, b + pc * ldb + jc, ldb, c_block, ldc,
-                                         overwrite);
+                                         overwrite, bias, relu);
         } else {
-          run_block<ALayout::Rows, false>(mc, nc, kc, a + ic * lda + pc, lda, block, 0, c_block, ldc, overwrite);
+          run_block<ALayout::Rows, false>(mc, nc, kc, a + ic * lda + pc, lda, block, panel_step, c_block, ldc,
+                                          overwrite, bias, relu);
         }
       }
     }
@@ -300,25 +347,40 @@ void sgemm_avx512(bool trans_a, bool trans_b, Index m, Index n, Index k, const f
 PackedB::~PackedB() { std::free(data_); }
 
 void PackedB::pack(bool trans_b, const float* b, Index ldb, Index k, Index n) {
+  reserve(k, n);
+  pack_part(trans_b, b, ldb, 0, 1);
+}
+
+void PackedB::reserve(Index k, Index n) {
   clear();
   if (k <= 0 || n <= 0) return;
-  // Full column blocks are kNc wide (a multiple of kNr), so the blocks add up to k x round_up(n, kNr).
-  const size_t floats = size_t(k * ((n + kNr - 1) / kNr) * kNr);
+  const size_t floats = size_t(k * ((n + kNr - 1) / kNr) * kNr);  // whole panels, each k x kNr
   if (floats > capacity_) {
     std::free(data_);
+    // Not on 2 MB pages: with madvise(MADV_HUGEPAGE) the first predict call of the wide model (which
+    // faults in its 96 MB of packs) measured ~20% slower than with 4 KB pages, later calls a few %
+    // faster (transparent huge pages in madvise mode; the huge-page faults are the likely cost), and
+    // bench/run.py times one call.
     data_ = static_cast<float*>(std::aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64));
     if (!data_) std::abort();
     capacity_ = floats;
   }
-  pack_all_b(trans_b, b, ldb, k, n, data_);
   k_ = k;
   n_ = n;
 }
 
+void PackedB::pack_part(bool trans_b, const float* b, Index ldb, int part, int parts) {
+  if (empty()) return;
+  const Index panels = (n_ + kNr - 1) / kNr, first = panels * part / parts, last = panels * (part + 1) / parts;
+  if (first == last) return;
+  const Index col = first * kNr, cols = (last * kNr < n_ ? last * kNr : n_) - col;
+  pack_b(trans_b, b, ldb, 0, k_, col, cols, data_ + col * k_);
+}
+
 void sgemm_avx512_packed(bool trans_a, Index m, const float* a, Index lda, const PackedB& b, bool accumulate,
-                         float* c, Index ldc) {
+                         float* c, Index ldc, const ProductEpilogue& epilogue) {
   if (m <= 0 || b.empty()) return;
-  gemm(trans_a, false, m, b.cols(), b.depth(), a, lda, nullptr, 0, b.data(), accumulate, c, ldc);
+  gemm(trans_a, false, m, b.cols(), b.depth(), a, lda, nullptr, 0, b.data(), accumulate, c, ldc, epilogue);
 }
 
 const char* avx512_gemm_blocking() { return "12x32"; }

@@ -18,9 +18,9 @@ void sgemm_avx512(bool trans_a, bool trans_b, std::ptrdiff_t m, std::ptrdiff_t n
                   std::ptrdiff_t lda, const float* b, std::ptrdiff_t ldb, bool accumulate, float* c,
                   std::ptrdiff_t ldc);
 
-// op(B) packed once into the kernel's panels, for products that reuse one B many times (a Dense
-// layer's weights over the chunks of one predict call). A copy starts empty: the packed form
-// belongs to the one object that packed it.
+// op(B) packed once into the kernel's panels (kNr columns each, at the whole depth k), for
+// products that reuse one B many times (a Dense layer's weights over the chunks of one predict
+// call). A copy starts empty: the packed form belongs to the one object that packed it.
 class PackedB {
  public:
   PackedB() = default;
@@ -32,6 +32,12 @@ class PackedB {
   ~PackedB();
   // Packs op(b), (k x n): b is (k x n) with row stride ldb, or (n x k) when trans_b.
   void pack(bool trans_b, const float* b, std::ptrdiff_t ldb, std::ptrdiff_t k, std::ptrdiff_t n);
+  // The same in steps, so that several threads can pack one B: reserve() sizes it for a k x n
+  // op(B), then pack_part(…, part, parts) for every part in 0..parts (in any threads, at once)
+  // packs panels part·P/parts up to (part+1)·P/parts of its P panels. Products may use it only
+  // after every part is packed.
+  void reserve(std::ptrdiff_t k, std::ptrdiff_t n);
+  void pack_part(bool trans_b, const float* b, std::ptrdiff_t ldb, int part, int parts);
   void clear() { k_ = n_ = 0; }
   bool empty() const { return k_ == 0 || n_ == 0; }
   std::ptrdiff_t depth() const { return k_; }
@@ -44,9 +50,18 @@ class PackedB {
   std::ptrdiff_t k_ = 0, n_ = 0;
 };
 
-// c (m x b.cols(), row stride ldc) = op_a(a) · B (or += …) with B packed beforehand.
+// What a product does to each finished value of c in the store that writes it: c = relu(c + bias)
+// (bias: one value per column of c, or none; relu: max(0, ·), or none). A Dense layer's bias and
+// relu then cost no pass of their own over its output.
+struct ProductEpilogue {
+  const float* bias = nullptr;
+  bool relu = false;
+};
+
+// c (m x b.cols(), row stride ldc) = op_a(a) · B (or += …) with B packed beforehand, then the
+// epilogue.
 void sgemm_avx512_packed(bool trans_a, std::ptrdiff_t m, const float* a, std::ptrdiff_t lda, const PackedB& b,
-                         bool accumulate, float* c, std::ptrdiff_t ldc);
+                         bool accumulate, float* c, std::ptrdiff_t ldc, const ProductEpilogue& epilogue = {});
 
 // The register blocking, for the benchmark's record of the path: "12x32".
 const char* avx512_gemm_blocking();

@@ -5,6 +5,7 @@
 // the products take; rows_per_sample = s.
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -67,6 +68,11 @@ class Dense : public Layer<T> {
     };
     if constexpr (std::is_same_v<T, float>) {
       if (!packed_kernel_.empty()) {  // predict's chunks: the kernel packed once per call
+        if (linear() || plain_relu()) {  // bias and relu in the product's stores, straight into y (predict needs no z)
+          kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, y.data(),
+                                       kernel_.cols, {bias_ ? bias_->value : nullptr, !linear()});
+          return;
+        }
         kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, z.data(),
                                      kernel_.cols);
         bias_and_activation(0, z.rows());
@@ -76,18 +82,27 @@ class Dense : public Layer<T> {
     multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, bias_and_activation);
   }
 
-  // For a predict call that runs several chunks of rows on each thread (Network::predict): packs
-  // the kernel once into the AVX-512 product's panels, shared by every chunk and thread, instead
-  // of once per chunk and thread (a 64-row chunk of 784x256 measured 1.2x faster, a 16-row one
-  // 1.7x). With pack false, or on another path, drops any packed kernel: the weights may change
+  // For a predict call that runs several chunks of rows on each thread (Network::predict): the
+  // kernel is packed once into the AVX-512 product's panels, shared by every chunk and thread,
+  // instead of once per chunk and thread (a 64-row chunk of 784x256 measured 1.2x faster, a
+  // 16-row one 1.7x). reserve_packed_kernel(true) sizes the packed form and says whether the layer
+  // wants one; the call's threads then each pack their share with pack_kernel_part (the 64 MB of
+  // a 4096x4096 kernel take ~11 ms on one thread) and wait for each other before the first product.
+  // With pack false, or on another path, any packed kernel is dropped: the weights may change
   // between calls. Layers under 16k weights keep the plain product (the tutorial's latency path).
-  void share_packed_kernel(bool pack) {
+  bool reserve_packed_kernel(bool pack) {
     packed_kernel_.clear();
     if constexpr (std::is_same_v<T, float>) {
       if (pack && precision_ == ComputePrecision::Native && product_kernel() == ProductKernel::Avx512 &&
-          kernel_.size() >= (1 << 14))
-        packed_kernel_.pack(false, kernel_.value, kernel_.cols, kernel_.rows, kernel_.cols);
+          kernel_.size() >= (1 << 14)) {
+        packed_kernel_.reserve(kernel_.rows, kernel_.cols);
+        return true;
+      }
     }
+    return false;
+  }
+  void pack_kernel_part(int part, int parts) {
+    if constexpr (std::is_same_v<T, float>) packed_kernel_.pack_part(false, kernel_.value, kernel_.cols, part, parts);
   }
 
   void backward() override {
@@ -118,6 +133,12 @@ class Dense : public Layer<T> {
 
  private:
   bool linear() const { return activation_.kind == ActivationKind::Linear; }
+  // max(z, 0) with none of relu's options (negative slope, cap, threshold): the one the product's
+  // epilogue applies (kernels::ProductEpilogue).
+  bool plain_relu() const {
+    return activation_.kind == ActivationKind::Relu && activation_.alpha == 0.0 && activation_.threshold == 0.0 &&
+           activation_.max_value == std::numeric_limits<double>::infinity();
+  }
   // A (batch, rows_per_sample * cols) buffer as the (batch * rows_per_sample, cols) matrix it stores.
   MatrixMap<T> rows_of(MatrixMap<T> m, Index cols) const {
     return {m.data(), m.rows() * rows_per_sample_, cols};
@@ -176,7 +197,7 @@ class Dense : public Layer<T> {
   Index rows_per_sample_;  // > 1 on inputs of rank > 2
   Matrix<T> z_;  // pre-activation x W + b (unused when the activation is linear)
   ComputePrecision precision_ = ComputePrecision::Native;
-  kernels::PackedB packed_kernel_;  // set by share_packed_kernel for one predict call; a clone starts empty
+  kernels::PackedB packed_kernel_;  // set for one predict call (reserve_packed_kernel); a clone starts empty
 };
 
 }  // namespace fd
