@@ -13,6 +13,7 @@
 #include "bindings/arrays.h"
 #include "bindings/optimizer_object.h"
 #include "bindings/specs.h"
+#include "engine/FlushDenormals.h"
 #include "engine/ParameterLock.h"
 
 namespace fd::bind {
@@ -326,6 +327,7 @@ void OptimizerObject::apply_typed(const py::list& params, const py::list& grads,
   }
   py::gil_scoped_release release;
   std::unique_lock<std::shared_mutex> lock(parameter_lock());
+  FlushDenormals flush;  // the update computes as the engine's steps do (engine/FlushDenormals.h)
   opt.apply_to(which, param_ptrs, grad_ptrs, learning_rate);
 }
 

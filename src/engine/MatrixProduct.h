@@ -295,6 +295,7 @@ void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, boo
   if (threads > 1) {
 #pragma omp parallel num_threads(threads)
     {
+      FlushDenormals flush;  // each worker in the engine's mode (FlushDenormals.h)
       const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
       multiply_part(c, a, op_a, b, op_b, accumulate, part, parts);
       if constexpr (!std::is_same_v<Epilogue, NoEpilogue>) {

@@ -244,6 +244,7 @@ void Network<T>::train(const Dataset<T>& data, const int64_t* index, Index count
     if (!outputs_[o].has_loss()) throw ConfigError("train: output " + std::to_string(o) + " has no loss");
   std::unique_lock<std::shared_mutex> weights(parameter_lock());
   std::lock_guard<std::mutex> step(step_mutex_);
+  FlushDenormals flush;  // as TensorFlow computes (FlushDenormals.h)
   for (Index step = 0, first = 0; first < count; ++step, first += batch_size) {
     const Index n = std::min(batch_size, count - first);
     prepare(n);
@@ -256,6 +257,7 @@ template <typename T>
 void Network<T>::evaluate(const Dataset<T>& data, const int64_t* index, Index count, Index batch_size) {
   std::shared_lock<std::shared_mutex> weights(parameter_lock());
   std::lock_guard<std::mutex> step(step_mutex_);
+  FlushDenormals flush;
   for (Index first = 0; first < count; first += batch_size) {
     const Index n = std::min(batch_size, count - first);
     prepare(n);
@@ -315,6 +317,7 @@ template <typename T>
 void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::vector<T*>& outputs) {
   std::shared_lock<std::shared_mutex> weights(parameter_lock());
   WorkspaceLease lease(*this);
+  FlushDenormals flush;
   auto& layers = (*lease).layers;
   Random& rng = (*lease).rng;
   const Index rows = data.rows;
@@ -355,6 +358,7 @@ void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::ve
     for (auto& layer : layers) layer->prepare_inference();
 #pragma omp parallel num_threads(threads)
     {
+      FlushDenormals flush;  // each worker in the engine's mode (FlushDenormals.h)
       const Index offset = chunk * omp_get_thread_num(), team = omp_get_num_threads();  // the team may be smaller
       if (!packing.empty()) {  // the same branch in every thread of the team: the barrier is reached by all
         for (Dense<T>* dense : packing) dense->pack_kernel_part(omp_get_thread_num(), int(team));

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "Error.h"
+#include "FlushDenormals.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -71,8 +72,12 @@ template <typename Body>
 inline void parallel_for_work(Index n, double work, Body&& body) {
 #ifdef _OPENMP
   if (fork_pays(work)) {
-#pragma omp parallel for schedule(static)
-    for (Index i = 0; i < n; ++i) body(i);
+#pragma omp parallel
+    {
+      FlushDenormals flush;  // each worker in the engine's mode (FlushDenormals.h)
+#pragma omp for schedule(static)
+      for (Index i = 0; i < n; ++i) body(i);
+    }
     return;
   }
 #else
@@ -108,6 +113,7 @@ inline void elementwise_for(Index n, const Body& body) {
   if (fork_pays(double(n))) {
 #pragma omp parallel
     {
+      FlushDenormals flush;
       const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
       simd_range(n * part / parts, n * (part + 1) / parts, body);
     }

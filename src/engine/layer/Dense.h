@@ -167,6 +167,7 @@ class Dense : public Layer<T> {
     const T* z = linear() ? nullptr : preactivation().data();
 #pragma omp parallel num_threads(engine_threads())
     {
+      FlushDenormals flush;  // each worker in the engine's mode (FlushDenormals.h)
       const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
       if (!linear()) {
         const Index first = batch * part / parts, offset = first * width;
