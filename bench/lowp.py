@@ -1,7 +1,7 @@
 """Reduced precision benchmark (issue 17): mixed_bfloat16 training and int8 prediction against
-fastdense float32, PyTorch's bf16 autocast and onnxruntime's dynamic int8 quantization, all in one
+fastdense float32, PyTorch's bf16 autocast and onnxruntime's dynamic int8 quantization, in one
 process with the configurations alternating, so every ratio compares timings of the same minutes
-(the machine may be shared). Prints the CPU, its ISA flags and the paths fastdense took.
+(the machine may be shared); onnxruntime alone runs in a process of its own (see ONNXRUNTIME_TIMER). Prints the CPU, its ISA flags and the paths fastdense took.
 
     python bench/lowp.py [--repeats 3] [--quick] [--json results.json] [--only wide,mnist,predict]
 
@@ -90,34 +90,63 @@ def time_training(trainers, sizes, batch, samples, repeats):
 
 
 # ----------------------------------------------------------------------------- prediction
-def onnxruntime_int8(model, workdir):
-    import onnxruntime as ort
+# onnxruntime is timed in a process of its own that has exited before fastdense is timed: its
+# worker threads keep spinning after `session.run` returns and take the second core from whatever
+# runs next in the same process (measured: fastdense's float32 predict 32 ms right after an
+# onnxruntime call, 18 ms alone). Turning the spin off instead would slow onnxruntime itself.
+ONNXRUNTIME_TIMER = """
+import json, sys, time
+import numpy as np
+import onnxruntime as ort
+path, x_path, batches, repeats, threads = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+options = ort.SessionOptions()
+options.intra_op_num_threads = threads
+session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+name = session.get_inputs()[0].name
+x = np.load(x_path)
+times = {}
+for batch in batches:
+    run = lambda: [session.run(None, {name: x[s:s + batch]}) for s in range(0, len(x), batch)]
+    run()
+    times[batch] = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times[batch].append((time.perf_counter() - started) / len(x))
+print(json.dumps(times))
+"""
+
+
+def onnxruntime_int8_times(model, x, batches, repeats, workdir):
+    """{batch: [seconds per sample]} of onnxruntime's dynamic int8 quantization of model's ONNX export."""
+    import subprocess
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     float_path, int8_path = os.path.join(workdir, "model.onnx"), os.path.join(workdir, "model.int8.onnx")
+    x_path = os.path.join(workdir, "x.npy")
     model.export(float_path, format="onnx")
     quantize_dynamic(float_path, int8_path, weight_type=QuantType.QInt8)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = THREADS
-    session = ort.InferenceSession(int8_path, options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda xb: session.run(None, {name: xb})
+    np.save(x_path, x)
+    done = subprocess.run([sys.executable, "-c", ONNXRUNTIME_TIMER, int8_path, x_path, json.dumps(list(batches)),
+                           str(repeats), str(THREADS)], capture_output=True, text=True, timeout=1800, check=True)
+    return {int(batch): times for batch, times in json.loads(done.stdout.strip().splitlines()[-1]).items()}
 
 
 def time_prediction(sizes, batches, samples, repeats, workdir):
-    """{batch: {name: [seconds per sample]}} for float32, int8 and onnxruntime's dynamic int8."""
+    """{batch: {name: [seconds per sample]}} for float32, int8 (alternating, in this process) and
+    onnxruntime's dynamic int8 (in its own process, first)."""
     float_model = fastdense_model(sizes, None)
     int8_model = fastdense_model(sizes, None)
     int8_model.set_weights(float_model.get_weights())
-    ort_run = onnxruntime_int8(float_model, workdir)
-    int8_model.quantize("int8")
     x, _ = data(samples, sizes[0], sizes[-1], seed=1)
+    onnxruntime_times = onnxruntime_int8_times(float_model, x, batches, repeats, workdir)
+    int8_model.quantize("int8")
     results = {}
     for batch in batches:
         runners = {
             "float32": lambda: float_model.predict(x, batch_size=batch, verbose=0),
             "int8": lambda: int8_model.predict(x, batch_size=batch, verbose=0),
-            "onnxruntime_int8": lambda: [ort_run(x[s:s + batch]) for s in range(0, samples, batch)],
         }
         for run in runners.values():
             run()
@@ -127,6 +156,7 @@ def time_prediction(sizes, batches, samples, repeats, workdir):
                 started = time.perf_counter()
                 run()
                 times[name].append((time.perf_counter() - started) / samples)
+        times["onnxruntime_int8"] = onnxruntime_times[batch]
         results[batch] = times
     return results
 
