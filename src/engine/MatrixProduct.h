@@ -4,9 +4,9 @@
 // when the build found it: on the workload shapes OpenBLAS measured 1.4-2x Eigen's product
 // (bench/gemm_shapes.cpp). Eigen's product is the fallback, and also runs the tiny products whose
 // per-call set-up dominates, except those of one column or of depth one (plain loops,
-// thin_product) and, on the AVX-512 path, those at least 16 columns wide. FASTDENSE_KERNEL=avx512|openblas|eigen (read when the module loads)
-// picks the path for every product, so that each path can be measured and tested on any machine
-// that has it.
+// thin_product) and, on the AVX-512 path, those at least 16 columns wide.
+// FASTDENSE_KERNEL=avx512|openblas|eigen (read when the module loads) picks the path for every
+// product, so that each path can be measured and tested on any machine that has it.
 #pragma once
 
 #include <algorithm>
