@@ -34,6 +34,12 @@ struct ActivationSpec {
 
   // True for activations whose output rows depend on the whole row (softmax, log_softmax).
   bool is_rowwise() const { return kind == ActivationKind::Softmax || kind == ActivationKind::LogSoftmax; }
+  // max(z, 0) with none of relu's options (slope, cap, threshold): Keras's default relu, the one
+  // the products' epilogues apply while a block is in cache (Dense's predict, QuantizedDense).
+  bool is_plain_relu() const {
+    return kind == ActivationKind::Relu && alpha == 0.0 && threshold == 0.0 &&
+           max_value == std::numeric_limits<double>::infinity();
+  }
 };
 
 // y = act(z). z and y may alias (in-place).

@@ -5,7 +5,6 @@
 // the products take; rows_per_sample = s.
 #pragma once
 
-#include <limits>
 #include <optional>
 #include <utility>
 
@@ -68,7 +67,7 @@ class Dense : public Layer<T> {
     };
     if constexpr (std::is_same_v<T, float>) {
       if (!packed_kernel_.empty()) {  // predict's chunks: the kernel packed once per call
-        if (linear() || plain_relu()) {  // bias and relu in the product's stores, straight into y (predict needs no z)
+        if (linear() || activation_.is_plain_relu()) {  // bias and relu in the product's stores, straight into y (predict needs no z)
           kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, y.data(),
                                        kernel_.cols, {bias_ ? bias_->value : nullptr, !linear()});
           return;
@@ -133,12 +132,6 @@ class Dense : public Layer<T> {
 
  private:
   bool linear() const { return activation_.kind == ActivationKind::Linear; }
-  // max(z, 0) with none of relu's options (negative slope, cap, threshold): the one the product's
-  // epilogue applies (kernels::ProductEpilogue).
-  bool plain_relu() const {
-    return activation_.kind == ActivationKind::Relu && activation_.alpha == 0.0 && activation_.threshold == 0.0 &&
-           activation_.max_value == std::numeric_limits<double>::infinity();
-  }
   // A (batch, rows_per_sample * cols) buffer as the (batch * rows_per_sample, cols) matrix it stores.
   MatrixMap<T> rows_of(MatrixMap<T> m, Index cols) const {
     return {m.data(), m.rows() * rows_per_sample_, cols};

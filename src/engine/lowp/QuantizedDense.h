@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -84,11 +83,6 @@ class QuantizedDense : public Layer<T> {
 
  private:
   bool linear() const { return activation_.kind == ActivationKind::Linear; }
-  // relu without slope, cap or threshold (Keras's default): y = max(z, 0).
-  bool relu_in_epilogue() const {
-    return activation_.kind == ActivationKind::Relu && activation_.alpha == 0.0 && activation_.threshold == 0.0 &&
-           activation_.max_value == std::numeric_limits<double>::infinity();
-  }
 
   void compute_rows(Index first, Index count, bool keep_preactivation) {
     if (count == 0) return;
@@ -110,7 +104,7 @@ class QuantizedDense : public Layer<T> {
     // backward); other activations take one pass over z's rows afterwards. This replaces passes
     // over an int32 copy of the product, for the bias and for the activation. (Not an activation
     // call per block: each opens an OpenMP region.)
-    const bool relu_here = relu_in_epilogue();
+    const bool relu_here = activation_.is_plain_relu();
     T* z_out = linear() || !relu_here || keep_preactivation ? z.data() : nullptr;
     T* y_out = relu_here ? y.data() : nullptr;
     lowp::gemm_int8_packed(path, rows, *packed_, [=](Index i0, Index j0, Index block_rows, Index cols,
