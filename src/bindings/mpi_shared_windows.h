@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,11 @@ class MpiSharedWindows {
   const std::vector<char*>& next(std::size_t bytes) {
     parity_ ^= 1;
     Window& window = windows_[parity_];
-    if (window.bytes < bytes) grow(window, bytes);
+    if (window.bytes < bytes) {
+      // Both windows at once, so the second step's window does not fault its pages in mid-training.
+      grow(windows_[0], bytes);
+      grow(windows_[1], bytes);
+    }
     return window.segments;
   }
 
@@ -84,6 +89,24 @@ class MpiSharedWindows {
                                  " of this node has a smaller gradient buffer: the ranks train different models");
     }
     window.bytes = bytes;
+    fault_in(window);
+  }
+
+  // Maps every page of the window into this process now, at allocation, instead of during a step
+  // (for the wide model's 100 MB gradients, the first touches cost ~100 ms in a step of ~850 ms).
+  // Each rank first writes its own segment (the kernel places a page where it is first written),
+  // then reads one byte per page of its peers' segments.
+  void fault_in(const Window& window) const {
+    constexpr std::size_t kPage = 4096;
+    std::memset(window.segments[std::size_t(rank_)], 0, window.bytes);
+    mpi_.barrier(comm_, "the gradient allreduce (allocating shared memory)");
+    unsigned char sink = 0;
+    for (int peer = 0; peer < size_; ++peer) {
+      if (peer == rank_) continue;
+      const volatile unsigned char* segment = reinterpret_cast<const unsigned char*>(window.segments[std::size_t(peer)]);
+      for (std::size_t at = 0; at < window.bytes; at += kPage) sink = static_cast<unsigned char>(sink ^ segment[at]);
+    }
+    (void)sink;
   }
 
   const MpiLibrary& mpi_;
