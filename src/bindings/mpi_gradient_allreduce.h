@@ -83,6 +83,20 @@ class MpiGradientAllreduce {
     return std::is_same_v<T, float> ? float_type_ : double_type_;
   }
 
+  // The node's segments and batch sizes of a step, kept from step to step (no allocation per step).
+  template <typename T>
+  struct NodeScratch {
+    std::vector<const T*> inputs;
+    std::vector<T> counts;
+  };
+  template <typename T>
+  NodeScratch<T>& node_scratch() {
+    if constexpr (std::is_same_v<T, float>)
+      return float_scratch_;
+    else
+      return double_scratch_;
+  }
+
   template <typename T>
   void allreduce_in_place(T* values, Index count, int comm) {
     int request = 0;
@@ -113,8 +127,11 @@ class MpiGradientAllreduce {
     prepared_ = nullptr;
     const auto& segments = packed_in_place ? windows.current() : windows.next(sizeof(T) * std::size_t(size));
     const int ranks = windows.size(), rank = windows.rank();
-    std::vector<const T*> inputs(static_cast<std::size_t>(ranks));
-    std::vector<T> counts(static_cast<std::size_t>(ranks));
+    NodeScratch<T>& scratch = node_scratch<T>();
+    std::vector<const T*>& inputs = scratch.inputs;
+    std::vector<T>& counts = scratch.counts;
+    inputs.resize(static_cast<std::size_t>(ranks));
+    counts.resize(static_cast<std::size_t>(ranks));
     for (int s = 0; s < ranks; ++s) inputs[std::size_t(s)] = reinterpret_cast<const T*>(segments[std::size_t(s)]);
     T* mine = reinterpret_cast<T*>(segments[std::size_t(rank)]);
     if (!packed_in_place) std::memcpy(mine, buffer, sizeof(T) * std::size_t(size));
@@ -180,6 +197,8 @@ class MpiGradientAllreduce {
   int comm_, float_type_, double_type_, sum_op_;
   std::optional<int> cross_comm_;
   std::unique_ptr<MpiSharedWindows> windows_;
+  NodeScratch<float> float_scratch_;
+  NodeScratch<double> double_scratch_;
   char* prepared_ = nullptr;  // the segment gradient_buffer handed out for the coming average()
   std::size_t prepared_bytes_ = 0;
 };

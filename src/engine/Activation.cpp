@@ -436,22 +436,15 @@ struct is_rowwise : std::false_type {};
 template <typename Act>
 struct is_rowwise<Act, std::void_t<decltype(Act::kRowwise)>> : std::bool_constant<Act::kRowwise> {};
 
-// Runs body(item) for item in [0, items), where each item (a block or a row) spans many elements.
-// fd::parallel_for decides whether to fork on its iteration count, which here would be the number
-// of blocks or rows; this decides on the element count instead, with the same threshold.
-template <typename Body>
-void parallel_items(Index items, Index elements, Body&& body) {
-  parallel_for_work(items, double(elements), body);
-}
-
-// Calls visit(begin, size) over [0, rows * cols) in elementwise blocks, or one row at a time.
+// Calls visit(begin, size) over [0, rows * cols) in elementwise blocks, or one row at a time;
+// whether to fork is decided on the element count, not on the number of blocks or rows.
 template <typename Act, typename Visit>
 void for_each_span(Index rows, Index cols, Visit&& visit) {
   const Index n = rows * cols;
   if constexpr (is_rowwise<Act>::value) {
-    parallel_items(rows, n, [&](Index row) { visit(row * cols, cols); });
+    parallel_for_work(rows, double(n), [&](Index row) { visit(row * cols, cols); });
   } else {
-    parallel_items((n + kBlock - 1) / kBlock, n, [&](Index block) {
+    parallel_for_work((n + kBlock - 1) / kBlock, double(n), [&](Index block) {
       const Index begin = block * kBlock;
       visit(begin, std::min(kBlock, n - begin));
     });
