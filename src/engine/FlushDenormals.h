@@ -7,7 +7,8 @@
 // the same numbers as tf.keras and because denormals are slow: once a model nears convergence,
 // squared gradients fall below 1.2e-38 and the tutorial's RMSprop step took 2.3x longer
 // (10.9 -> 25 us measured on the Xeon VM). Every engine entry (Network's train / evaluate /
-// predict) and every parallel region opens one, so worker threads compute in the same mode;
+// predict) opens one, and so does every worker of every team (Parallel.h's in_team, the
+// engine's one way to fork), so worker threads compute in the same mode;
 // Python code called back from inside the engine (custom components) runs in it too, as in
 // TensorFlow.
 #pragma once

@@ -293,10 +293,7 @@ void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, boo
 #ifdef _OPENMP
   const int threads = detail::product_threads(m, k, n);
   if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    {
-      FlushDenormals flush;  // each worker in the engine's mode (FlushDenormals.h)
-      const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
+    in_team(threads, [&](Index part, Index parts) {
       multiply_part(c, a, op_a, b, op_b, accumulate, part, parts);
       if constexpr (!std::is_same_v<Epilogue, NoEpilogue>) {
         if (m < n) {  // column slabs: every row is finished only when every thread is
@@ -304,7 +301,7 @@ void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, boo
         }
         epilogue(m * part / parts, m * (part + 1) / parts);
       }
-    }
+    });
     return;
   }
 #endif

@@ -356,16 +356,14 @@ void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::ve
 #ifdef _OPENMP
   if (threads > 1) {
     for (auto& layer : layers) layer->prepare_inference();
-#pragma omp parallel num_threads(threads)
-    {
-      FlushDenormals flush;  // each worker in the engine's mode (FlushDenormals.h)
-      const Index offset = chunk * omp_get_thread_num(), team = omp_get_num_threads();  // the team may be smaller
+    in_team(threads, [&](Index part, Index team) {  // the team may be smaller than asked
+      const Index offset = chunk * part;
       if (!packing.empty()) {  // the same branch in every thread of the team: the barrier is reached by all
-        for (Dense<T>* dense : packing) dense->pack_kernel_part(omp_get_thread_num(), int(team));
+        for (Dense<T>* dense : packing) dense->pack_kernel_part(int(part), int(team));
 #pragma omp barrier
       }
       for (Index first = offset; first < rows; first += chunk * team) run_chunk(first, offset);
-    }
+    });
     return;
   }
 #endif

@@ -152,16 +152,13 @@ class Dense : public Layer<T> {
     if (!linear() && this->dz_.rows() < this->batch_) this->dz_.resize(this->value_.rows(), this->width_);
     MatrixMap<T> dz = linear() ? rows_of(this->grad(), width) : MatrixMap<T>(this->dz_.data(), batch, width);
     auto x = rows_of(this->inputs_[0]->value(), kernel_.rows);
-    // Plain variables, not a structured binding: those cannot be shared into an OpenMP region in C++17.
+    // Plain variables, not a structured binding: a lambda cannot capture those in C++17.
     const std::pair<MatrixMap<T>, bool> destination =
         input_grad ? this->inputs_[0]->grad_destination() : std::pair<MatrixMap<T>, bool>{dz, false};
     MatrixMap<T> dx = input_grad ? rows_of(destination.first, kernel_.rows) : destination.first;
     const bool accumulate = destination.second;
     const T* z = linear() ? nullptr : preactivation().data();
-#pragma omp parallel num_threads(engine_threads())
-    {
-      FlushDenormals flush;  // each worker in the engine's mode (FlushDenormals.h)
-      const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
+    in_team(engine_threads(), [&](Index part, Index parts) {
       if (!linear()) {
         const Index first = batch * part / parts, offset = first * width;
         activation_backward(activation_, z + offset, this->value_.data() + offset, this->grad_.data() + offset,
@@ -174,7 +171,7 @@ class Dense : public Layer<T> {
         bias_->grad.block(0, first, 1, count).noalias() = dz.middleCols(first, count).colwise().sum();
       }
       if (input_grad) multiply_part(dx, dz, Transpose::No, kernel_.values(), Transpose::Yes, accumulate, part, parts);
-    }
+    });
     return true;
   }
 #endif

@@ -56,11 +56,7 @@ template <typename Run>
 void run_in_parts(double work, const Run& run) {
 #ifdef _OPENMP
   if (fork_pays(work, kParallelProductWork)) {
-#pragma omp parallel num_threads(engine_threads())
-    {
-      FlushDenormals flush;  // each worker in the engine's mode (FlushDenormals.h)
-      run(omp_get_thread_num(), omp_get_num_threads());
-    }
+    in_team(engine_threads(), [&](Index part, Index parts) { run(int(part), int(parts)); });
     return;
   }
 #endif
