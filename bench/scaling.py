@@ -1,7 +1,7 @@
 """Data-parallel scaling of fastdense.horovod: samples/s of 2 ranks against 1, one compute
 thread per rank (OMP_NUM_THREADS=1), on the 1024-4096-4096-1024 and 784-256-256-10 models.
 
-    python bench/scaling.py [--repeats 3] [--hook native|native-mpi|python] [--models NAME ...] [--quick]
+    python bench/scaling.py [--repeats 3] [--hook native|native-mpi|python] [--models NAME ...] [--bind-to core] [--quick]
 
 Each measurement is its own `mpiexec -n R` job (1 and 2 ranks alternate within a repeat, so
 machine noise hits both alike). A control job runs 2 ranks that never average their gradients:
@@ -165,10 +165,12 @@ def mpiexec():
     return beside if os.access(beside, os.X_OK) else "mpiexec"
 
 
-def measure(model, ranks, hook, steps):
+def measure(model, ranks, hook, steps, bind_to=None):
     env = dict(os.environ, OMP_NUM_THREADS="1", FASTDENSE_MPI_GRADIENT_HOOK=hook,
                PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
-    command = [mpiexec(), "-n", str(ranks), sys.executable, os.path.abspath(__file__), "--worker", "--model", model]
+    binding = ["-bind-to", bind_to] if bind_to else []
+    command = [mpiexec(), *binding, "-n", str(ranks), sys.executable, os.path.abspath(__file__), "--worker",
+               "--model", model]
     if steps:
         command += ["--steps", str(steps)]
     load_before = os.getloadavg()[0]
@@ -239,7 +241,8 @@ def report_lines(report):
     machine = report["cpu"] + (f" ({', '.join(isa) or 'no AVX2'})" if isa is not None else "")
     paths = (f"; engine build {report['engine_build']}, hook paths run {'/'.join(report['hook_paths'])}"
              if "hook_paths" in report else "")
-    lines = [f"Data-parallel scaling (bench/scaling.py, {report['hook']} gradient hook, OMP_NUM_THREADS=1 per rank), "
+    binding = f", mpiexec -bind-to {report['bind_to']}" if report.get("bind_to") else ""
+    lines = [f"Data-parallel scaling (bench/scaling.py, {report['hook']} gradient hook, OMP_NUM_THREADS=1 per rank{binding}), "
              f"{machine}, {report['cores']} cores, {report['date']}, {report['repeats']} repeat(s): "
              f"min / median / max; {load_text} (shared machine){paths}",
              "",
@@ -270,6 +273,8 @@ def main():
     parser.add_argument("--exchange", action="store_true",
                         help="time only the gradient exchange on 2 ranks, every hook alternating in one job")
     parser.add_argument("--exchange-repeats", type=int, default=10)
+    parser.add_argument("--bind-to", choices=("core", "hwthread", "socket"),
+                        help="mpiexec -bind-to for every job, the 1-rank one too (MPICH binds nothing by default)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--exchange-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -290,14 +295,16 @@ def main():
         for repeat in range(args.repeats):
             for name in args.models:
                 for ranks, hook in ((1, args.hook), (2, args.hook), (2, "none")):
-                    run = measure(name, ranks, hook, 2 if args.quick else None)
+                    run = measure(name, ranks, hook, 2 if args.quick else None, args.bind_to)
                     runs[name][ranks if hook != "none" else "independent"].append(run)
                     print(f"repeat {repeat + 1}: {name} {ranks} rank(s), {hook} hook: "
                           f"{run['samples_per_second']:.1f} samples/s", flush=True)
         report = summarize(runs, args.hook, args.quick, args.repeats)
+        report["bind_to"] = args.bind_to
     lines = report_lines(report)
     os.makedirs(args.out, exist_ok=True)
     suffix = "-quick" if report["quick"] else ("" if report["hook"] == "native" else "-" + report["hook"])
+    suffix += f"-bind-{report['bind_to']}" if report.get("bind_to") else ""
     with open(os.path.join(args.out, f"scaling{suffix}.json"), "w") as f:
         json.dump(report, f, indent=1)
     with open(os.path.join(args.out, f"scaling{suffix}.md"), "w") as f:
