@@ -112,6 +112,38 @@ def test_block_epilogues_spread_over_the_next_blocks_steps_match_keras_formula(d
     np.testing.assert_allclose(np.asarray(model(x[:33])), expected[:33], **tolerance)
 
 
+def test_assigning_the_int8_weights_after_a_predict_is_seen_by_the_next_one(tmp_path):
+    # The native layer packs the int8 kernel (and copies its scales) once: set_weights, load_weights
+    # and a variable's assign must make the next call build it again from the new values.
+    def quantized(seed):
+        model = mlp(seed=seed)
+        model.quantize("int8")
+        return model
+
+    x = np.random.default_rng(2).standard_normal((300, 30)).astype(np.float32)
+    source = quantized(1)
+    expected = source.predict(x, verbose=0)
+    model = quantized(0)
+    before = model.predict(x, verbose=0)
+    assert not np.allclose(before, expected)
+    model.set_weights(source.get_weights())
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+
+    model = quantized(0)
+    model.predict(x, verbose=0)
+    source.save_weights(tmp_path / "source.weights.h5")
+    model.load_weights(tmp_path / "source.weights.h5")
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+
+    outer = models.Sequential([layers.Input((30,)), quantized(0)])  # the quantized layers one level down
+    np.testing.assert_array_equal(outer.predict(x, verbose=0), before)
+    for layer, layer_source in zip(outer.layers[0].layers, source.layers):
+        layer.kernel.assign(layer_source.kernel.numpy())
+        layer.kernel_scale.assign(layer_source.kernel_scale.numpy())
+        layer.bias.assign(layer_source.bias.numpy())
+    np.testing.assert_array_equal(outer.predict(x, verbose=0), expected)
+
+
 def test_bias_gradients_through_relu_layers_match_numpy_also_after_a_predict():
     # predict skips the pre-activation of relu layers (only training's backward reads it): a
     # training step, also right after a predict call, must compute it and see the right relu masks.
