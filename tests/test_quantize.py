@@ -88,9 +88,10 @@ def test_activations_outside_the_products_epilogue_and_layers_without_bias_match
 @pytest.mark.parametrize("depth", [30, 200, 1100])
 @pytest.mark.parametrize("activation,use_bias", [("relu", True), (None, True), ("tanh", False), ("relu", False)])
 def test_block_epilogues_spread_over_the_next_blocks_steps_match_keras_formula(depth, activation, use_bias):
-    # On AMX a block's epilogue (dequantize, bias, relu) runs a few rows at a time between the tile
-    # steps of the next block: 1 depth step (all rows at once), 4 and 18 steps (rows in slices), with
-    # rows and units not multiples of 16 or 32, one row, and one more row than a batch of 1024.
+    # On AMX a block's epilogue (dequantize, bias, relu) runs during the next block: whole after its
+    # last depth step when it has fewer than 16 (depths 30 and 200: 1 and 4 steps), a few rows at a
+    # time between its steps from 16 on (1100: 18 steps); with rows and units not multiples of 16 or
+    # 32, one row, and one more row than a batch of 1024.
     fastdense.utils.set_random_seed(depth)
     model = models.Sequential([layers.Input((depth,)), layers.Dense(45, activation=activation, use_bias=use_bias),
                                layers.Dense(77, activation=activation, use_bias=use_bias)])

@@ -48,13 +48,20 @@ __attribute__((target("amx-tile"))) void amx_release() { _tile_release(); }
 // must not use the tile registers: they hold the running block's sums across its calls.
 class PendingEpilogue {
  public:
+  static constexpr Index kSpreadSteps = 16;  // depth steps of 64 (a depth of 1024)
   explicit PendingEpilogue(const Int8BlockEpilogue& epilogue) : epilogue_(epilogue) {}
   // The block whose sums are in `sums` is finished; its epilogue is pending.
   void start(Index i0, Index j0, Index rows, Index cols, const std::int32_t* sums) {
     i0_ = i0, j0_ = j0, rows_ = rows, cols_ = cols, sums_ = sums, done_ = 0;
   }
-  // Runs the epilogue up to the share `step / steps` of the pending block's rows.
-  void advance(Index step, Index steps) { run_to((rows_ * step + steps - 1) / steps); }
+  // Runs the epilogue up to the share `step / steps` of the pending block's rows, when the block
+  // has kSpreadSteps or more; with fewer, finish() runs it whole after the last step, as one call:
+  // a call per step costs more than the overlap saves there (few outputs, in cache). Measured on
+  // 256-512-512-10, one thread, 8192 rows, 8 runs: batch 32 5.55 ms (median) with one call,
+  // 5.87 with a call per step (5.59 before the epilogues overlapped).
+  void advance(Index step, Index steps) {
+    if (steps >= kSpreadSteps) run_to((rows_ * step + steps - 1) / steps);
+  }
   void finish() { run_to(rows_); }
 
  private:
