@@ -1,5 +1,7 @@
 """Weights as numpy arrays that the native engine updates in place."""
 
+import weakref
+
 import numpy as np
 
 from fastdense import backend
@@ -64,7 +66,26 @@ class Variable(TraceableVariable):
                 f"Cannot assign a value of shape {value.shape} to variable '{self.path}' of shape {self._value.shape}"
             )
         np.copyto(self._value, value, casting="unsafe")
+        for rebuild in self.__dict__.get("_copied_by", ()):
+            if rebuild() is not None:
+                rebuild()()
         return self
+
+    def _copied_into(self, rebuild):
+        """Registers a native network that copies this value when it is built instead of reading
+        its memory (an int8 Dense's kernel, packed once, and its scales): `rebuild`, a bound method
+        (held weakly, such as the model's `_invalidate_native`), runs after every `assign` so that
+        the next call builds a network from the new value. Writes into `.value` bypass this."""
+        copied_by = self.__dict__.setdefault("_copied_by", [])
+        copied_by[:] = [r for r in copied_by if r() is not None]
+        method = weakref.WeakMethod(rebuild)
+        if method not in copied_by:
+            copied_by.append(method)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_copied_by", None)  # weak references to the networks of this process: not a copy's
+        return state
 
     def __array__(self, dtype=None, copy=None):
         return self._value if dtype is None else self._value.astype(dtype)

@@ -85,6 +85,66 @@ def test_activations_outside_the_products_epilogue_and_layers_without_bias_match
     np.testing.assert_allclose(loss, np.mean(expected.astype(np.float64) ** 2), rtol=1e-4)
 
 
+@pytest.mark.parametrize("depth", [30, 200, 1100])
+@pytest.mark.parametrize("activation,use_bias", [("relu", True), (None, True), ("tanh", False), ("relu", False)])
+def test_block_epilogues_spread_over_the_next_blocks_steps_match_keras_formula(depth, activation, use_bias):
+    # On AMX a block's epilogue (dequantize, bias, relu) runs during the next block: whole after its
+    # last depth step when it has fewer than 16 (depths 30 and 200: 1 and 4 steps), a few rows at a
+    # time between its steps from 16 on (1100: 18 steps); with rows and units not multiples of 16 or
+    # 32, one row, and one more row than a batch of 1024.
+    fastdense.utils.set_random_seed(depth)
+    model = models.Sequential([layers.Input((depth,)), layers.Dense(45, activation=activation, use_bias=use_bias),
+                               layers.Dense(77, activation=activation, use_bias=use_bias)])
+    if use_bias:
+        rng = np.random.default_rng(depth)
+        model.set_weights([w if w.ndim == 2 else rng.standard_normal(w.shape).astype(np.float32) for w in model.get_weights()])
+    weights = model.get_weights()
+    kernels = weights[0::2] if use_bias else weights
+    biases = weights[1::2] if use_bias else [np.zeros(45, np.float32), np.zeros(77, np.float32)]
+    act = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, None: lambda z: z}[activation]
+    model.quantize("int8")
+    x = np.random.default_rng(depth + 1).standard_normal((1025, depth)).astype(np.float32)
+    expected = x
+    for kernel, bias in zip(kernels, biases):
+        expected = keras_int8_reference(expected, kernel, bias, act).astype(np.float32)
+    tolerance = dict(rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.predict(x, batch_size=1024, verbose=0), expected, **tolerance)
+    np.testing.assert_allclose(model.predict(x[:1], verbose=0), expected[:1], **tolerance)
+    np.testing.assert_allclose(np.asarray(model(x[:33])), expected[:33], **tolerance)
+
+
+def test_assigning_the_int8_weights_after_a_predict_is_seen_by_the_next_one(tmp_path):
+    # The native layer packs the int8 kernel (and copies its scales) once: set_weights, load_weights
+    # and a variable's assign must make the next call build it again from the new values.
+    def quantized(seed):
+        model = mlp(seed=seed)
+        model.quantize("int8")
+        return model
+
+    x = np.random.default_rng(2).standard_normal((300, 30)).astype(np.float32)
+    source = quantized(1)
+    expected = source.predict(x, verbose=0)
+    model = quantized(0)
+    before = model.predict(x, verbose=0)
+    assert not np.allclose(before, expected)
+    model.set_weights(source.get_weights())
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+
+    model = quantized(0)
+    model.predict(x, verbose=0)
+    source.save_weights(tmp_path / "source.weights.h5")
+    model.load_weights(tmp_path / "source.weights.h5")
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+
+    outer = models.Sequential([layers.Input((30,)), quantized(0)])  # the quantized layers one level down
+    np.testing.assert_array_equal(outer.predict(x, verbose=0), before)
+    for layer, layer_source in zip(outer.layers[0].layers, source.layers):
+        layer.kernel.assign(layer_source.kernel.numpy())
+        layer.kernel_scale.assign(layer_source.kernel_scale.numpy())
+        layer.bias.assign(layer_source.bias.numpy())
+    np.testing.assert_array_equal(outer.predict(x, verbose=0), expected)
+
+
 def test_bias_gradients_through_relu_layers_match_numpy_also_after_a_predict():
     # predict skips the pre-activation of relu layers (only training's backward reads it): a
     # training step, also right after a predict call, must compute it and see the right relu masks.

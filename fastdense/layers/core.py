@@ -179,6 +179,11 @@ class Dense(Layer):
         self.kernel_scale = self.add_weight(name="kernel_scale", shape=(self.units,), initializer="ones",
                                             trainable=False)
 
+    def _natively_copied_variables(self):
+        """The variables whose values a native network copies when it is built (QuantizedDense packs
+        the int8 kernel and keeps its scales) rather than reading their memory in place."""
+        return [self.kernel, self.kernel_scale] if self.quantization_mode == "int8" else []
+
     def _serialized_variables(self):
         """The order of Keras's vars/0, 1, ...: kernel, bias (and kernel_scale when quantized);
         none before the layer is built."""

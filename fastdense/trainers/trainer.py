@@ -173,7 +173,23 @@ class Trainer:
             computed_outside=stage.computed_outside if stage else ())
         self._native = network
         self._native_for_training = training
+        # Assigning a variable the network copied (set_weights, load_weights) builds a new one.
+        for layer in self._layers_for_copies():
+            for variable in layer._natively_copied_variables():
+                variable._copied_into(self._invalidate_native)
         return network
+
+    def _layers_for_copies(self):
+        """Every layer of this model, nested models' included, that has natively copied variables."""
+        pending, seen = list(getattr(self, "layers", [])), set()
+        while pending:
+            layer = pending.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            if hasattr(layer, "_natively_copied_variables"):
+                yield layer
+            pending.extend(getattr(layer, "layers", None) or [])
 
     def _log_layout(self):
         """How the engine's results become logs, worked out once per set of compiled outputs

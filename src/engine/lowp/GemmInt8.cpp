@@ -38,8 +38,48 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_configure() {
 
 __attribute__((target("amx-tile"))) void amx_release() { _tile_release(); }
 
+// The epilogue of the previous block, run a few rows at a time between the tile steps of the
+// next one: the tile multiplies execute on the AMX unit while the core's vector units sit idle,
+// so the dequantization (a division per value) and the stores of the previous block's results
+// (their cache misses too) overlap with them instead of stalling the walk between blocks.
+// Measured on Sapphire Rapids (one thread, 1024 rows, thread CPU time, an epilogue like
+// QuantizedDense's writing float32 relu(sums / scales + bias)): 1024x1024x4096 5.5-5.7 ms ->
+// 3.7-3.9, 1024x4096x4096 13.9-15.6 -> 11.6-12.4, 1024x4096x1024 2.9-3.0 -> 2.7. The epilogue
+// must not use the tile registers: they hold the running block's sums across its calls.
+class PendingEpilogue {
+ public:
+  static constexpr Index kSpreadSteps = 16;  // depth steps of 64 (a depth of 1024)
+  explicit PendingEpilogue(const Int8BlockEpilogue& epilogue) : epilogue_(epilogue) {}
+  // The block whose sums are in `sums` is finished; its epilogue is pending.
+  void start(Index i0, Index j0, Index rows, Index cols, const std::int32_t* sums) {
+    i0_ = i0, j0_ = j0, rows_ = rows, cols_ = cols, sums_ = sums, done_ = 0;
+  }
+  // Runs the epilogue up to the share `step / steps` of the pending block's rows, when the block
+  // has kSpreadSteps or more; with fewer, finish() runs it whole after the last step, as one call:
+  // a call per step costs more than the overlap saves there (few outputs, in cache). Measured on
+  // 256-512-512-10, one thread, 8192 rows, 8 runs: batch 32 5.55 ms (median) with one call,
+  // 5.87 with a call per step (5.59 before the epilogues overlapped).
+  void advance(Index step, Index steps) {
+    if (steps >= kSpreadSteps) run_to((rows_ * step + steps - 1) / steps);
+  }
+  void finish() { run_to(rows_); }
+
+ private:
+  void run_to(Index rows) {
+    if (rows <= done_) return;
+    epilogue_(i0_ + done_, j0_, rows - done_, cols_, sums_ + done_ * kBlock);
+    done_ = rows;
+  }
+  const Int8BlockEpilogue& epilogue_;
+  Index i0_ = 0, j0_ = 0, rows_ = 0, cols_ = 0, done_ = 0;
+  const std::int32_t* sums_ = nullptr;
+};
+
+// The block at (i0, j0) over the whole depth, `pending`'s rows spread over its depth steps and
+// finished before its own sums are stored into `out` (the buffer `pending` reads).
 __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_block(const Int8Rows& a, const PackedInt8Matrix& b,
-                                                                       Index i0, Index j0, Index, std::int32_t* out) {
+                                                                       Index i0, Index j0, std::int32_t* out,
+                                                                       PendingEpilogue& pending) {
   constexpr Index stride = kBlock * Index(sizeof(std::int32_t)), row16 = 16 * kBlock;
   tile_memory_barrier();  // the packed operands are written before the loads
   _tile_zero(0);
@@ -50,7 +90,9 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_block(const Int8Ro
   const std::int8_t* a1 = a0 + 16 * a.stride;
   const std::int8_t* b0 = b.panel(j0);
   const std::int8_t* b1 = b0 + b.kp * kPanel;
-  for (Index d = 0; d < b.kp; d += kDepthStep) {
+  const Index steps = b.kp / kDepthStep;
+  for (Index step = 0; step < steps; ++step) {
+    const Index d = step * kDepthStep;
     _tile_loadd(4, a0 + d, a.stride);
     _tile_loadd(5, a1 + d, a.stride);
     _tile_loadd(6, b0 + d * kPanel, 64);
@@ -59,7 +101,10 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void amx_block(const Int8Ro
     _tile_dpbssd(1, 4, 7);
     _tile_dpbssd(2, 5, 6);
     _tile_dpbssd(3, 5, 7);
+    pending.advance(step + 1, steps);
   }
+  pending.finish();
+  tile_memory_barrier();  // the epilogue's reads of `out` come before the stores
   _tile_stored(0, out, stride);
   _tile_stored(1, out + 16, stride);
   _tile_stored(2, out + row16, stride);
@@ -195,11 +240,18 @@ void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& 
       });
     };
     switch (path) {
-      case Int8Path::Amx:
+      case Int8Path::Amx: {
         amx_configure();
-        blocks(amx_block);
+        alignas(64) std::int32_t block[kBlock * kBlock];
+        PendingEpilogue pending(epilogue);
+        for_each_block(range, b.kp, b.kp, columns, false, [&](Index i0, Index j0, Index, Index, bool) {
+          amx_block(a, b, i0, j0, block, pending);
+          pending.start(i0, j0, std::min(kBlock, m - i0), std::min(kBlock, n - j0), block);
+        });
+        pending.finish();
         amx_release();
         break;
+      }
       case Int8Path::Avx512Vnni: blocks(avx512_block); break;
       case Int8Path::AvxVnni: blocks(avxvnni_block); break;
       default: blocks(portable_block);

@@ -46,7 +46,8 @@ bool offsets_activations(Int8Path path);
 // computed over the whole depth into an L1 buffer and handed to `epilogue(i0, j0, rows, cols,
 // sums)`: rows [i0, i0 + rows) and columns [j0, j0 + cols) of c, row r's sums at sums + 32 r, on
 // the thread that computed them (QuantizedDense dequantizes and activates them there, without a
-// pass over an int32 copy of c).
+// pass over an int32 copy of c). A block may arrive in several calls of a few rows each: the AMX
+// kernel runs them during the next block, between its tile steps, so the epilogue must not use AMX.
 using Int8BlockEpilogue = std::function<void(Index i0, Index j0, Index rows, Index cols, const std::int32_t* sums)>;
 void gemm_int8_packed(Int8Path path, const Int8Rows& a, const PackedInt8Matrix& b, const Int8BlockEpilogue& epilogue);
 // The same, storing c (m x n, row-major).
