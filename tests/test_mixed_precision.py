@@ -151,3 +151,21 @@ def test_every_bfloat16_path_trains_and_predicts_alike(path):
     for a, b in zip(model.get_weights(), reference.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got, reference.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("units, batch", [(70, 37), (300, 8), (16, 5)])
+def test_bfloat16_bias_gradient_is_the_column_sum_of_the_output_gradient(units, batch):
+    """The bf16 step sums dL/dz over rows in blocks of columns, with a tail narrower than a vector."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((batch, 24)).astype(np.float32)
+    target = rng.standard_normal((batch, units)).astype(np.float32)
+    fastdense.utils.set_random_seed(9)
+    model = models.Sequential([layers.Input((24,)), layers.Dense(units, dtype="mixed_bfloat16",
+                                                                bias_initializer="random_normal")])
+    model.compile(optimizer=fastdense.optimizers.SGD(1.0), loss="mse")
+    outputs = model.predict(x, verbose=0).astype(np.float64)
+    bias = model.get_weights()[1].astype(np.float64)
+    model.train_on_batch(x, target)
+    # mse averages over units and rows: dL/dz = 2 (z - t) / (rows * units); one SGD step at rate 1.
+    expected = bias - (2.0 * (outputs - target) / (batch * units)).sum(axis=0)
+    np.testing.assert_allclose(model.get_weights()[1], expected, rtol=1e-5, atol=1e-7)

@@ -35,6 +35,20 @@ std::vector<bf16_t>& scratch_row(Index size) {
 // slices of 256 with each 32-column block of b held in L1 while all row blocks pass 40-43 ms.
 constexpr Index kDepthSlice = 2048;
 constexpr Index kColumnSlice = 256;
+// Packing, tried since on the wide mixed_bfloat16 training step (1024-4096-4096-1024, batch 512,
+// Adam; one thread, process CPU time per step, alternating in one process, 6-8 repeats; run to
+// run noise about 2%), none kept:
+//   - the forward product x W also writing W's transposed layout for the backward dZ Wᵀ while W's
+//     rows are in cache (one pass over the float32 W per step instead of two): +3% (the
+//     transposed packing cost as much from cache as from memory; the forward packing grew more);
+//   - b's VNNI packing by row pairs over 64 or 256 panels (threads splitting rows): +2%, +3%;
+//     software prefetch of the rows 2, 4 or 8 pairs ahead: +1-3%;
+//   - the transposed packing through a 16 x 256 copy of the rows, or prefetching its next 32
+//     depths: +1.5%, +1%;
+//   - PREFETCHW of a block's rows of c before the AMX tile stores (the stores take ~16% of
+//     amx_block's samples): no change.
+// Packing no weight at all (a stale copy, timing only) saved 12%: the packing left to remove is
+// the weights', e.g. by the optimizer writing both bf16 layouts while each updated row is in cache.
 
 // The operands in the layouts the kernels read, one depth slice after the other (slice s holds
 // depths [s * kc, s * kc + ds), ds = min(kc, kp - s * kc)):
