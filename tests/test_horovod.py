@@ -129,12 +129,28 @@ def test_warmup_follows_horovods_formula(monkeypatch, single_process):
 
 
 def test_run_builds_the_mpiexec_command(tmp_path):
-    command, env = run.command_line(["-np", "3", "--timeout", "30", "train.py", "--epochs", "2"])
+    command, env = run.command_line(["-np", "3", "--timeout", "30", "--bind-to", "none", "train.py", "--epochs", "2"])
     assert command[1:3] == ["-n", "3"] and command[0].endswith("mpiexec")
     assert command[3:] == [sys.executable, "train.py", "--epochs", "2"]
     assert env == {"FASTDENSE_MPI_TIMEOUT": "30.0"}
+    command, _ = run.command_line(["-np", "2", "--bind-to", "socket", "train.py"])
+    assert command[1:5] == ["-bind-to", "socket", "-n", "2"]
     with pytest.raises(SystemExit):
         run.command_line(["-np", "0", "train.py"])
+
+
+def test_run_binds_ranks_to_their_share_of_the_cores():
+    assert run.automatic_binding(2, False, cores=2) == "core"
+    assert run.automatic_binding(2, False, cores=8) == "core:4"
+    assert run.automatic_binding(3, False, cores=8) == "core:2"
+    assert run.automatic_binding(3, False, cores=2) is None  # fewer cores than ranks: the OS shares them
+    assert run.automatic_binding(2, True, cores=8) is None  # other hosts: their cores are not known here
+    assert run.automatic_binding(2, False, cores=8, omp_threads=4) == "core:4"
+    assert run.automatic_binding(2, False, cores=8, omp_threads=8) is None  # the user's threads win
+    assert 1 <= run.physical_cores() <= os.cpu_count()
+    expected = run.automatic_binding(2, False, omp_threads=run.omp_num_threads())
+    command, _ = run.command_line(["-np", "2", "train.py"])
+    assert command[1:-2] == (["-bind-to", expected] if expected else []) + ["-n", "2"]
 
 
 def test_timeout_must_be_positive(monkeypatch):
