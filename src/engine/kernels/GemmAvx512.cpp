@@ -358,9 +358,9 @@ void PackedB::reserve(Index k, Index n) {
   if (floats > capacity_) {
     std::free(data_);
     // Not on 2 MB pages: with madvise(MADV_HUGEPAGE) the first predict call of the wide model (which
-    // faults in its 96 MB of packs) measured ~20% slower than with 4 KB pages, later calls a few %
-    // faster (transparent huge pages in madvise mode; the huge-page faults are the likely cost), and
-    // bench/run.py times one call.
+    // faults in its 96 MB of packs) measured 15-20% slower than with 4 KB pages (transparent huge
+    // pages in madvise mode; the huge-page faults are the likely cost), and later calls no faster
+    // beyond the noise (glibc's hugetlb tunable, process CPU time, three alternating pairs).
     data_ = static_cast<float*>(std::aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64));
     if (!data_) std::abort();
     capacity_ = floats;
