@@ -194,6 +194,10 @@ def main():
     print("ISA: " + ", ".join(k for k, v in info["isa"].items() if v))
     print(f"paths taken: bfloat16 -> {info['bfloat16']}, int8 -> {info['int8']}")
     ratios = report["ratios"]
+    # Issue 17's targets; on a path without the matrix units (emulated bfloat16, portable int8, or
+    # forced with FASTDENSE_LOWP=emulated), the API must only cost at most 10% against float32.
+    bf16_fallback, int8_fallback = info["bfloat16"] == "emulated", info["int8"] == "portable"
+    fallback = ">= 0.9x (no bf16/int8 units: at most 10% slower)"
 
     if "wide" in cases:
         wide = [1024, 4096, 4096, 1024]
@@ -207,10 +211,11 @@ def main():
         times = time_training(trainers, wide, 512, 4096 // scale if args.quick else 4096, args.repeats)
         print("Training, 1024-4096-4096-1024, batch 512, Adam:")
         ratios["wide_bf16_vs_float32"] = ratio(times["float32"], times["mixed_bfloat16"])
-        show("mixed_bfloat16 vs fastdense float32", ratios["wide_bf16_vs_float32"], ">= 3x")
+        show("mixed_bfloat16 vs fastdense float32", ratios["wide_bf16_vs_float32"], fallback if bf16_fallback else ">= 3x")
         if "torch_bf16_autocast" in times:
             ratios["wide_bf16_vs_torch_autocast"] = ratio(times["torch_bf16_autocast"], times["mixed_bfloat16"])
-            show("mixed_bfloat16 vs PyTorch bf16 autocast", ratios["wide_bf16_vs_torch_autocast"], ">= 1.5x")
+            show("mixed_bfloat16 vs PyTorch bf16 autocast", ratios["wide_bf16_vs_torch_autocast"],
+                 None if bf16_fallback else ">= 1.5x")
         report["wide_samples_per_s"] = {k: float(1 / np.median(v)) for k, v in times.items()}
         del trainers
 
@@ -221,7 +226,7 @@ def main():
                               mnist, 128, 15360 // scale, args.repeats)
         print("Training, 784-256-256-10, batch 128, Adam:")
         ratios["mnist_bf16_vs_float32"] = ratio(times["float32"], times["mixed_bfloat16"])
-        show("mixed_bfloat16 vs fastdense float32", ratios["mnist_bf16_vs_float32"], ">= 1x")
+        show("mixed_bfloat16 vs fastdense float32", ratios["mnist_bf16_vs_float32"], fallback if bf16_fallback else ">= 1x")
 
     if "predict" in cases:
         with tempfile.TemporaryDirectory() as workdir:
@@ -234,9 +239,10 @@ def main():
                     key = f"predict_{name}_b{batch}"
                     ratios[key + "_int8_vs_float32"] = ratio(times["float32"], times["int8"])
                     ratios[key + "_int8_vs_onnxruntime"] = ratio(times["onnxruntime_int8"], times["int8"])
-                    show(f"batch {batch}: int8 vs fastdense float32", ratios[key + "_int8_vs_float32"], ">= 3x")
+                    show(f"batch {batch}: int8 vs fastdense float32", ratios[key + "_int8_vs_float32"],
+                         fallback if int8_fallback else ">= 3x")
                     show(f"batch {batch}: int8 vs onnxruntime quantize_dynamic", ratios[key + "_int8_vs_onnxruntime"],
-                         "> 1x")
+                         None if int8_fallback else "> 1x")  # onnxruntime still takes this CPU's own units
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

@@ -274,6 +274,58 @@ def test_tf_keras_int8_parity_and_files_both_ways(keras, tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
 
 
+def exact_int8_reference(x, dense):
+    """Keras's int8 Dense with the int32 sums computed exactly (int64), then Keras's float32 steps
+    (the bias added in the layer's dtype)."""
+    kernel, bias = dense.kernel.numpy().astype(np.int64), dense.bias.numpy()
+    k_scale = dense.kernel_scale.numpy().astype(np.float32)
+    x = x.astype(np.float32)
+    x_scale = np.float32(127.0) / (np.abs(x).max(axis=-1, keepdims=True) + np.float32(1e-7))
+    x_q = np.clip(np.round(x * x_scale), -127, 127).astype(np.int64)
+    sums = (x_q @ kernel).astype(np.float32)
+    return (sums / (k_scale * x_scale)).astype(bias.dtype) + bias
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_portable_path_multiplies_the_integers_in_floats_exactly(dtype):
+    # Without AMX or VNNI the integers go through the float product; float32 sums of integer
+    # products are exact below 2^24, which 1,000 inputs never leave (127^2 * 1000 < 2^24), and
+    # float64 sums far beyond: the outputs equal the exact int32 product's bit for bit.
+    fastdense.utils.set_random_seed(3)
+    backend.set_reduced_precision_path("emulated")
+    try:
+        assert backend.reduced_precision()["int8"] == "portable"
+        depth = 1000 if dtype == "float32" else 3000
+        model = models.Sequential([layers.Input((depth,), dtype=dtype), layers.Dense(70, dtype=dtype)])
+        model.quantize("int8")
+        x = np.random.default_rng(4).standard_normal((300, depth)).astype(dtype)
+        x[:, :] = np.where(np.arange(300)[:, None] % 2 == 0, np.abs(x), x)  # half the rows all positive
+        got = model.predict(x, verbose=0)
+        one = np.asarray(model(x[:1]))
+    finally:
+        backend.set_reduced_precision_path(None)
+    expected = exact_int8_reference(x, model.layers[0])
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(one, expected[:1])
+
+
+def test_portable_path_stays_within_float32_rounding_when_sums_pass_2_to_the_24():
+    # 3,000 same-signed maximal products sum to 48M > 2^24: float32 rounds the partial sums, by at
+    # most 3,000 ulps of the largest, far inside the int8 scheme's own error.
+    fastdense.utils.set_random_seed(5)
+    backend.set_reduced_precision_path("emulated")
+    try:
+        model = models.Sequential([layers.Input((3000,)), layers.Dense(40, activation="relu")])
+        model.set_weights([np.abs(model.get_weights()[0]) + 0.5, np.zeros(40, np.float32)])
+        model.quantize("int8")
+        x = np.abs(np.random.default_rng(6).standard_normal((50, 3000)).astype(np.float32)) + 2.0
+        got = model.predict(x, verbose=0)
+    finally:
+        backend.set_reduced_precision_path(None)
+    expected = np.maximum(exact_int8_reference(x, model.layers[0]), 0)
+    np.testing.assert_allclose(got, expected, rtol=2e-5)
+
+
 def test_float64_model_quantizes_too():
     fastdense.utils.set_random_seed(8)
     model = models.Sequential([layers.Input((12,), dtype="float64"), layers.Dense(9, activation="relu", dtype="float64"),

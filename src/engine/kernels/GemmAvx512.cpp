@@ -170,15 +170,28 @@ FD_AVX512 void pack_transposed_a(const float* a, Index lda, Index row, Index row
 // address a constant offset from one pointer (the row case needs a register per few rows).
 enum class ALayout { Packed, Rows, Columns };
 
+// What the microkernel does to its tile's sums before storing them, in this order (each step only
+// when its pointer is set, or relu): divide by column_scale[j] * row_scale[i] (the int8 scheme's
+// dequantization), add bias[j], max(0, ·). Pointers at the tile's first row and column.
+struct TileEpilogue {
+  const float* bias = nullptr;
+  const float* column_scale = nullptr;
+  const float* row_scale = nullptr;
+  bool relu = false;
+  TileEpilogue at(Index row, Index col) const {
+    return {bias ? bias + col : nullptr, column_scale ? column_scale + col : nullptr,
+            row_scale ? row_scale + row : nullptr, relu};
+  }
+};
+
 // C[0..Mr) x [0..16 Nv) (columns past `cols` untouched) = (or +=) A · B panel over kc depths,
-// then, with bias (the tile's first column) or relu, C = relu(C + bias) in the same store (the
-// caller passes them on the last depth block only).
+// then the epilogue in the same store (the caller passes one on the last depth block only).
 // Nv = 1 for the last panel when it is at most 16 columns wide (a 10-unit output layer): half
 // the work of a masked Nv = 2. The B panel is packed (kNr floats a depth, aligned), or with
 // BInPlace the columns of a row-major B read where they are (b_step floats a depth).
 template <ALayout Layout, bool BInPlace, int Mr, int Nv>
 FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float* pb, Index b_step, float* c, Index ldc,
-                           Index cols, bool overwrite, const float* bias, bool relu) {
+                           Index cols, bool overwrite, TileEpilogue epilogue) {
   const Index row_step = Layout == ALayout::Rows ? stride : 1;
   const Index depth_step = Layout == ALayout::Packed ? Mr : Layout == ALayout::Rows ? 1 : stride;
   const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
@@ -199,9 +212,13 @@ FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float*
       if (Nv == 2) hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
     }
   }
+  const float* bias = epilogue.bias;
+  const float* column_scale = epilogue.column_scale;
   const __m512 zero = _mm512_setzero_ps();
   const __m512 bias_lo = bias ? _mm512_maskz_loadu_ps(m0, bias) : zero;
   const __m512 bias_hi = bias && Nv == 2 ? _mm512_maskz_loadu_ps(m1, bias + 16) : zero;
+  const __m512 scale_lo = column_scale ? _mm512_maskz_loadu_ps(m0, column_scale) : zero;
+  const __m512 scale_hi = column_scale && Nv == 2 ? _mm512_maskz_loadu_ps(m1, column_scale + 16) : zero;
 #pragma GCC unroll 12
   for (int i = 0; i < Mr; ++i) {
     float* row = c + i * ldc;
@@ -209,11 +226,16 @@ FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float*
       lo[i] = _mm512_add_ps(lo[i], _mm512_maskz_loadu_ps(m0, row));
       if (Nv == 2) hi[i] = _mm512_add_ps(hi[i], _mm512_maskz_loadu_ps(m1, row + 16));
     }
+    if (column_scale) {  // sum / (column_scale * row_scale), rounded as QuantizedDense's scalar division
+      const __m512 row_scale = _mm512_set1_ps(epilogue.row_scale[i]);
+      lo[i] = _mm512_div_ps(lo[i], _mm512_mul_ps(scale_lo, row_scale));
+      if (Nv == 2) hi[i] = _mm512_div_ps(hi[i], _mm512_mul_ps(scale_hi, row_scale));
+    }
     if (bias) {  // the sum first, then the bias: the order of Dense's separate pass, so the same bits
       lo[i] = _mm512_add_ps(lo[i], bias_lo);
       if (Nv == 2) hi[i] = _mm512_add_ps(hi[i], bias_hi);
     }
-    if (relu) {  // max(0, z) returns z when z is NaN, as Eigen's z.max(0) in Activation.cpp does
+    if (epilogue.relu) {  // max(0, z) returns z when z is NaN, as Eigen's z.max(0) in Activation.cpp does
       lo[i] = _mm512_max_ps(zero, lo[i]);
       if (Nv == 2) hi[i] = _mm512_max_ps(zero, hi[i]);
     }
@@ -222,8 +244,7 @@ FD_AVX512 void microkernel(Index kc, const float* pa, Index stride, const float*
   }
 }
 
-using Microkernel = void (*)(Index, const float*, Index, const float*, Index, float*, Index, Index, bool, const float*,
-                             bool);
+using Microkernel = void (*)(Index, const float*, Index, const float*, Index, float*, Index, Index, bool, TileEpilogue);
 
 // By panel height (the last panel of a block may be lower than kMr).
 template <ALayout L, bool I, int Nv>
@@ -238,7 +259,7 @@ constexpr Microkernel kByHeight[kMr + 1] = {
 // L1 while the B panels stream past it.
 template <ALayout Layout, bool BInPlace>
 FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index stride, const float* b, Index b_step,
-                         float* c, Index ldc, bool overwrite, const float* bias = nullptr, bool relu = false) {
+                         float* c, Index ldc, bool overwrite, const TileEpilogue& epilogue = {}) {
   for (Index ir = 0; ir < mc; ir += kMr) {
     const Index height = mc - ir < kMr ? mc - ir : kMr;
     const Microkernel wide = kByHeight<Layout, BInPlace, 2>[height], narrow = kByHeight<Layout, BInPlace, 1>[height];
@@ -247,7 +268,7 @@ FD_AVX512 void run_block(Index mc, Index nc, Index kc, const float* a, Index str
       const Index cols = nc - jr < kNr ? nc - jr : kNr;
       const float* pb = BInPlace ? b + jr : b + (jr / kNr) * b_step;
       (cols > 16 ? wide : narrow)(kc, pa, stride, pb, b_step, c + ir * ldc + jr, ldc, cols, overwrite,
-                                  bias ? bias + jr : nullptr, relu);
+                                  epilogue.at(ir, jr));
     }
   }
 }
@@ -285,6 +306,7 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
       float* row = c + i * ldc;
       for (Index j = 0; j < n; ++j) {
         float z = accumulate ? row[j] : 0.0f;
+        if (epilogue.column_scale) z /= epilogue.column_scale[j] * epilogue.row_scale[i];
         if (epilogue.bias) z += epilogue.bias[j];
         row[j] = epilogue.relu && !(z >= 0.0f) && z == z ? 0.0f : z;  // NaN stays NaN, as below
       }
@@ -308,8 +330,10 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
       const Index kc = k - pc < slice ? k - pc : slice;
       const bool overwrite = pc == 0 && !accumulate;
       const bool last = pc + kc == k;  // the epilogue runs in this depth block's stores
-      const float* bias = last && epilogue.bias ? epilogue.bias + jc : nullptr;
-      const bool relu = last && epilogue.relu;
+      // The block's epilogue, at row 0 and column jc (run_block moves it to each tile).
+      const TileEpilogue tile =
+          last ? TileEpilogue{epilogue.bias, epilogue.column_scale, epilogue.row_scale, epilogue.relu}.at(0, jc)
+               : TileEpilogue{};
       const float* block = b_block;
       Index panel_step = kc * kNr;  // floats from one B panel of the block to the next
       if (packed_b) {  // panel jc / kNr of the whole-depth panels, from depth pc
@@ -323,17 +347,17 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
         float* c_block = c + ic * ldc + jc;
         if (pack_a) {
           pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a);
-          run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, panel_step, c_block, ldc, overwrite, bias,
-                                            relu);
+          run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, panel_step, c_block, ldc, overwrite,
+                                            tile.at(ic, 0));
         } else if (trans_a) {
           run_block<ALayout::Columns, false>(mc, nc, kc, a + pc * lda + ic, lda, block, panel_step, c_block, ldc,
-                                             overwrite, bias, relu);
+                                             overwrite, tile.at(ic, 0));
         } else if (b_in_place) {
           run_block<ALayout::Rows, true>(mc, nc, kc, a + ic * lda + pc, lda, b + pc * ldb + jc, ldb, c_block, ldc,
-                                         overwrite, bias, relu);
+                                         overwrite, tile.at(ic, 0));
         } else {
           run_block<ALayout::Rows, false>(mc, nc, kc, a + ic * lda + pc, lda, block, panel_step, c_block, ldc,
-                                          overwrite, bias, relu);
+                                          overwrite, tile.at(ic, 0));
         }
       }
     }

@@ -50,12 +50,16 @@ class PackedB {
   std::ptrdiff_t k_ = 0, n_ = 0;
 };
 
-// What a product does to each finished value of c in the store that writes it: c = relu(c + bias)
-// (bias: one value per column of c, or none; relu: max(0, ·), or none). A Dense layer's bias and
-// relu then cost no pass of their own over its output.
+// What a product does to each finished value of c in the store that writes it:
+// c = relu(c / (column_scale[j] * row_scale[i]) + bias[j]) (bias, column_scale: one value per
+// column of c, or none; row_scale: one per row, set with column_scale; relu: max(0, ·), or
+// none). A Dense layer's bias and relu, and an int8 Dense's dequantization on the portable path,
+// then cost no pass of their own over its output.
 struct ProductEpilogue {
   const float* bias = nullptr;
   bool relu = false;
+  const float* column_scale = nullptr;
+  const float* row_scale = nullptr;
 };
 
 // c (m x b.cols(), row stride ldc) = op_a(a) · B (or += …) with B packed beforehand, then the

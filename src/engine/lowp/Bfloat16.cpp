@@ -33,4 +33,8 @@ void round_floats_to_bf16(float* values, Index n) {
   elementwise_for(n, [=](Index i) { values[i] = round_to_bf16(values[i]); });
 }
 
+void round_floats_to_bf16(const float* src, float* dst, Index n) {
+  elementwise_for(n, [=](Index i) { dst[i] = round_to_bf16(src[i]); });
+}
+
 }  // namespace fd::lowp

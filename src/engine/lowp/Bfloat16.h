@@ -35,5 +35,7 @@ inline float round_to_bf16(float x) { return bf16_to_float(float_to_bf16(x)); }
 void floats_to_bf16(const float* src, bf16_t* dst, Index n);
 // values[i] = round_to_bf16(values[i]) in place, on every thread the engine may use.
 void round_floats_to_bf16(float* values, Index n);
+// dst[i] = round_to_bf16(src[i]): the copy and the rounding in one pass, on the engine's threads.
+void round_floats_to_bf16(const float* src, float* dst, Index n);
 
 }  // namespace fd::lowp

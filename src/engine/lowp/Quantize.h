@@ -11,5 +11,7 @@ namespace fd::lowp {
 
 // Writes n quantized values to out and returns the row's scale.
 float quantize_row(const float* in, Index n, std::int8_t* out, int offset);
+// The same values as floats (integers in [-127, 127]), for the portable path's float product.
+float quantize_row(const float* in, Index n, float* out);
 
 }  // namespace fd::lowp

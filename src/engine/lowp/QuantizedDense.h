@@ -4,6 +4,15 @@
 //   y = act((round(x s) · W_q) / (s_i · kernel_scale_j) + b)
 // with the product in exact int32 (GemmInt8). The bias stays trainable; the input gradient uses
 // the dequantized kernel, as Keras's custom gradient does.
+//
+// On a CPU without AMX or VNNI (the portable int8 path) the same integers are multiplied by the
+// float32 product instead (OpenBLAS or fastdense's AVX-512 kernel): the int32 loops ran 11-14x
+// slower than the float32 model there, and issue 17 allows a fallback at most 10% slower. Integer
+// operands keep the float sums exact while every partial sum stays below 2^24 (always for up to
+// 1,040 inputs, 127^2 * 1040 < 2^24; beyond, unless large same-signed products pile up), and a
+// float64 network's sums are exact up to 2^53 (any Dense). Same scales, dequantization and
+// epilogue as the int32 path.
+
 #pragma once
 
 #include <algorithm>
@@ -39,6 +48,22 @@ class QuantizedDense : public Layer<T> {
     for (Index d = 0; d < inputs; ++d)
       for (Index j = 0; j < units; ++j) (*dequantized)(d, j) = T(kernel[d * units + j]) / T((*kernel_scale_)[j]);
     dequantized_ = std::move(dequantized);
+    if (lowp::int8_path() == lowp::Int8Path::Portable) {  // the integers as T, for the float product
+      auto integers = std::make_shared<Matrix<T>>(inputs, units);
+      for (Index d = 0; d < inputs; ++d)
+        for (Index j = 0; j < units; ++j) (*integers)(d, j) = T(kernel[d * units + j]);
+      if constexpr (std::is_same_v<T, float>) {
+        // On the AVX-512 kernel, packed once for every call (as predict packs a float Dense's
+        // kernel once per call): products of a few rows then read panels, not rows 4 * units
+        // bytes apart (the wide model's batch-32 prediction was 0.42x float32 without it).
+        if (product_kernel() == ProductKernel::Avx512) {
+          auto packed = std::make_shared<kernels::PackedB>();
+          packed->pack(false, integers->data(), units, inputs, units);
+          packed_integer_kernel_ = std::move(packed);
+        }
+      }
+      integer_kernel_ = std::move(integers);
+    }
     if (bias_) bias_->grad.resize(1, bias_->cols);
   }
 
@@ -90,13 +115,18 @@ class QuantizedDense : public Layer<T> {
     auto y = this->value_rows(first, count);
     MatrixMap<T> z = linear() ? y : MatrixMap<T>(z_.data() + first * this->width_, count, this->width_);
     const lowp::Int8Path path = lowp::int8_path();
+    const Index units = this->width_;
+    const float* kernel_scale = kernel_scale_->data();
+    const T* bias = bias_ ? bias_->values().data() : nullptr;
+    const bool relu_here = activation_.is_plain_relu();
+    if (path == lowp::Int8Path::Portable && integer_kernel_) {  // (a path forced after construction takes the int32 loops)
+      compute_rows_in_floats(x, z, y, relu_here, keep_preactivation);
+      return;
+    }
     // Per thread: predict runs one slice of rows on each.
     static thread_local lowp::Int8Rows rows;
     static thread_local std::vector<float> row_scales;
     quantize_rows(x, path, rows, row_scales);
-    const Index units = this->width_;
-    const float* kernel_scale = kernel_scale_->data();
-    const T* bias = bias_ ? bias_->values().data() : nullptr;
     const float* scales = row_scales.data();  // the lambda runs on the product's threads: their thread_locals differ
     // Each 32x32 block of sums as it is finished, in L1: Keras's float32(x_q · W_q) /
     // (kernel_scale * inputs_scale), then + bias, and a plain relu (the usual hidden layer)
@@ -104,7 +134,6 @@ class QuantizedDense : public Layer<T> {
     // backward); other activations take one pass over z's rows afterwards. This replaces passes
     // over an int32 copy of the product, for the bias and for the activation. (Not an activation
     // call per block: each opens an OpenMP region.)
-    const bool relu_here = activation_.is_plain_relu();
     T* z_out = linear() || !relu_here || keep_preactivation ? z.data() : nullptr;
     T* y_out = relu_here ? y.data() : nullptr;
     lowp::gemm_int8_packed(path, rows, *packed_, [=](Index i0, Index j0, Index block_rows, Index cols,
@@ -118,10 +147,75 @@ class QuantizedDense : public Layer<T> {
     if (!linear() && !relu_here) activation_forward(activation_, z.data(), y.data(), count, units);
   }
 
+  // The portable path: each row quantized as for the int32 product, its integers as T, the
+  // product xq · W_q on the float product path into z (y when linear), then the same
+  // dequantization per row in blocks across the threads (in place: sums and z are one row).
+  void compute_rows_in_floats(const MatrixMap<T>& x, MatrixMap<T> z, MatrixMap<T> y, bool relu_here,
+                              bool keep_preactivation) {
+    const Index count = x.rows(), depth = x.cols(), units = this->width_;
+    static thread_local Matrix<T> integers;  // per thread: predict runs one slice of rows on each
+    static thread_local std::vector<float> row_scales;
+    static thread_local std::vector<float> row, quantized;  // float64 networks quantize a float32 copy
+    if (integers.rows() < count || integers.cols() != depth) integers.resize(count, depth);
+    row_scales.resize(std::size_t(count));
+    for (Index i = 0; i < count; ++i) {
+      if constexpr (std::is_same_v<T, float>) {
+        row_scales[std::size_t(i)] = lowp::quantize_row(x.data() + i * depth, depth, integers.data() + i * depth);
+      } else {
+        row.assign(x.data() + i * depth, x.data() + (i + 1) * depth);
+        quantized.resize(std::size_t(depth));
+        row_scales[std::size_t(i)] = lowp::quantize_row(row.data(), depth, quantized.data());
+        std::copy(quantized.begin(), quantized.end(), integers.data() + i * depth);
+      }
+    }
+    const MatrixMap<T> xq(integers.data(), count, depth);
+    const float* kernel_scale = kernel_scale_->data();
+    const float* scales = row_scales.data();  // read on the product's threads: their thread_locals differ
+    const T* bias = bias_ ? bias_->values().data() : nullptr;
+    const bool to_z = linear() || !relu_here || keep_preactivation;  // else only y, relu'd, is written
+    if constexpr (std::is_same_v<T, float>) {
+      if (packed_integer_kernel_ && product_kernel() == ProductKernel::Avx512) {
+        // Dequantization, bias and a plain relu in the kernel's stores (same operations, same order
+        // as dequantize_row), in row slabs: the packed kernel is whole.
+        T* out = to_z ? z.data() : y.data();
+        const auto rows_part = [&](Index part, Index parts) {
+          const Index first = count * part / parts, rows = count * (part + 1) / parts - first;
+          const kernels::ProductEpilogue epilogue{bias, !to_z, kernel_scale, scales + first};
+          kernels::sgemm_avx512_packed(false, rows, xq.data() + first * depth, depth, *packed_integer_kernel_, false,
+                                       out + first * units, units, epilogue);
+        };
+#ifdef _OPENMP
+        const int threads = detail::product_threads(count, depth, units);
+        if (threads > 1)
+          in_team(threads, rows_part);
+        else
+#endif
+          rows_part(0, 1);
+        if (to_z && !linear()) activation_forward(activation_, z.data(), y.data(), count, units);
+        return;
+      }
+    }
+    multiply(z, xq, Transpose::No, *integer_kernel_, Transpose::No);
+    T* z_data = z.data();
+    T* y_out = relu_here ? y.data() : nullptr;
+    const Index blocks = (count + kRowsPerBlock - 1) / kRowsPerBlock;
+    parallel_for_work(blocks, double(count) * double(units), [&](Index block) {
+      for (Index i = block * kRowsPerBlock; i < std::min(count, (block + 1) * kRowsPerBlock); ++i) {
+        T* sums = z_data + i * units;
+        dequantize_row(sums, kernel_scale, scales[i], bias, to_z ? sums : nullptr, y_out ? y_out + i * units : nullptr,
+                       units);
+      }
+    });
+    if (!linear() && !relu_here) activation_forward(activation_, z.data(), y.data(), count, units);
+  }
+  static constexpr Index kRowsPerBlock = 16;
+
   // One row of a block: v = T(float(sums[j]) / (kernel_scale[j] * row_scale)) (+ bias[j]) to z
   // and/or max(v, 0) to y (as Eigen's max: (v < 0) ? 0 : v, NaN kept); each variant is its own
-  // vector loop.
-  static void dequantize_row(const std::int32_t* sums, const float* kernel_scale, float row_scale, const T* bias, T* z,
+  // vector loop. sums are int32 (the int8 paths) or the portable path's exact float sums, which
+  // may be z itself.
+  template <typename Sum>
+  static void dequantize_row(const Sum* sums, const float* kernel_scale, float row_scale, const T* bias, T* z,
                              T* y, Index cols) {
     const auto run = [&](auto with_bias, auto to_z, auto to_y) {
 #pragma omp simd
@@ -170,6 +264,8 @@ class QuantizedDense : public Layer<T> {
   std::shared_ptr<const lowp::PackedInt8Matrix> packed_;
   std::shared_ptr<const std::vector<float>> kernel_scale_;
   std::shared_ptr<const Matrix<T>> dequantized_;  // W_q / kernel_scale, for the input gradient
+  std::shared_ptr<const Matrix<T>> integer_kernel_;  // W_q as T, on the portable path only
+  std::shared_ptr<const kernels::PackedB> packed_integer_kernel_;  // the same packed, on the AVX-512 kernel
   std::optional<Parameter<T>> bias_;
   ActivationSpec activation_;
   Matrix<T> z_;
