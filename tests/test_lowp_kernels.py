@@ -64,6 +64,26 @@ def test_bf16_product_matches_numpy(path, transpose_a, transpose_b):
         np.testing.assert_allclose(got, expected, rtol=0, atol=scale * k * 2.0 ** -23 + 1e-30)
 
 
+@pytest.mark.parametrize("transpose", [False, True])
+def test_emulated_product_rounds_its_operands_like_the_hardware(transpose):
+    # The emulated path rounds each operand while packing it (fastdense's AVX-512 kernel) or in a
+    # copy: multiplied by 1, every value comes back exactly as the hardware rounds it (ties to even,
+    # subnormals to signed zero, infinities kept, NaN stays NaN), through a and through b.
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.standard_normal(300).astype(np.float32) * 10.0 ** rng.integers(-30, 30, 300),
+                        np.array([0.0, -0.0, 1.00390625, 1.01171875, 3.4e38, np.inf, -np.inf, 1e-40, -1e-40, np.nan],
+                                 np.float32)]).astype(np.float32)
+    one = np.ones((1, 1), np.float32)
+    row, column = x.reshape(1, -1), x.reshape(-1, 1)
+    through_a = _core.gemm_bf16(row if transpose else column, one, transpose, False, "emulated").ravel()
+    through_b = _core.gemm_bf16(one, column if transpose else row, False, transpose, "emulated").ravel()
+    expected = bf16_round_reference(x)
+    for got in (through_a, through_b):
+        assert np.array_equal(np.isnan(got), np.isnan(expected))
+        finite = ~np.isnan(expected)
+        np.testing.assert_array_equal(got[finite], expected[finite])  # (a sum from +0 turns -0 into +0)
+
+
 def test_bf16_paths_agree_and_differ_from_float32():
     rng = np.random.default_rng(2)
     a = rng.standard_normal((48, 200)).astype(np.float32)

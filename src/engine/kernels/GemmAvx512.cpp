@@ -85,13 +85,33 @@ inline __mmask16 lanes(Index count) {  // the first min(count, 16) lanes of a ve
   return count >= 16 ? __mmask16(0xFFFF) : count <= 0 ? __mmask16(0) : __mmask16((1u << count) - 1);
 }
 
-// out[p * kNr + r] = src[r * ld + p] for r < 16, p < depths (<= 16): rows r >= `rows` give
-// zeros, and only `depths` rows of out are written.
-FD_AVX512 void transpose_16x16(const float* src, Index ld, Index rows, Index depths, float* out) {
-  const __mmask16 m = lanes(depths);
+// x rounded to the nearest bfloat16 (ties to even), as float32: lowp/Bfloat16.h's round_to_bf16
+// on 16 lanes, NaN made quiet and subnormals signed zeros as there (the emulated bf16 product
+// rounds its operands while packing them).
+FD_AVX512 inline __m512 round_to_bf16(__m512 x) {
+  const __m512i u = _mm512_castps_si512(x), high = _mm512_set1_epi32(int(0xffff0000u));
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_and_si512(_mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb)), high);
+  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_and_si512(u, high), _mm512_set1_epi32(0x00400000)));
+  const __mmask16 no_exponent = _mm512_testn_epi32_mask(u, _mm512_set1_epi32(0x7f800000));
+  r = _mm512_mask_mov_epi32(r, no_exponent, _mm512_and_si512(u, _mm512_set1_epi32(int(0x80000000u))));
+  return _mm512_castsi512_ps(r);
+}
+FD_AVX512 inline __m512 load_operand(__mmask16 m, const float* p, bool round) {
+  const __m512 v = _mm512_maskz_loadu_ps(m, p);
+  return round ? round_to_bf16(v) : v;
+}
+
+// out[p * out_step + r] = src[r * ld + p] for r < width, p < depths (<= 16): rows r >= `rows`
+// give zeros, only `depths` rows of out are written, each `width` (<= 16) floats wide; with
+// round, the values rounded to bfloat16.
+FD_AVX512 void transpose_16x16(const float* src, Index ld, Index rows, Index depths, float* out, Index out_step,
+                               Index width, bool round) {
+  const __mmask16 m = lanes(depths), w = lanes(width);
   __m512 r[16], t[16];
 #pragma GCC unroll 16
-  for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_maskz_loadu_ps(m, src + i * ld) : _mm512_setzero_ps();
+  for (int i = 0; i < 16; ++i) r[i] = i < rows ? load_operand(m, src + i * ld, round) : _mm512_setzero_ps();
 #pragma GCC unroll 8
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
@@ -117,25 +137,25 @@ FD_AVX512 void transpose_16x16(const float* src, Index ld, Index rows, Index dep
     const __m512 d0 = _mm512_shuffle_f32x4(t[s], t[8 + s], 0x88), d8 = _mm512_shuffle_f32x4(t[s], t[8 + s], 0xdd);
     const __m512 d4 = _mm512_shuffle_f32x4(t[4 + s], t[12 + s], 0x88);
     const __m512 d12 = _mm512_shuffle_f32x4(t[4 + s], t[12 + s], 0xdd);
-    if (s < depths) _mm512_storeu_ps(out + s * kNr, d0);
-    if (4 + s < depths) _mm512_storeu_ps(out + (4 + s) * kNr, d4);
-    if (8 + s < depths) _mm512_storeu_ps(out + (8 + s) * kNr, d8);
-    if (12 + s < depths) _mm512_storeu_ps(out + (12 + s) * kNr, d12);
+    if (s < depths) _mm512_mask_storeu_ps(out + s * out_step, w, d0);
+    if (4 + s < depths) _mm512_mask_storeu_ps(out + (4 + s) * out_step, w, d4);
+    if (8 + s < depths) _mm512_mask_storeu_ps(out + (8 + s) * out_step, w, d8);
+    if (12 + s < depths) _mm512_mask_storeu_ps(out + (12 + s) * out_step, w, d12);
   }
 }
 
 // Columns [col, col + cols) of op(B) over depths [depth, depth + kc) as panels of kNr columns,
-// each kc x kNr row-major, the last one padded with zeros.
+// each kc x kNr row-major, the last one padded with zeros (rounded to bfloat16 with round).
 FD_AVX512 void pack_b(bool trans_b, const float* b, Index ldb, Index depth, Index kc, Index col, Index cols,
-                      float* out) {
+                      float* out, bool round = false) {
   for (Index j = 0; j < cols; j += kNr, out += kc * kNr) {
     const Index width = cols - j < kNr ? cols - j : kNr;
     if (!trans_b) {
       const __mmask16 m0 = lanes(width), m1 = lanes(width - 16);
       const float* src = b + depth * ldb + col + j;
       for (Index p = 0; p < kc; ++p, src += ldb) {
-        _mm512_store_ps(out + p * kNr, _mm512_maskz_loadu_ps(m0, src));
-        _mm512_store_ps(out + p * kNr + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+        _mm512_store_ps(out + p * kNr, load_operand(m0, src, round));
+        _mm512_store_ps(out + p * kNr + 16, load_operand(m1, src + 16, round));
       }
     } else {  // op(B)(p, j) = b[j * ldb + p]: 16 x 16 blocks transposed through the registers
       for (Index half = 0; half < kNr; half += 16) {
@@ -143,8 +163,8 @@ FD_AVX512 void pack_b(bool trans_b, const float* b, Index ldb, Index depth, Inde
         const float* src = b + (col + j + half) * ldb + depth;
         float* dst = out + half;
         Index p = 0;
-        for (; p + 16 <= kc; p += 16) transpose_16x16(src + p, ldb, count, 16, dst + p * kNr);
-        if (p < kc) transpose_16x16(src + p, ldb, count, kc - p, dst + p * kNr);
+        for (; p + 16 <= kc; p += 16) transpose_16x16(src + p, ldb, count, 16, dst + p * kNr, kNr, 16, round);
+        if (p < kc) transpose_16x16(src + p, ldb, count, kc - p, dst + p * kNr, kNr, 16, round);
       }
     }
   }
@@ -152,15 +172,27 @@ FD_AVX512 void pack_b(bool trans_b, const float* b, Index ldb, Index depth, Inde
 
 // Rows [row, row + rows) of a transposed A (op(A)(i, p) = a[p * lda + i]) over depths
 // [depth, depth + kc) as panels of kMr rows (the last one as high as the rows left), each
-// kc x height with the rows of one depth side by side. An A that is not transposed is read in
-// place: its rows are already the streams the microkernel broadcasts from.
-FD_AVX512 void pack_transposed_a(const float* a, Index lda, Index row, Index rows, Index depth, Index kc, float* out) {
+// kc x height with the rows of one depth side by side (rounded to bfloat16 with round). An A that
+// is not transposed is read in place (its rows are already the streams the microkernel
+// broadcasts from) unless its values must be rounded: pack_rows_a.
+FD_AVX512 void pack_transposed_a(const float* a, Index lda, Index row, Index rows, Index depth, Index kc, float* out,
+                                 bool round = false) {
   for (Index i = 0; i < rows; i += kMr) {
     const Index height = rows - i < kMr ? rows - i : kMr;
     const __mmask16 m = lanes(height);
     const float* src = a + depth * lda + row + i;
-    for (Index p = 0; p < kc; ++p, src += lda, out += height)
-      _mm512_mask_storeu_ps(out, m, _mm512_maskz_loadu_ps(m, src));
+    for (Index p = 0; p < kc; ++p, src += lda, out += height) _mm512_mask_storeu_ps(out, m, load_operand(m, src, round));
+  }
+}
+
+// Rows [row, row + rows) of a row-major A over depths [depth, depth + kc) into the same panels,
+// rounded to bfloat16 (the emulated bf16 product; a float32 A is read in place).
+FD_AVX512 void pack_rows_a(const float* a, Index lda, Index row, Index rows, Index depth, Index kc, float* out) {
+  for (Index i = 0; i < rows; i += kMr, out += kc * kMr) {
+    const Index height = rows - i < kMr ? rows - i : kMr;
+    const float* src = a + (row + i) * lda + depth;
+    for (Index p = 0; p < kc; p += 16)
+      transpose_16x16(src + p, lda, height, kc - p < 16 ? kc - p : 16, out + p * height, height, height, true);
   }
 }
 
@@ -300,7 +332,7 @@ inline Index column_slice(Index m, Index k, Index kc) {
 // null, else each block packed here into the thread's buffer as it is reached.
 FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
                     Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc,
-                    const ProductEpilogue& epilogue = {}) {
+                    const ProductEpilogue& epilogue = {}, bool round_operands = false) {
   if (k == 0) {  // an empty sum: C = 0, or C unchanged; then the epilogue
     for (Index i = 0; i < m; ++i) {
       float* row = c + i * ldc;
@@ -318,11 +350,12 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
   const Index block_rows = m < kMc ? m : kMc;
   // A row-major B is read in place by products of few rows: each B panel would serve at most
   // kBInPlaceRows / kMr A panels, too few to pay for packing it.
-  const bool b_in_place = !packed_b && !trans_a && !trans_b && m <= kBInPlaceRows;
+  const bool b_in_place = !packed_b && !round_operands && !trans_a && !trans_b && m <= kBInPlaceRows;
   float* b_block = packed_b || b_in_place ? nullptr : b_buffer().reserve(size_t(packed_block_size(block_depth, block_cols)));
   // A transposed A is read in place too when the block is narrow; a wide block reuses each panel
   // often enough to pay for packing it into contiguous depths (measured: 2048 x 4096 x 512, 1.4x).
-  const bool pack_a = trans_a && block_cols >= kPackTransposedACols;
+  // Operands rounded to bfloat16 are always packed: rounded as they are copied.
+  const bool pack_a = round_operands || (trans_a && block_cols >= kPackTransposedACols);
   float* packed_a = pack_a ? a_buffer().reserve(size_t(block_depth * block_rows)) : nullptr;
   for (Index jc = 0; jc < n; jc += columns) {
     const Index nc = n - jc < columns ? n - jc : columns;
@@ -340,13 +373,16 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
         block = packed_b + jc * k + pc * kNr;
         panel_step = k * kNr;
       } else if (!b_in_place) {
-        pack_b(trans_b, b, ldb, pc, kc, jc, nc, b_block);
+        pack_b(trans_b, b, ldb, pc, kc, jc, nc, b_block, round_operands);
       }
       for (Index ic = 0; ic < m; ic += kMc) {
         const Index mc = m - ic < kMc ? m - ic : kMc;
         float* c_block = c + ic * ldc + jc;
         if (pack_a) {
-          pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a);
+          if (trans_a)
+            pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a, round_operands);
+          else
+            pack_rows_a(a, lda, ic, mc, pc, kc, packed_a);
           run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, panel_step, c_block, ldc, overwrite,
                                             tile.at(ic, 0));
         } else if (trans_a) {
@@ -377,6 +413,12 @@ void sgemm_avx512(bool trans_a, bool trans_b, Index m, Index n, Index k, const f
                   Index ldb, bool accumulate, float* c, Index ldc) {
   if (m <= 0 || n <= 0) return;
   gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, nullptr, accumulate, c, ldc);
+}
+
+void sgemm_avx512_bf16_operands(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda,
+                                const float* b, Index ldb, bool accumulate, float* c, Index ldc) {
+  if (m <= 0 || n <= 0) return;
+  gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, nullptr, accumulate, c, ldc, {}, true);
 }
 
 PackedB::~PackedB() { std::free(data_); }

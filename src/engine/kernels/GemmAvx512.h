@@ -18,6 +18,13 @@ void sgemm_avx512(bool trans_a, bool trans_b, std::ptrdiff_t m, std::ptrdiff_t n
                   std::ptrdiff_t lda, const float* b, std::ptrdiff_t ldb, bool accumulate, float* c,
                   std::ptrdiff_t ldc);
 
+// The same with every value of a and b rounded to bfloat16 (round-to-nearest-even, as
+// lowp/Bfloat16.h's round_to_bf16) as the kernel packs it: the emulated mixed_bfloat16 product
+// without a rounded copy of either operand.
+void sgemm_avx512_bf16_operands(bool trans_a, bool trans_b, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k,
+                                const float* a, std::ptrdiff_t lda, const float* b, std::ptrdiff_t ldb, bool accumulate,
+                                float* c, std::ptrdiff_t ldc);
+
 // op(B) packed once into the kernel's panels (kNr columns each, at the whole depth k), for
 // products that reuse one B many times (a Dense layer's weights over the chunks of one predict
 // call). A copy starts empty: the packed form belongs to the one object that packed it.
