@@ -110,12 +110,6 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_rows_avx512(c
 // a 16x16 transpose of 32-bit elements (pairs of bf16), in four rounds of interleaves.
 template <bool Stream = false>
 __attribute__((target("avx512f,avx512bw"))) inline void store_transposed_pairs(__m512i r[16], bf16_t* out) {
-  const auto store = [](bf16_t* at, __m512i v) {
-    if constexpr (Stream)
-      _mm512_stream_si512(reinterpret_cast<__m512i*>(at), v);
-    else
-      _mm512_storeu_si512(at, v);
-  };
   __m512i t[16];
   for (int c = 0; c < 16; c += 2) {  // 32-bit interleave of row pairs
     t[c] = _mm512_unpacklo_epi32(r[c], r[c + 1]);
@@ -134,8 +128,14 @@ __attribute__((target("avx512f,avx512bw"))) inline void store_transposed_pairs(_
     t[s + 12] = _mm512_shuffle_i32x4(r[s + 8], r[s + 12], 0xdd);
   }
   for (int s = 0; s < 8; ++s) {  // whole columns: s from t[s] and t[s + 8], s + 8 likewise
-    store(out + s * 32, _mm512_shuffle_i32x4(t[s], t[s + 8], 0x88));
-    store(out + (s + 8) * 32, _mm512_shuffle_i32x4(t[s], t[s + 8], 0xdd));
+    const __m512i low = _mm512_shuffle_i32x4(t[s], t[s + 8], 0x88), high = _mm512_shuffle_i32x4(t[s], t[s + 8], 0xdd);
+    if constexpr (Stream) {  // (no lambda: it would not inherit this function's target)
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(out + s * 32), low);
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(out + (s + 8) * 32), high);
+    } else {
+      _mm512_storeu_si512(out + s * 32, low);
+      _mm512_storeu_si512(out + (s + 8) * 32, high);
+    }
   }
 }
 
