@@ -7,6 +7,8 @@
 // validated, and copied into the engine's buffers here: Python never writes into native memory.
 // A Python exception leaves as py::error_already_set through the engine (which holds no lock
 // and no partial state across batches) and reaches the caller of train/evaluate/predict.
+// Every call is counted (PythonCall): the Python code may assign any weight, which makes what a
+// train call derived from the weights stale (engine/ExternalCode.h).
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -22,11 +24,22 @@
 
 #include "arrays.h"
 #include "engine/Constraint.h"
+#include "engine/ExternalCode.h"
 #include "engine/Loss.h"
 #include "engine/Regularizer.h"
 #include "engine/layer/CallbackLayer.h"
 
 namespace fd::bind {
+
+// The GIL for a call into Python from engine code, counted as code outside the engine
+// (engine/ExternalCode.h) before it runs.
+class PythonCall {
+ public:
+  PythonCall() { count_external_call(); }
+
+ private:
+  py::gil_scoped_acquire gil_;
+};
 
 using Shape = std::vector<py::ssize_t>;
 template <typename T>
@@ -40,7 +53,7 @@ class SharedPyObject {
  public:
   explicit SharedPyObject(py::object object)
       : object_(new py::object(std::move(object)), [](py::object* o) {
-          py::gil_scoped_acquire gil;
+          PythonCall call;  // the last reference: Python may run a finalizer
           delete o;
         }) {}
   template <typename... Args>
@@ -104,7 +117,7 @@ template <typename T>
 CustomPenalty<T> python_penalty(py::object fn, Shape shape, std::string what) {
   return [fn = SharedPyObject(std::move(fn)), shape = std::move(shape), what = std::move(what)](
              const T* values, Index rows, Index cols, T* grad, double scale) {
-    py::gil_scoped_acquire gil;
+    PythonCall call;
     const Shape view_shape = shape.empty() ? Shape{rows, cols} : shape;
     auto [value, gradient] = pair_of(fn(readonly_view(values, view_shape), grad != nullptr), what);
     const double penalty = py::cast<double>(value);
@@ -120,7 +133,7 @@ CustomPenalty<T> python_penalty(py::object fn, Shape shape, std::string what) {
 template <typename T>
 CustomConstraint<T> python_constraint(py::object fn, Shape shape, std::string what) {
   return [fn = SharedPyObject(std::move(fn)), shape = std::move(shape), what = std::move(what)](T* values, Index rows, Index cols) {
-    py::gil_scoped_acquire gil;
+    PythonCall call;
     auto projected = callback_array<T>(fn(readonly_view<T>(values, shape)), what + " result", rows * cols);
     std::memmove(values, projected.data(), sizeof(T) * size_t(rows * cols));
   };
@@ -131,7 +144,7 @@ template <typename T>
 CustomLoss<T> python_loss(py::object fn) {
   return [fn = SharedPyObject(std::move(fn))](const T* y_true, Index target_cols, const T* y_pred, Index cols, const T* sample_weight,
                               Index rows, T* grad, double grad_scale) {
-    py::gil_scoped_acquire gil;
+    PythonCall call;
     py::object weights = sample_weight ? py::object(readonly_view(sample_weight, {rows})) : py::object(py::none());
     auto [value, gradient] = pair_of(fn(readonly_view(y_true, {rows, target_cols}), readonly_view(y_pred, {rows, cols}),
                                         weights, grad != nullptr),
@@ -151,7 +164,7 @@ template <typename T>
 typename CallbackLayer<T>::Forward python_forward(py::object fn, std::string name) {
   return [fn = SharedPyObject(std::move(fn)), name = std::move(name)](const std::vector<ConstMatrixMap<T>>& inputs, MatrixMap<T> output,
                                                       bool training, const std::vector<bool>* differentiate) {
-    py::gil_scoped_acquire gil;
+    PythonCall call;
     py::list views;
     for (const auto& x : inputs) views.append(readonly_view(x.data(), {x.rows(), x.cols()}));
     py::object wanted = py::none();
@@ -166,7 +179,7 @@ typename CallbackLayer<T>::Backward python_backward(py::object fn, std::string n
   return [fn = SharedPyObject(std::move(fn)), name = std::move(name)](ConstMatrixMap<T> output_grad,
                                                       std::vector<MatrixMap<T>>& input_grads,
                                                       std::vector<MatrixMap<T>>& parameter_grads) {
-    py::gil_scoped_acquire gil;
+    PythonCall call;
     const std::string what = name + " backward";
     auto [dx, dw] = pair_of(fn(readonly_view(output_grad.data(), {output_grad.rows(), output_grad.cols()})), what);
     auto dx_list = py::cast<py::sequence>(dx), dw_list = py::cast<py::sequence>(dw);

@@ -10,6 +10,7 @@
 #include "engine/lowp/Dispatch.h"
 #include "engine/lowp/GemmBf16.h"
 #include "engine/lowp/GemmInt8.h"
+#include "engine/lowp/PackedKernelCache.h"
 
 namespace fd::bind {
 
@@ -89,6 +90,13 @@ void register_lowp(py::module_& m) {
       throw ShapeError(e.what());
     }
   }, py::arg("name"), "Forces the paths as FASTDENSE_LOWP does ('' = automatic).");
+  m.def("set_bf16_weight_cache", [](bool enabled) { lowp::kernel_caching() = enabled; }, py::arg("enabled"),
+        "Whether mixed_bfloat16 training steps after the first of a train call read the Dense kernels the previous "
+        "update packed (on by default; FASTDENSE_BF16_WEIGHT_CACHE=0 turns it off at import). The results are the same.");
+  m.def("bf16_weight_cache", []() { return lowp::kernel_caching().load(); },
+        "Whether mixed_bfloat16 training keeps packed kernels between steps (set_bf16_weight_cache).");
+  m.def("bf16_weight_cache_reads", []() { return lowp::packed_kernel_reads().load(); },
+        "How many bf16 products so far read a kernel packed by the previous update instead of packing it.");
   m.def("round_to_bfloat16", [](FloatArray x) {
     FloatArray out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
     const float* src = x.data();

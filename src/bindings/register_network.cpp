@@ -537,7 +537,7 @@ void register_network(py::module_& m) {
           } else if (PyCallable_Check(hook.ptr())) {
             py::handle fn = hook;  // kept alive by keep_alive below
             net.set_gradient_hook([fn](T* buffer, Index size) {
-              py::gil_scoped_acquire gil;
+              PythonCall call;
               fn(py::array_t<T>({py::ssize_t(size)}, buffer, py::none()));  // a writable view, valid during the call
             });
           } else {

@@ -201,6 +201,7 @@ void Network<T>::set_optimizer(Optimizer<T>* optimizer, const std::vector<T*>& o
   }
   optimizer_ = optimizer;
   optimizer_index_ = optimizer_index;
+  kernel_caches_built_ = false;  // built for these trainable weights at the first train call that packs
 }
 
 template <typename T>
@@ -245,11 +246,71 @@ void Network<T>::train(const Dataset<T>& data, const int64_t* index, Index count
   std::unique_lock<std::shared_mutex> weights(parameter_lock());
   std::lock_guard<std::mutex> step(step_mutex_);
   FlushDenormals flush;  // as TensorFlow computes (FlushDenormals.h)
+  const Index steps = (count + batch_size - 1) / batch_size;
+  const bool pack_kernels = begin_kernel_caching(steps);
   for (Index step = 0, first = 0; first < count; ++step, first += batch_size) {
     const Index n = std::min(batch_size, count - first);
     prepare(n);
     gather(data, index, first, n);
-    run_batch(n, true, learning_rates[step]);
+    // The last step packs nothing: the next call starts with the caches invalid.
+    run_batch(n, true, learning_rates[step], pack_kernels && step + 1 < steps);
+  }
+}
+
+// Every packed kernel is invalid at the start of a train call (Python may have assigned weights
+// since the last one); whether this call's updates pack them for the steps that follow: with the
+// cache on, on a bf16 path that reads packed operands, over two steps or more.
+template <typename T>
+bool Network<T>::begin_kernel_caching(Index steps) {
+  for (KernelCache& k : kernel_caches_) k.cache->invalidate();
+  if constexpr (std::is_same_v<T, float>) {
+    if (steps < 2 || !lowp::kernel_caching() || lowp::bf16_path() == lowp::Bf16Path::Emulated) return false;
+    if (!kernel_caches_built_) build_kernel_caches();
+    return !kernel_caches_.empty();
+  }
+  return false;
+}
+
+template <typename T>
+void Network<T>::build_kernel_caches() {
+  for (auto& layer : layers_)
+    if (auto* dense = dynamic_cast<Dense<T>*>(layer.get())) dense->use_kernel_cache(nullptr);
+  kernel_caches_.clear();
+  kernel_caches_.reserve(trainable_.size());  // kernel_observers_ point into it
+  kernel_observers_.assign(trainable_.size(), nullptr);
+  kernel_caches_built_ = true;
+  if constexpr (std::is_same_v<T, float>) {
+    for (size_t i = 0; i < trainable_.size(); ++i) {
+      const T* value = trainable_[i]->value;
+      std::vector<Dense<T>*> users;  // the nodes of this kernel's layer
+      bool constrained = false, transposed = false;
+      for (auto& layer : layers_) {
+        for (Parameter<T>* p : layer->parameters())
+          if (p->value == value)
+            constrained |= p->constraint.kind != ConstraintKind::None || bool(p->custom_constraint) || !p->trainable;
+        auto* dense = dynamic_cast<Dense<T>*>(layer.get());
+        const Parameter<T>* kernel = dense ? dense->bf16_kernel() : nullptr;
+        if (kernel && kernel->value == value) {
+          users.push_back(dense);
+          transposed |= dense->computes_input_grad();
+        }
+      }
+      if (users.empty() || constrained) continue;
+      const Index rows = users[0]->bf16_kernel()->rows, cols = users[0]->bf16_kernel()->cols;
+      KernelCache k{std::make_unique<lowp::PackedKernelCache>(), {}};
+      k.cache->packed.reserve(rows, cols, transposed);
+      // Chunks of whole row groups, about 64k values (256 KB of W, 1 MB with its gradient and
+      // Adam's two slots): in L2 while the packing reads them again.
+      constexpr Index kChunkValues = Index(1) << 16, kGroup = lowp::PackedWeightBf16::kRowGroup;
+      const Index chunk_rows = kGroup * std::max<Index>(1, kChunkValues / (kGroup * cols));
+      k.observer.chunk = chunk_rows * cols;
+      k.observer.done = [packed = &k.cache->packed, value, cols](Index begin, Index end) {
+        packed->pack_rows(value, begin / cols, end / cols);
+      };
+      for (Dense<T>* dense : users) dense->use_kernel_cache(k.cache.get());
+      kernel_caches_.push_back(std::move(k));
+      kernel_observers_[i] = &kernel_caches_.back().observer;
+    }
   }
 }
 
@@ -385,14 +446,14 @@ int Network<T>::prediction_threads(Index rows) {
 }
 
 template <typename T>
-void Network<T>::run_batch(Index n, bool training, double learning_rate) {
+void Network<T>::run_batch(Index n, bool training, double learning_rate, bool pack_kernels) {
   for (auto& layer : layers_) layer->forward(training, rng_);
   for (auto& layer : layers_) layer->clear_grad();
   double total = losses_and_metrics(n, training);
   if (training) {
     total += backward(n);
     if (gradient_hook_) exchange_gradients(n);
-    update_parameters(learning_rate);
+    update_parameters(learning_rate, pack_kernels);
   } else {
     total += regularization_without_gradients(n);
   }
@@ -471,13 +532,20 @@ double Network<T>::regularization_without_gradients(Index n) {
 }
 
 template <typename T>
-void Network<T>::update_parameters(double learning_rate) {
+void Network<T>::update_parameters(double learning_rate, bool pack_kernels) {
   // As Keras's apply: an optimizer built for more weights (the model was frozen in part since)
   // updates these alone, and without any trainable weight there is no step at all. With a
   // gradient hook the gradients are read from its fused buffer (averaged across processes).
-  if (!trainable_.empty())
+  // The update changes the kernels: their packed layouts are invalid until it has packed them
+  // again, before the constraints run (a user's constraint is Python, after which they are stale).
+  for (KernelCache& k : kernel_caches_) k.cache->invalidate();
+  if (!trainable_.empty()) {
+    static const std::vector<const typename Optimizer<T>::ChunkObserver*> none;
     optimizer_->apply_to(optimizer_index_, trainable_values_, gradient_hook_ ? fused_grads_ : trainable_grads_,
-                         learning_rate);
+                         learning_rate, pack_kernels ? kernel_observers_ : none);
+    if (pack_kernels)
+      for (KernelCache& k : kernel_caches_) k.cache->mark_filled();
+  }
   for (Parameter<T>* p : trainable_) {
     apply_constraint(p->constraint, p->value, p->rows, p->cols, p->one_dimensional);
     if (p->custom_constraint) p->custom_constraint(p->value, p->rows, p->cols);

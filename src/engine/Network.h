@@ -16,9 +16,13 @@
 #include "Metric.h"
 #include "Random.h"
 #include "layer/Layer.h"
+#include "lowp/PackedKernelCache.h"
 #include "optimizer/Optimizer.h"
 
 namespace fd {
+
+template <typename T>
+class Dense;
 
 // The user's full arrays, row-major: one per model input and one target per output, plus
 // optional per-sample weights. Batches are gathered from it by row index.
@@ -151,11 +155,14 @@ class Network {
   int prediction_threads(Index rows);
   void gather(const Dataset<T>& data, const int64_t* index, Index first, Index n);
   // One batch already gathered: forward, losses, metrics and (when training) backward + update.
-  void run_batch(Index n, bool training, double learning_rate);
+  // pack_kernels: the update also packs the kernels of kernel_caches_ for the next step.
+  void run_batch(Index n, bool training, double learning_rate, bool pack_kernels = false);
   double losses_and_metrics(Index n, bool training);
   double backward(Index n);
   double regularization_without_gradients(Index n);
-  void update_parameters(double learning_rate);
+  void update_parameters(double learning_rate, bool pack_kernels);
+  bool begin_kernel_caching(Index steps);
+  void build_kernel_caches();
   void exchange_gradients(Index n);
   void mark_gradient_needs();
   void collect_trainable();
@@ -190,6 +197,17 @@ class Network {
   GradientBuffer gradient_buffer_;  // where to pack for the hook (none: fused_gradients_)
   std::vector<T> fused_gradients_;  // the hook's buffer: gradients, then the sample count
   std::vector<T*> fused_grads_;     // each trainable gradient's place in the hook's buffer
+
+  // The bf16 packed kernels kept between the steps of a train call (lowp/PackedKernelCache.h): one
+  // per trainable mixed_bfloat16 Dense kernel without a constraint (shared by the nodes of a
+  // shared layer), packed by its observer while the optimizer updates the kernel.
+  struct KernelCache {
+    std::unique_ptr<lowp::PackedKernelCache> cache;
+    typename Optimizer<T>::ChunkObserver observer;
+  };
+  std::vector<KernelCache> kernel_caches_;
+  bool kernel_caches_built_ = false;  // for the current optimizer's trainable weights
+  std::vector<const typename Optimizer<T>::ChunkObserver*> kernel_observers_;  // per entry of trainable_
 };
 
 }  // namespace fd

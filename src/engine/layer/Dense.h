@@ -10,6 +10,7 @@
 
 #include "../MatrixProduct.h"
 #include "../lowp/ComputePrecision.h"
+#include "../lowp/PackedKernelCache.h"
 #include "Layer.h"
 
 namespace fd {
@@ -31,11 +32,24 @@ class Dense : public Layer<T> {
     if (bias_) bias_->grad.resize(1, bias_->cols);
   }
 
-  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Dense>(*this); }
+  // A clone (predict's workspaces) never reads the training steps' packed kernel.
+  std::unique_ptr<Layer<T>> clone() const override {
+    auto copy = std::make_unique<Dense>(*this);
+    copy->kernel_cache_ = nullptr;
+    return copy;
+  }
   std::string kind() const override { return "Dense"; }
   // Reduced precision (lowp): "mixed_bfloat16" layers multiply in bfloat16 (see product()).
   void set_compute_precision(ComputePrecision precision) { precision_ = precision; }
   ActivationKind final_activation() const override { return activation_.kind; }
+  // The kernel a training step may keep packed in bf16 (a "mixed_bfloat16" layer's), else null.
+  const Parameter<T>* bf16_kernel() const {
+    return precision_ == ComputePrecision::Bfloat16 ? &kernel_ : nullptr;
+  }
+  // Whether backward computes dX = dZ Wᵀ (and so would read Wᵀ's packed layout).
+  bool computes_input_grad() const { return this->inputs_[0]->needs_grad; }
+  // The packed kernel training steps read while it is current (Network owns it; null: none).
+  void use_kernel_cache(const lowp::PackedKernelCache* cache) { kernel_cache_ = cache; }
 
   void resize(Index batch) override {
     Base::resize(batch);
@@ -44,47 +58,12 @@ class Dense : public Layer<T> {
 
   MatrixMap<T> logits() override { return linear() ? this->value() : preactivation(); }
 
-  // Training and inference compute the same rows.
-  void forward(bool, Random&) override { infer_rows(0, this->batch_); }
-  bool infers_by_rows() const override { return true; }
-  void infer_rows(Index first, Index count) override {
-    auto x = rows_of(this->inputs_[0]->value_rows(first, count), kernel_.rows);
-    auto y = rows_of(this->value_rows(first, count), kernel_.cols);
-    MatrixMap<T> z = linear() ? y : rows_of(MatrixMap<T>(z_.data() + first * this->width_, count, this->width_), kernel_.cols);
-    const auto bias_and_activation = [&](Index begin, Index end) {
-      auto rows = z.middleRows(begin, end - begin);
-      if (bias_) rows.rowwise() += bias_->values().row(0);
-      if (!linear())
-        activation_forward(activation_, rows.data(), y.data() + begin * kernel_.cols, end - begin, kernel_.cols);
-    };
-    if (precision_ != ComputePrecision::Native) {  // reduced precision: the lowp product, then bias + activation
-      product(z, x, Transpose::No, kernel_.values(), Transpose::No);
-      // In blocks of rows across the threads, each block's z read once for both: Eigen's bias
-      // addition over the whole z ran on one thread (~1.5 ms of a wide step), then the
-      // activation read z again.
-      const Index blocks = (z.rows() + kRowsPerBlock - 1) / kRowsPerBlock;
-      parallel_for_work(blocks, double(z.size()), [&](Index block) {
-        bias_and_activation(block * kRowsPerBlock, std::min(z.rows(), (block + 1) * kRowsPerBlock));
-      });
-      return;
-    }
-    // Bias and activation run on finished rows of z inside the product's parallel region (one
-    // fork per layer instead of one for the product and another for the activation).
-    if constexpr (std::is_same_v<T, float>) {
-      if (!packed_kernel_.empty()) {  // predict's chunks: the kernel packed once per call
-        if (linear() || activation_.is_plain_relu()) {  // bias and relu in the product's stores, straight into y (predict needs no z)
-          kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, y.data(),
-                                       kernel_.cols, {bias_ ? bias_->value : nullptr, !linear()});
-          return;
-        }
-        kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, z.data(),
-                                     kernel_.cols);
-        bias_and_activation(0, z.rows());
-        return;
-      }
-    }
-    multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, bias_and_activation);
+  // Training and inference compute the same rows; a training step may find W packed already.
+  void forward(bool training, Random&) override {
+    compute_rows(0, this->batch_, training ? current_packed_kernel(false) : nullptr);
   }
+  bool infers_by_rows() const override { return true; }
+  void infer_rows(Index first, Index count) override { compute_rows(first, count, nullptr); }
 
   // For a predict call that runs several chunks of rows on each thread (Network::predict): the
   // kernel is packed once into the AVX-512 product's panels, shared by every chunk and thread,
@@ -125,6 +104,12 @@ class Dense : public Layer<T> {
     }
     if (this->inputs_[0]->needs_grad) {
       auto [dx, accumulate] = this->inputs_[0]->grad_destination();
+      if constexpr (std::is_same_v<T, float>) {
+        if (const lowp::PackedWeightBf16* packed = current_packed_kernel(true)) {
+          lowp::gemm_bf16(lowp::bf16_path(), false, dz.rows(), dz.data(), *packed, true, dx.data(), accumulate);
+          return;
+        }
+      }
       product(rows_of(dx, kernel_.rows), dz, Transpose::No, kernel_.values(), Transpose::Yes, accumulate);
     }
   }
@@ -141,6 +126,49 @@ class Dense : public Layer<T> {
   }
 
  private:
+  // Rows [first, first + count): z = x W (with `packed`, W's bf16 layout, when given), then bias
+  // and activation.
+  void compute_rows(Index first, Index count, const lowp::PackedWeightBf16* packed) {
+    auto x = rows_of(this->inputs_[0]->value_rows(first, count), kernel_.rows);
+    auto y = rows_of(this->value_rows(first, count), kernel_.cols);
+    MatrixMap<T> z = linear() ? y : rows_of(MatrixMap<T>(z_.data() + first * this->width_, count, this->width_), kernel_.cols);
+    const auto bias_and_activation = [&](Index begin, Index end) {
+      auto rows = z.middleRows(begin, end - begin);
+      if (bias_) rows.rowwise() += bias_->values().row(0);
+      if (!linear())
+        activation_forward(activation_, rows.data(), y.data() + begin * kernel_.cols, end - begin, kernel_.cols);
+    };
+    if (precision_ != ComputePrecision::Native) {  // reduced precision: the lowp product, then bias + activation
+      if constexpr (std::is_same_v<T, float>) {
+        if (packed) lowp::gemm_bf16(lowp::bf16_path(), false, z.rows(), x.data(), *packed, false, z.data(), false);
+      }
+      if (!packed) product(z, x, Transpose::No, kernel_.values(), Transpose::No);
+      // In blocks of rows across the threads, each block's z read once for both: Eigen's bias
+      // addition over the whole z ran on one thread (~1.5 ms of a wide step), then the
+      // activation read z again.
+      const Index blocks = (z.rows() + kRowsPerBlock - 1) / kRowsPerBlock;
+      parallel_for_work(blocks, double(z.size()), [&](Index block) {
+        bias_and_activation(block * kRowsPerBlock, std::min(z.rows(), (block + 1) * kRowsPerBlock));
+      });
+      return;
+    }
+    // Bias and activation run on finished rows of z inside the product's parallel region (one
+    // fork per layer instead of one for the product and another for the activation).
+    if constexpr (std::is_same_v<T, float>) {
+      if (!packed_kernel_.empty()) {  // predict's chunks: the kernel packed once per call
+        if (linear() || activation_.is_plain_relu()) {  // bias and relu in the product's stores, straight into y (predict needs no z)
+          kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, y.data(),
+                                       kernel_.cols, {bias_ ? bias_->value : nullptr, !linear()});
+          return;
+        }
+        kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, z.data(),
+                                     kernel_.cols);
+        bias_and_activation(0, z.rows());
+        return;
+      }
+    }
+    multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, bias_and_activation);
+  }
   bool linear() const { return activation_.kind == ActivationKind::Linear; }
   // A (batch, rows_per_sample * cols) buffer as the (batch * rows_per_sample, cols) matrix it stores.
   MatrixMap<T> rows_of(MatrixMap<T> m, Index cols) const {
@@ -185,6 +213,15 @@ class Dense : public Layer<T> {
     return true;
   }
 #endif
+  // The training steps' packed kernel (with Wᵀ's layout when `transposed`), when it is current
+  // and the bf16 path reads packed operands (counted: the caller reads it); else null (the product
+  // packs W itself).
+  const lowp::PackedWeightBf16* current_packed_kernel(bool transposed) const {
+    if (!kernel_cache_ || !kernel_cache_->current() || lowp::bf16_path() == lowp::Bf16Path::Emulated) return nullptr;
+    if (transposed && !kernel_cache_->packed.has_transposed()) return nullptr;
+    lowp::packed_kernel_reads().fetch_add(1, std::memory_order_relaxed);
+    return &kernel_cache_->packed;
+  }
   // Every product of the layer, in its compute precision (lowp dispatch point).
   template <typename C, typename A, typename B>
   void product(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate = false) {
@@ -215,6 +252,7 @@ class Dense : public Layer<T> {
   Matrix<T> z_;  // pre-activation x W + b (unused when the activation is linear)
   ComputePrecision precision_ = ComputePrecision::Native;
   kernels::PackedB packed_kernel_;  // set for one predict call (reserve_packed_kernel); a clone starts empty
+  const lowp::PackedKernelCache* kernel_cache_ = nullptr;  // training steps only (use_kernel_cache)
 };
 
 }  // namespace fd

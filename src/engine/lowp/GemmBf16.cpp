@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <vector>
 
 #include "../MatrixProduct.h"
@@ -48,7 +49,14 @@ constexpr Index kColumnSlice = 256;
 //   - PREFETCHW of a block's rows of c before the AMX tile stores (the stores take ~16% of
 //     amx_block's samples): no change.
 // Packing no weight at all (a stale copy, timing only) saved 12%: the packing left to remove is
-// the weights', e.g. by the optimizer writing both bf16 layouts while each updated row is in cache.
+// the weights'. Done since (PackedWeightBf16, lowp/PackedKernelCache.h): the optimizer writes both
+// layouts of each kernel while each 16-row group's update is in cache, and the next step's products
+// pack only a. Same measure (8 steps per fit, the first packing as before; profile samples of
+// _core, one thread): with plain stores into the layouts, +8% (the update's packing cost more
+// than the products' packing had: each 64-byte store read its line first, 64 MB for 4096x4096,
+// and Adam itself slowed 15% beside it); with non-temporal stores (no read for ownership, no
+// eviction of the update's own rows) -8%, and -5 to -7% in process CPU time alternating in one
+// process. Chunks of 16k or 256k values instead of 64k: no better.
 
 // The operands in the layouts the kernels read, one depth slice after the other (slice s holds
 // depths [s * kc, s * kc + ds), ds = min(kc, kp - s * kc)):
@@ -100,6 +108,7 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_rows_avx512(c
 
 // out + s * 32 (s < 16, 64 bytes each) = the s-th 32-bit element of r[0], r[1], ..., r[15]:
 // a 16x16 transpose of 32-bit elements (pairs of bf16), in four rounds of interleaves.
+template <bool Stream = false>
 __attribute__((target("avx512f,avx512bw"))) inline void store_transposed_pairs(__m512i r[16], bf16_t* out) {
   __m512i t[16];
   for (int c = 0; c < 16; c += 2) {  // 32-bit interleave of row pairs
@@ -119,14 +128,21 @@ __attribute__((target("avx512f,avx512bw"))) inline void store_transposed_pairs(_
     t[s + 12] = _mm512_shuffle_i32x4(r[s + 8], r[s + 12], 0xdd);
   }
   for (int s = 0; s < 8; ++s) {  // whole columns: s from t[s] and t[s + 8], s + 8 likewise
-    _mm512_storeu_si512(out + s * 32, _mm512_shuffle_i32x4(t[s], t[s + 8], 0x88));
-    _mm512_storeu_si512(out + (s + 8) * 32, _mm512_shuffle_i32x4(t[s], t[s + 8], 0xdd));
+    const __m512i low = _mm512_shuffle_i32x4(t[s], t[s + 8], 0x88), high = _mm512_shuffle_i32x4(t[s], t[s + 8], 0xdd);
+    if constexpr (Stream) {  // (no lambda: it would not inherit this function's target)
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(out + s * 32), low);
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(out + (s + 8) * 32), high);
+    } else {
+      _mm512_storeu_si512(out + s * 32, low);
+      _mm512_storeu_si512(out + (s + 8) * 32, high);
+    }
   }
 }
 
 // 32 depths of a full panel of op(b) = transpose of the stored (n, k) b: rows[c * stride + d] for
 // c < 16, d < 32 to the 16 rows of 16 pairs at out. Each stored row converts to 16 pairs in one
 // register (VCVTNE2PS2BF16), then the pairs are transposed.
+template <bool Stream = false>
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_transposed_avx512(const float* rows, Index stride,
                                                                                         bf16_t* out) {
   __m512i r[16];
@@ -134,7 +150,7 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_b_transposed_av
     const float* row = rows + c * stride;
     r[c] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + 16), _mm512_loadu_ps(row));
   }
-  store_transposed_pairs(r, out);
+  store_transposed_pairs<Stream>(r, out);
 }
 
 // One full 16x32 tile of op(a) = transpose of the stored (k, m) a (dW = xᵀ dz): the tile's row r,
@@ -190,43 +206,79 @@ void pack_a_rows(const float* a, bool transpose, const Packed& p, Index i0) {
 
 constexpr Index kPanelGroup = 16;  // b is packed 16 panels (256 columns) at a time
 
-// Panels [p0, p0 + 16) of op(b) (columns 16p..16p+15 each) into their VNNI layout.
-void pack_b_panels(const float* b, bool transpose, const Packed& p, Index p0, Index panels) {
-  const Index n = p.n, k = p.k, kp = p.kp;
-  const Index p_end = std::min(p0 + kPanelGroup, panels);
-  if (!transpose) {  // b is (k, n): each pair of rows is read once, left to right, for all 16 panels
-    const bool avx512 = cpu_features().avx512bf16;
-    // Panels whose 16 columns all exist take the vector path (every pair of depths inside k).
-    const Index full_end = avx512 ? std::max(p0, std::min(p_end, n / kPanel)) : p0;
-    for (Index r = 0; r < kp / 2; ++r) {
-      const Index d0 = 2 * r, d1 = 2 * r + 1;
-      Index panel = p0;
-      if (d1 < k && full_end > p0) {
-        const Index stride = full_end - p0 > 1 ? p.b_row((p0 + 1) * kPanel, d0) - p.b_row(p0 * kPanel, d0) : 0;
-        pack_b_rows_avx512(b + d0 * n + p0 * kPanel, b + d1 * n + p0 * kPanel, full_end - p0, p.b_row(p0 * kPanel, d0),
-                           stride);
-        panel = full_end;
-      }
-      for (; panel < p_end; ++panel) {
-        const Index j0 = panel * kPanel, cols = std::min(kPanel, n - j0);
-        bf16_t* out = p.b_row(j0, d0);
-        for (Index c = 0; c < kPanel; ++c) {
-          out[2 * c] = (c < cols && d0 < k) ? float_to_bf16(b[d0 * n + j0 + c]) : bf16_t(0);
-          out[2 * c + 1] = (c < cols && d1 < k) ? float_to_bf16(b[d1 * n + j0 + c]) : bf16_t(0);
-        }
+// Pairs of depths (2r, 2r + 1) for r in [r_begin, r_end) of panels [p0, p_end) of op(b) = the
+// stored (k, n) b into their VNNI layout: each pair of rows is read once, left to right.
+void pack_b_pairs(const float* b, const Packed& p, Index r_begin, Index r_end, Index p0, Index p_end) {
+  const Index n = p.n, k = p.k;
+  const bool avx512 = cpu_features().avx512bf16;
+  // Panels whose 16 columns all exist take the vector path (every pair of depths inside k).
+  const Index full_end = avx512 ? std::max(p0, std::min(p_end, n / kPanel)) : p0;
+  for (Index r = r_begin; r < r_end; ++r) {
+    const Index d0 = 2 * r, d1 = 2 * r + 1;
+    Index panel = p0;
+    if (d1 < k && full_end > p0) {
+      const Index stride = full_end - p0 > 1 ? p.b_row((p0 + 1) * kPanel, d0) - p.b_row(p0 * kPanel, d0) : 0;
+      pack_b_rows_avx512(b + d0 * n + p0 * kPanel, b + d1 * n + p0 * kPanel, full_end - p0, p.b_row(p0 * kPanel, d0),
+                         stride);
+      panel = full_end;
+    }
+    for (; panel < p_end; ++panel) {
+      const Index j0 = panel * kPanel, cols = std::min(kPanel, n - j0);
+      bf16_t* out = p.b_row(j0, d0);
+      for (Index c = 0; c < kPanel; ++c) {
+        out[2 * c] = (c < cols && d0 < k) ? float_to_bf16(b[d0 * n + j0 + c]) : bf16_t(0);
+        out[2 * c + 1] = (c < cols && d1 < k) ? float_to_bf16(b[d1 * n + j0 + c]) : bf16_t(0);
       }
     }
-    return;
   }
-  // b is stored (n, k): column j of op(b) is a contiguous row, a pair (d, d+1) adjacent in it, so
-  // each row of the panel's layout gathers one pair from each of 16 rows: a 16x16 transpose of
-  // pairs, 32 depths at a time where the panel is full.
+}
+
+// Pairs of rows (2r, 2r + 1), r in [0, pairs), of one full panel of the stored (k, n) b: row 2r
+// at r0 + 2r n, the pairs to out + 32 r (a panel's consecutive depths in one slice are contiguous).
+// Non-temporal stores (out is 64-byte aligned): for PackedWeightBf16, whose layouts are read by
+// the next training step only (see the measurements above).
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void pack_panel_pairs_avx512(const float* r0, Index n,
+                                                                                       Index pairs, bf16_t* out) {
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                              22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  for (Index r = 0; r < pairs; ++r) {
+    const float* even = r0 + 2 * r * n;
+    const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(even + n), _mm512_loadu_ps(even));
+    _mm512_stream_si512(reinterpret_cast<__m512i*>(out + r * 2 * kPanel), _mm512_permutexvar_epi16(interleave, both));
+  }
+}
+
+// What pack_b_pairs(b, p, r_begin, r_end, 0, all panels) writes, panel by panel: for a few pairs
+// of rows across many panels (the optimizer's chunks of W), each panel's pairs are then stored
+// one after the other, instead of one 64-byte row per panel, 64 KB apart, per pair.
+void pack_b_pairs_by_panel(const float* b, const Packed& p, Index r_begin, Index r_end) {
+  const Index n = p.n, k = p.k, panels = p.np / kPanel;
+  const Index full_panels = cpu_features().avx512bf16 ? n / kPanel : 0;
+  const Index full_end = std::max(r_begin, std::min(r_end, k / 2));  // pairs whose two rows exist
+  for (Index q = 0; q < full_panels; ++q)
+    for (Index r = r_begin; r < full_end;) {
+      const Index d0 = 2 * r, run = std::min(full_end, (p.slice_start(d0) + p.kc) / 2) - r;
+      pack_panel_pairs_avx512(b + d0 * n + q * kPanel, n, run, p.b_row(q * kPanel, d0));
+      r += run;
+    }
+  // The rest one value at a time: partial panels, and pairs reaching past k (zeros past it).
+  if (full_panels < panels) pack_b_pairs(b, p, r_begin, full_end, full_panels, panels);
+  if (full_end < r_end) pack_b_pairs(b, p, full_end, r_end, 0, panels);
+}
+
+// Panels [p0, p_end) of op(b) = the transpose of the stored (n, k) b, every depth: column j of
+// op(b) is a contiguous row, a pair (d, d+1) adjacent in it, so each row of the panel's layout
+// gathers one pair from each of 16 rows: a 16x16 transpose of pairs, 32 depths at a time where
+// the panel is full. Stream: non-temporal stores there (PackedWeightBf16's layouts).
+template <bool Stream = false>
+void pack_b_transposed_panels(const float* b, const Packed& p, Index p0, Index p_end) {
+  const Index n = p.n, k = p.k, kp = p.kp;
   const bool avx512 = cpu_features().avx512bf16;
   for (Index panel = p0; panel < p_end; ++panel) {
     const Index j0 = panel * kPanel, cols = std::max<Index>(0, std::min(kPanel, n - j0));
     Index d = 0;
     if (avx512 && cols == kPanel)
-      for (; d + kDepthStep <= k; d += kDepthStep) pack_b_transposed_avx512(b + j0 * k + d, k, p.b_row(j0, d));
+      for (; d + kDepthStep <= k; d += kDepthStep) pack_b_transposed_avx512<Stream>(b + j0 * k + d, k, p.b_row(j0, d));
     for (; d < kp; d += 2) {  // the rest (and every depth of a partial panel) one pair at a time
       std::uint32_t* out = reinterpret_cast<std::uint32_t*>(p.b_row(j0, d));
       for (Index c = 0; c < kPanel; ++c) {
@@ -237,6 +289,22 @@ void pack_b_panels(const float* b, bool transpose, const Packed& p, Index p0, In
       }
     }
   }
+}
+
+// Panels [p0, p0 + 16) of op(b) (columns 16p..16p+15 each) into their VNNI layout.
+void pack_b_panels(const float* b, bool transpose, const Packed& p, Index p0, Index panels) {
+  const Index p_end = std::min(p0 + kPanelGroup, panels);
+  if (transpose)
+    pack_b_transposed_panels(b, p, p0, p_end);
+  else
+    pack_b_pairs(b, p, 0, p.kp / 2, p0, p_end);
+}
+
+// The layout of op(b) for a product of depth k and n columns (any m: b's layout does not depend
+// on it), a and b not placed yet.
+Packed layout_of(Index m, Index n, Index k) {
+  const Index kp = round_up(k, kDepthStep);
+  return Packed{m, n, k, round_up(m, kBlock), round_up(n, kBlock), kp, std::min(kDepthSlice, kp), nullptr, nullptr};
 }
 
 struct Workspace {
@@ -346,21 +414,25 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void avx512_block(const P
   }
 }
 
+// c = op_a(a) · op_b(b): packs a, and b unless `packed_b` holds op(b) in its layout already.
 void gemm_packed_paths(Bf16Path path, bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a,
-                       const float* b, float* c, bool accumulate) {
+                       const float* b, const bf16_t* packed_b, float* c, bool accumulate) {
   Workspace& w = workspace();
-  const Index kp = round_up(k, kDepthStep);
-  Packed p{m, n, k, round_up(m, kBlock), round_up(n, kBlock), kp, std::min(kDepthSlice, kp), nullptr, nullptr};
+  Packed p = layout_of(m, n, k);
   if (w.a.size() < std::size_t(p.mp * p.kp)) w.a.resize(std::size_t(p.mp * p.kp));
-  if (w.b.size() < std::size_t(p.b_size())) w.b.resize(std::size_t(p.b_size()));
   p.a = w.a.data();
-  p.b = w.b.data();
+  if (packed_b) {
+    p.b = const_cast<bf16_t*>(packed_b);  // read only: the kernels never write b
+  } else {
+    if (w.b.size() < std::size_t(p.b_size())) w.b.resize(std::size_t(p.b_size()));
+    p.b = w.b.data();
+  }
   const Index row_blocks = p.mp / kBlock, col_blocks = p.np / kBlock, panels = p.np / kPanel;
   const auto run = [&](int part, int parts) {
     // Packing: each thread converts its share of rows and panels, then all wait for the whole.
     // (Explicit shares, not `omp for`: called inside predict's per-thread region with no fork, an
     // orphaned `omp for` would split this thread's packing across predict's threads.)
-    const Index groups_a = p.mp / kRowGroup, groups_b = (panels + kPanelGroup - 1) / kPanelGroup;
+    const Index groups_a = p.mp / kRowGroup, groups_b = packed_b ? 0 : (panels + kPanelGroup - 1) / kPanelGroup;
     for (Index g = groups_a * part / parts; g < groups_a * (part + 1) / parts; ++g)
       pack_a_rows(a, transpose_a, p, g * kRowGroup);
     for (Index g = groups_b * part / parts; g < groups_b * (part + 1) / parts; ++g)
@@ -430,12 +502,54 @@ void gemm_bf16(Bf16Path path, bool transpose_a, bool transpose_b, Index m, Index
   if (path == Bf16Path::Emulated)
     gemm_emulated(transpose_a, transpose_b, m, n, k, a, b, c, accumulate);
   else
-    gemm_packed_paths(path, transpose_a, transpose_b, m, n, k, a, b, c, accumulate);
+    gemm_packed_paths(path, transpose_a, transpose_b, m, n, k, a, b, nullptr, c, accumulate);
 }
 
 void gemm_bf16(bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a, const float* b, float* c,
                bool accumulate) {
   gemm_bf16(bf16_path(), transpose_a, transpose_b, m, n, k, a, b, c, accumulate);
+}
+
+void PackedWeightBf16::reserve(Index rows, Index cols, bool transposed) {
+  rows_ = rows;
+  cols_ = cols;
+  has_transposed_ = transposed;
+  forward_.resize(std::size_t(layout_of(0, cols, rows).b_size()));
+  transposed_.resize(transposed ? std::size_t(layout_of(0, rows, cols).b_size()) : 0);
+}
+
+void PackedWeightBf16::pack_rows(const float* w, Index first, Index last) {
+  // x·W: W is b stored (k = rows, n = cols); its rows are depths, packed by pairs. The last group
+  // also writes the zero pairs of the padded depth.
+  Packed p = layout_of(0, cols_, rows_);
+  p.b = forward_.data();
+  const Index pair_end = last == rows_ ? p.kp / 2 : last / 2;
+  pack_b_pairs_by_panel(w, p, first / 2, pair_end);
+  if (!has_transposed_) {
+    _mm_sfence();
+    return;
+  }
+  // dz·Wᵀ: W is b stored (n = rows, k = cols), transposed; its rows are columns of op(b), 16 to a
+  // panel. The last group also writes the zero panels of the padded columns.
+  Packed t = layout_of(0, rows_, cols_);
+  t.b = transposed_.data();
+  const Index panel_end = last == rows_ ? t.np / kPanel : last / kPanel;
+  pack_b_transposed_panels<true>(w, t, first / kPanel, panel_end);
+  _mm_sfence();  // the non-temporal stores are visible before the products (on any thread) read them
+}
+
+void gemm_bf16(Bf16Path path, bool transpose_a, Index m, const float* a, const PackedWeightBf16& w, bool transpose_w,
+               float* c, bool accumulate) {
+  const Index n = transpose_w ? w.rows() : w.cols(), k = transpose_w ? w.cols() : w.rows();
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate) std::fill(c, c + m * n, 0.0f);
+    return;
+  }
+  if (path == Bf16Path::Emulated || (transpose_w && !w.has_transposed()))
+    throw std::logic_error("gemm_bf16: a packed weight serves the amx and avx512bf16 paths only, in the layouts it holds");
+  gemm_packed_paths(path, transpose_a, transpose_w, m, n, k, a, nullptr, transpose_w ? w.transposed() : w.forward(),
+                    c, accumulate);
 }
 
 }  // namespace fd::lowp

@@ -20,11 +20,11 @@ class Adadelta : public Optimizer<T> {
   }
 
  protected:
-  void update(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t) override {
+  void update(std::vector<Slot>& slots, Index offset, T* w, const T* g, Index n, T lr, int64_t) override {
     const T rho = static_cast<T>(this->config_.rho), one_minus_rho = static_cast<T>(1.0 - this->config_.rho);
     const T eps = static_cast<T>(this->config_.epsilon);
-    T* grad_avg = slots[0].data();
-    T* delta_avg = slots[1].data();
+    T* grad_avg = slots[0].data() + offset;
+    T* delta_avg = slots[1].data() + offset;
     elementwise_for(n, [&](Index i) {
       grad_avg[i] = rho * grad_avg[i] + one_minus_rho * (g[i] * g[i]);
       const T delta = -((std::sqrt(delta_avg[i] + eps) * g[i]) / std::sqrt(grad_avg[i] + eps));

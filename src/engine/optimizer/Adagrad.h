@@ -19,9 +19,9 @@ class Adagrad : public Optimizer<T> {
  protected:
   T slot_initial_value(int) const override { return static_cast<T>(this->config_.initial_accumulator_value); }
 
-  void update(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t) override {
+  void update(std::vector<Slot>& slots, Index offset, T* w, const T* g, Index n, T lr, int64_t) override {
     const T eps = static_cast<T>(this->config_.epsilon);
-    T* acc = slots[0].data();
+    T* acc = slots[0].data() + offset;
     elementwise_for(n, [&](Index i) {
       acc[i] += g[i] * g[i];
       w[i] -= (lr * g[i]) / std::sqrt(acc[i] + eps);

@@ -23,7 +23,7 @@ class Adam : public Optimizer<T> {
   }
 
  protected:
-  void update(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t t) override {
+  void update(std::vector<Slot>& slots, Index offset, T* w, const T* g, Index n, T lr, int64_t t) override {
     const OptimizerConfig& c = this->config_;
     const T step = static_cast<T>(t);
     const T beta_1_power = std::pow(static_cast<T>(c.beta_1), step);
@@ -31,9 +31,9 @@ class Adam : public Optimizer<T> {
     const T alpha = lr * std::sqrt(T(1) - beta_2_power) / (T(1) - beta_1_power);
     const T one_minus_b1 = static_cast<T>(1.0 - c.beta_1), one_minus_b2 = static_cast<T>(1.0 - c.beta_2);
     const T eps = static_cast<T>(c.epsilon);
-    T* m = slots[0].data();
-    T* v = slots[1].data();
-    T* v_hat = c.amsgrad ? slots[2].data() : nullptr;
+    T* m = slots[0].data() + offset;
+    T* v = slots[1].data() + offset;
+    T* v_hat = c.amsgrad ? slots[2].data() + offset : nullptr;
     elementwise_for(n, [&](Index i) {
       m[i] += (g[i] - m[i]) * one_minus_b1;
       v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;

@@ -31,15 +31,15 @@ class Nadam : public Optimizer<T> {
  protected:
   void begin_step(int64_t t) override { u_product_ = u_product_ * beta_1() * momentum_decay(t); }
 
-  void update(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t t) override {
+  void update(std::vector<Slot>& slots, Index offset, T* w, const T* g, Index n, T lr, int64_t t) override {
     const T b1 = beta_1(), b2 = static_cast<T>(this->config_.beta_2);
     const T mu_t = b1 * momentum_decay(t), mu_next = b1 * momentum_decay(t + 1);
     const T product = u_product_, product_next = product * mu_next;
     const T beta_2_power = std::pow(b2, static_cast<T>(t));
     const T one_minus_b1 = T(1) - b1, one_minus_b2 = T(1) - b2;
     const T eps = static_cast<T>(this->config_.epsilon);
-    T* m = slots[0].data();
-    T* v = slots[1].data();
+    T* m = slots[0].data() + offset;
+    T* v = slots[1].data() + offset;
     elementwise_for(n, [&](Index i) {
       m[i] += (g[i] - m[i]) * one_minus_b1;
       v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;

@@ -99,15 +99,52 @@ void Optimizer<T>::apply(const std::vector<T*>& params, const std::vector<T*>& g
 template <typename T>
 void Optimizer<T>::apply_to(const std::vector<Index>& which, const std::vector<T*>& params,
                             const std::vector<T*>& grads, double learning_rate) {
+  apply_to(which, params, grads, learning_rate, {});
+}
+
+template <typename T>
+void Optimizer<T>::apply_to(const std::vector<Index>& which, const std::vector<T*>& params,
+                            const std::vector<T*>& grads, double learning_rate,
+                            const std::vector<const ChunkObserver*>& observers) {
   check_step(which, params, grads);
+  if (!observers.empty() && observers.size() != which.size())
+    throw ShapeError("Optimizer.apply: got " + std::to_string(observers.size()) + " observers for " +
+                     std::to_string(which.size()) + " parameters");
   const T lr = static_cast<T>(learning_rate);
   const int64_t t = iterations + 1;
   clip(which, grads);
   if (config_.weight_decay != 0.0) decay_weights(which, params, lr);
   begin_step(t);
-  for (size_t i = 0; i < which.size(); ++i)
-    update(slots_[which[i]], params[i], grads[i], sizes_[which[i]], lr, t);
+  for (size_t i = 0; i < which.size(); ++i) {
+    const Index n = sizes_[which[i]];
+    if (!observers.empty() && observers[i])
+      update_in_chunks(slots_[which[i]], params[i], grads[i], n, lr, t, *observers[i]);
+    else
+      update(slots_[which[i]], 0, params[i], grads[i], n, lr, t);
+  }
   ++iterations;
+}
+
+// One fork for the whole parameter (as elementwise_for would make), each thread running its
+// share of the chunks, each chunk's update single-threaded (no nested fork) and then observed.
+template <typename T>
+void Optimizer<T>::update_in_chunks(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t t,
+                                    const ChunkObserver& observer) {
+  const Index chunk = std::max<Index>(observer.chunk, 1), chunks = (n + chunk - 1) / chunk;
+  const auto run = [&](Index part, Index parts) {
+    for (Index c = chunks * part / parts; c < chunks * (part + 1) / parts; ++c) {
+      const Index begin = c * chunk, end = std::min(n, begin + chunk);
+      update(slots, begin, w + begin, g + begin, end - begin, lr, t);
+      observer.done(begin, end);
+    }
+  };
+#ifdef _OPENMP
+  if (fork_pays(double(n))) {
+    in_team(0, run);
+    return;
+  }
+#endif
+  run(0, 1);
 }
 
 template <typename T>

@@ -10,6 +10,7 @@
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,18 @@ class Optimizer {
   // Keras skips variables whose gradient is None this way: their slots stay untouched.
   void apply_to(const std::vector<Index>& which, const std::vector<T*>& params,
                 const std::vector<T*>& grads, double learning_rate);
+  // What watches the update of one parameter: the update runs over it in chunks of `chunk` values
+  // (the last may be shorter), and done(begin, end) follows each chunk [begin, end) in the thread
+  // that updated it, while those values are in its cache (Network packs a bf16 kernel there). The
+  // chunks are split across the engine's threads as the update itself would be; the values are
+  // the same as without an observer (every rule is elementwise).
+  struct ChunkObserver {
+    Index chunk = 0;
+    std::function<void(Index begin, Index end)> done;
+  };
+  // apply_to, with observers[i] (null: none) watching params[i]'s update; empty: none at all.
+  void apply_to(const std::vector<Index>& which, const std::vector<T*>& params, const std::vector<T*>& grads,
+                double learning_rate, const std::vector<const ChunkObserver*>& observers);
 
   const OptimizerConfig& config() const { return config_; }
   // New hyper-parameters for the same rule, in place: this object stays the one a Network
@@ -84,8 +97,9 @@ class Optimizer {
  protected:
   // Called once per step before any parameter is updated (t = iterations + 1).
   virtual void begin_step(int64_t /*t*/) {}
-  // The update rule for one parameter of n values (slots already built); lr is rounded to T.
-  virtual void update(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t t) = 0;
+  // The update rule for values [offset, offset + n) of one parameter (slots already built): w and g
+  // point at the first of them, the slots are read from `offset` on. lr is rounded to T.
+  virtual void update(std::vector<Slot>& slots, Index offset, T* w, const T* g, Index n, T lr, int64_t t) = 0;
   // Initial value of slot k (Adagrad's accumulator starts at initial_accumulator_value).
   virtual T slot_initial_value(int /*k*/) const { return T(0); }
 
@@ -97,6 +111,8 @@ class Optimizer {
                   const std::vector<T*>& grads) const;
   void clip(const std::vector<Index>& which, const std::vector<T*>& grads) const;
   void decay_weights(const std::vector<Index>& which, const std::vector<T*>& params, T lr) const;
+  void update_in_chunks(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t t,
+                        const ChunkObserver& observer);
 
   std::vector<Index> sizes_;
   std::vector<Index> all_parameters_;  // 0..n-1, so that apply() allocates nothing

@@ -25,13 +25,13 @@ class RMSprop : public Optimizer<T> {
   }
 
  protected:
-  void update(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t) override {
+  void update(std::vector<Slot>& slots, Index offset, T* w, const T* g, Index n, T lr, int64_t) override {
     const OptimizerConfig& c = this->config_;
     const T rho = static_cast<T>(c.rho), one_minus_rho = static_cast<T>(1.0 - c.rho);
     const T eps = static_cast<T>(c.epsilon), momentum = static_cast<T>(c.momentum);
-    T* v = slots[0].data();
-    T* mom = has_momentum() ? slots[1].data() : nullptr;
-    T* avg = c.centered ? slots[has_momentum() ? 2 : 1].data() : nullptr;
+    T* v = slots[0].data() + offset;
+    T* mom = has_momentum() ? slots[1].data() + offset : nullptr;
+    T* avg = c.centered ? slots[has_momentum() ? 2 : 1].data() + offset : nullptr;
     // One loop per variant: with the optional slots tested inside it, the loop stayed scalar.
     const auto rule = [&](auto centered, auto with_momentum) {
       elementwise_for(n, [&](Index i) {

@@ -19,12 +19,12 @@ class SGD : public Optimizer<T> {
   }
 
  protected:
-  void update(std::vector<Slot>& slots, T* w, const T* g, Index n, T lr, int64_t) override {
+  void update(std::vector<Slot>& slots, Index offset, T* w, const T* g, Index n, T lr, int64_t) override {
     if (slots.empty()) {
       elementwise_for(n, [&](Index i) { w[i] -= g[i] * lr; });
       return;
     }
-    T* m = slots[0].data();
+    T* m = slots[0].data() + offset;
     const T mu = static_cast<T>(this->config_.momentum);
     if (this->config_.nesterov) {
       elementwise_for(n, [&](Index i) {
