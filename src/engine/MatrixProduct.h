@@ -25,6 +25,9 @@
 namespace fd {
 
 enum class Transpose { No, Yes };
+// Bfloat16: both operands rounded to bfloat16 as fastdense's AVX-512 kernel packs them (the
+// emulated mixed_bfloat16 product, kernels::sgemm_avx512_bf16_operands); only on that kernel.
+enum class OperandRounding { None, Bfloat16 };
 
 // Below this many multiply-adds Eigen's product beats OpenBLAS's fixed per-call cost (buffer
 // allocation, packing): the tutorial's 64→1 layer. Measured in one process, alternating: the
@@ -211,7 +214,8 @@ inline bool avx512_takes_small(Index rows, Index cols) { return cols >= 16 && ro
 // false), single-threaded; pointers and leading dimensions describe the whole row-major operands.
 template <typename T>
 void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op_a, const T* b, Index ldb,
-                  Transpose op_b, T* c, bool accumulate, bool by_rows, Index begin, Index end) {
+                  Transpose op_b, T* c, bool accumulate, bool by_rows, Index begin, Index end,
+                  OperandRounding rounding = OperandRounding::None) {
   const bool ta = op_a == Transpose::Yes, tb = op_b == Transpose::Yes;
   const T* a_part = a;
   const T* b_part = b;
@@ -225,6 +229,13 @@ void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op
     b_part = b + (tb ? begin * ldb : begin);
     c_part = c + begin;
     cols = end - begin;
+  }
+  if (rounding == OperandRounding::Bfloat16) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (!kernels::avx512_gemm_supported()) throw StateError("bfloat16 operand rounding needs the AVX-512 kernel");
+      kernels::sgemm_avx512_bf16_operands(ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n);
+      return;
+    }
   }
   const bool tiny = double(m) * double(n) * double(k) < kTinyProductWork;
   if (tiny && thin_product(rows, cols, k, a_part, lda, ta, b_part, ldb, tb, c_part, n, accumulate)) return;
@@ -261,7 +272,7 @@ struct NoEpilogue {
 // the result is complete only after all parts have (a barrier).
 template <typename C, typename A, typename B>
 void multiply_part(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate, Index part,
-                   Index parts) {
+                   Index parts, OperandRounding rounding = OperandRounding::None) {
   using T = typename std::decay_t<C>::Scalar;
   const Index m = c.rows(), n = c.cols();
   const Index k = op_a == Transpose::Yes ? a.rows() : a.cols();
@@ -273,7 +284,7 @@ void multiply_part(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b
   const bool by_rows = m >= n;
   const Index extent = by_rows ? m : n;
   detail::product_slab<T>(m, n, k, a.data(), lda, op_a, b.data(), ldb, op_b, c.data(), accumulate, by_rows,
-                          extent * part / parts, extent * (part + 1) / parts);
+                          extent * part / parts, extent * (part + 1) / parts, rounding);
 }
 
 // c = op_a(a) · op_b(b), or c += … when accumulate. Operands are row-major, contiguous Eigen
@@ -284,7 +295,7 @@ void multiply_part(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b
 // there: one fork per layer instead of two, on rows still in that core's cache.
 template <typename C, typename A, typename B, typename Epilogue = NoEpilogue>
 void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate = false,
-              const Epilogue& epilogue = Epilogue{}) {
+              const Epilogue& epilogue = Epilogue{}, OperandRounding rounding = OperandRounding::None) {
   const Index m = c.rows(), n = c.cols();
   const Index k = op_a == Transpose::Yes ? a.rows() : a.cols();
   if (m == 0 || n == 0) return;
@@ -294,7 +305,7 @@ void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, boo
   const int threads = detail::product_threads(m, k, n);
   if (threads > 1) {
     in_team(threads, [&](Index part, Index parts) {
-      multiply_part(c, a, op_a, b, op_b, accumulate, part, parts);
+      multiply_part(c, a, op_a, b, op_b, accumulate, part, parts, rounding);
       if constexpr (!std::is_same_v<Epilogue, NoEpilogue>) {
         if (m < n) {  // column slabs: every row is finished only when every thread is
 #pragma omp barrier
@@ -305,7 +316,7 @@ void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, boo
     return;
   }
 #endif
-  multiply_part(c, a, op_a, b, op_b, accumulate, 0, 1);
+  multiply_part(c, a, op_a, b, op_b, accumulate, 0, 1, rounding);
   epilogue(0, m);
 }
 
