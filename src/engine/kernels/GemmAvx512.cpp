@@ -98,20 +98,25 @@ FD_AVX512 inline __m512 round_to_bf16(__m512 x) {
   r = _mm512_mask_mov_epi32(r, no_exponent, _mm512_and_si512(u, _mm512_set1_epi32(int(0x80000000u))));
   return _mm512_castsi512_ps(r);
 }
-FD_AVX512 inline __m512 load_operand(__mmask16 m, const float* p, bool round) {
+// A packing load: lanes m of p, rounded to bfloat16 when Round (a template argument, so that the
+// float32 product's packing has no test per load).
+template <bool Round>
+FD_AVX512 inline __m512 load_operand(__mmask16 m, const float* p) {
   const __m512 v = _mm512_maskz_loadu_ps(m, p);
-  return round ? round_to_bf16(v) : v;
+  if constexpr (Round) return round_to_bf16(v);
+  return v;
 }
 
 // out[p * out_step + r] = src[r * ld + p] for r < width, p < depths (<= 16): rows r >= `rows`
 // give zeros, only `depths` rows of out are written, each `width` (<= 16) floats wide; with
-// round, the values rounded to bfloat16.
+// Round, the values rounded to bfloat16.
+template <bool Round>
 FD_AVX512 void transpose_16x16(const float* src, Index ld, Index rows, Index depths, float* out, Index out_step,
-                               Index width, bool round) {
+                               Index width) {
   const __mmask16 m = lanes(depths), w = lanes(width);
   __m512 r[16], t[16];
 #pragma GCC unroll 16
-  for (int i = 0; i < 16; ++i) r[i] = i < rows ? load_operand(m, src + i * ld, round) : _mm512_setzero_ps();
+  for (int i = 0; i < 16; ++i) r[i] = i < rows ? load_operand<Round>(m, src + i * ld) : _mm512_setzero_ps();
 #pragma GCC unroll 8
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
@@ -145,17 +150,18 @@ FD_AVX512 void transpose_16x16(const float* src, Index ld, Index rows, Index dep
 }
 
 // Columns [col, col + cols) of op(B) over depths [depth, depth + kc) as panels of kNr columns,
-// each kc x kNr row-major, the last one padded with zeros (rounded to bfloat16 with round).
+// each kc x kNr row-major, the last one padded with zeros (rounded to bfloat16 with Round).
+template <bool Round = false>
 FD_AVX512 void pack_b(bool trans_b, const float* b, Index ldb, Index depth, Index kc, Index col, Index cols,
-                      float* out, bool round = false) {
+                      float* out) {
   for (Index j = 0; j < cols; j += kNr, out += kc * kNr) {
     const Index width = cols - j < kNr ? cols - j : kNr;
     if (!trans_b) {
       const __mmask16 m0 = lanes(width), m1 = lanes(width - 16);
       const float* src = b + depth * ldb + col + j;
       for (Index p = 0; p < kc; ++p, src += ldb) {
-        _mm512_store_ps(out + p * kNr, load_operand(m0, src, round));
-        _mm512_store_ps(out + p * kNr + 16, load_operand(m1, src + 16, round));
+        _mm512_store_ps(out + p * kNr, load_operand<Round>(m0, src));
+        _mm512_store_ps(out + p * kNr + 16, load_operand<Round>(m1, src + 16));
       }
     } else {  // op(B)(p, j) = b[j * ldb + p]: 16 x 16 blocks transposed through the registers
       for (Index half = 0; half < kNr; half += 16) {
@@ -163,8 +169,8 @@ FD_AVX512 void pack_b(bool trans_b, const float* b, Index ldb, Index depth, Inde
         const float* src = b + (col + j + half) * ldb + depth;
         float* dst = out + half;
         Index p = 0;
-        for (; p + 16 <= kc; p += 16) transpose_16x16(src + p, ldb, count, 16, dst + p * kNr, kNr, 16, round);
-        if (p < kc) transpose_16x16(src + p, ldb, count, kc - p, dst + p * kNr, kNr, 16, round);
+        for (; p + 16 <= kc; p += 16) transpose_16x16<Round>(src + p, ldb, count, 16, dst + p * kNr, kNr, 16);
+        if (p < kc) transpose_16x16<Round>(src + p, ldb, count, kc - p, dst + p * kNr, kNr, 16);
       }
     }
   }
@@ -172,16 +178,16 @@ FD_AVX512 void pack_b(bool trans_b, const float* b, Index ldb, Index depth, Inde
 
 // Rows [row, row + rows) of a transposed A (op(A)(i, p) = a[p * lda + i]) over depths
 // [depth, depth + kc) as panels of kMr rows (the last one as high as the rows left), each
-// kc x height with the rows of one depth side by side (rounded to bfloat16 with round). An A that
+// kc x height with the rows of one depth side by side (rounded to bfloat16 with Round). An A that
 // is not transposed is read in place (its rows are already the streams the microkernel
 // broadcasts from) unless its values must be rounded: pack_rows_a.
-FD_AVX512 void pack_transposed_a(const float* a, Index lda, Index row, Index rows, Index depth, Index kc, float* out,
-                                 bool round = false) {
+template <bool Round = false>
+FD_AVX512 void pack_transposed_a(const float* a, Index lda, Index row, Index rows, Index depth, Index kc, float* out) {
   for (Index i = 0; i < rows; i += kMr) {
     const Index height = rows - i < kMr ? rows - i : kMr;
     const __mmask16 m = lanes(height);
     const float* src = a + depth * lda + row + i;
-    for (Index p = 0; p < kc; ++p, src += lda, out += height) _mm512_mask_storeu_ps(out, m, load_operand(m, src, round));
+    for (Index p = 0; p < kc; ++p, src += lda, out += height) _mm512_mask_storeu_ps(out, m, load_operand<Round>(m, src));
   }
 }
 
@@ -192,7 +198,7 @@ FD_AVX512 void pack_rows_a(const float* a, Index lda, Index row, Index rows, Ind
     const Index height = rows - i < kMr ? rows - i : kMr;
     const float* src = a + (row + i) * lda + depth;
     for (Index p = 0; p < kc; p += 16)
-      transpose_16x16(src + p, lda, height, kc - p < 16 ? kc - p : 16, out + p * height, height, height, true);
+      transpose_16x16<true>(src + p, lda, height, kc - p < 16 ? kc - p : 16, out + p * height, height, height);
   }
 }
 
@@ -373,14 +379,19 @@ FD_AVX512 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const
         block = packed_b + jc * k + pc * kNr;
         panel_step = k * kNr;
       } else if (!b_in_place) {
-        pack_b(trans_b, b, ldb, pc, kc, jc, nc, b_block, round_operands);
+        if (round_operands)
+          pack_b<true>(trans_b, b, ldb, pc, kc, jc, nc, b_block);
+        else
+          pack_b(trans_b, b, ldb, pc, kc, jc, nc, b_block);
       }
       for (Index ic = 0; ic < m; ic += kMc) {
         const Index mc = m - ic < kMc ? m - ic : kMc;
         float* c_block = c + ic * ldc + jc;
         if (pack_a) {
-          if (trans_a)
-            pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a, round_operands);
+          if (trans_a && round_operands)
+            pack_transposed_a<true>(a, lda, ic, mc, pc, kc, packed_a);
+          else if (trans_a)
+            pack_transposed_a(a, lda, ic, mc, pc, kc, packed_a);
           else
             pack_rows_a(a, lda, ic, mc, pc, kc, packed_a);
           run_block<ALayout::Packed, false>(mc, nc, kc, packed_a, 0, block, panel_step, c_block, ldc, overwrite,
