@@ -153,26 +153,31 @@ def test_every_bfloat16_path_trains_and_predicts_alike(path):
     np.testing.assert_allclose(got, reference.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
 
 
-def test_emulated_path_at_sizes_that_fork_rounds_like_the_best_path():
+@pytest.mark.parametrize("kernel", [k for k in ("avx512", "openblas") if k in fastdense._core.product_kernels()])
+def test_emulated_path_at_sizes_that_fork_rounds_like_the_best_path(kernel, kernel_restored):
     # 300-200-150 at batch 256 is large enough for the float32 step's parallel regions, which the
-    # emulated path runs on fastdense's AVX-512 kernel (operands rounded in its packing): the
-    # weights after a few steps match the CPU's own bf16 path to float32 summation order, and are
-    # measurably not the float32 model's.
+    # emulated path runs with its operands rounded: in fastdense's AVX-512 kernel's packing, or
+    # into copies on OpenBLAS's products. After a few steps the weights match the CPU's own bf16
+    # path to float32 summation order and are measurably not the float32 model's; so do the
+    # predictions of a call whose threads each run several chunks.
     rng = np.random.default_rng(8)
     x, y = rng.standard_normal((512, 300)).astype(np.float32), rng.integers(0, 3, 512)
-    weights = {}
+    fastdense._core.set_product_kernel(kernel)
+    weights, predictions = {}, {}
     for name, dtype, path in (("best", "mixed_bfloat16", None), ("emulated", "mixed_bfloat16", "emulated"),
                               ("float32", None, None)):
-        model = mlp(dtype, seed=9, widths=(200, 150), inputs=300)
+        model = mlp(dtype, seed=9, widths=(200, 150), inputs=300, outputs=3)
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         try:
             fastdense.backend.set_reduced_precision_path(path)
             model.fit(x, y, epochs=2, batch_size=256, verbose=0, shuffle=False)
             weights[name] = np.concatenate([w.ravel() for w in model.get_weights()])
+            predictions[name] = model.predict(np.tile(x, (4, 1)), batch_size=128, verbose=0)
         finally:
             fastdense.backend.set_reduced_precision_path(None)
-    assert np.abs(weights["emulated"] - weights["best"]).max() < 1e-3
-    assert np.abs(weights["emulated"] - weights["float32"]).max() > 5 * np.abs(weights["emulated"] - weights["best"]).max()
+    apart = np.abs(weights["emulated"] - weights["best"]).max()
+    assert apart < 1e-3 and np.abs(weights["emulated"] - weights["float32"]).max() > 5 * apart
+    np.testing.assert_allclose(predictions["emulated"], predictions["best"], atol=2e-3)
 
 
 @pytest.mark.parametrize("units, batch", [(70, 37), (300, 8), (16, 5)])

@@ -54,13 +54,21 @@ class Dense : public Layer<T> {
   void resize(Index batch) override {
     Base::resize(batch);
     if (!linear() && z_.rows() < batch) z_.resize(this->value_.rows(), this->width_);
+    // Before any parallel region: predict's threads each write their rows of these copies.
+    if (emulation() == Emulation::Copies && rounded_x_.rows() < this->value_.rows() * rows_per_sample_)
+      rounded_x_.resize(this->value_.rows() * rows_per_sample_, kernel_.rows);
   }
 
   MatrixMap<T> logits() override { return linear() ? this->value() : preactivation(); }
 
   // Training and inference compute the same rows; a training step may find W packed already.
   void forward(bool training, Random&) override {
+    if (emulation() == Emulation::Copies) round_kernel();
     compute_rows(0, this->batch_, training ? current_packed_kernel(false) : nullptr);
+  }
+  // Predict's threads read one rounded copy of the kernel, made before they start.
+  void prepare_inference() override {
+    if (emulation() == Emulation::Copies) round_kernel();
   }
   bool infers_by_rows() const override { return true; }
   void infer_rows(Index first, Index count) override { compute_rows(first, count, nullptr); }
@@ -154,6 +162,13 @@ class Dense : public Layer<T> {
     }
     // Bias and activation run on finished rows of z inside the product's parallel region (one
     // fork per layer instead of one for the product and another for the activation).
+    if (emulation() == Emulation::Copies) {  // the rows of x rounded into their rows of the copy
+      T* rounded = rounded_x_.data() + first * rows_per_sample_ * kernel_.rows;
+      if constexpr (std::is_same_v<T, float>) lowp::round_floats_to_bf16(x.data(), rounded, x.size());
+      multiply(z, MatrixMap<T>(rounded, x.rows(), x.cols()), Transpose::No, rounded_w_, Transpose::No, false,
+               bias_and_activation);
+      return;
+    }
     if constexpr (std::is_same_v<T, float>) {
       if (!packed_kernel_.empty()) {  // predict's chunks: the kernel packed once per call
         if (linear() || activation_.is_plain_relu()) {  // bias and relu in the product's stores, straight into y (predict needs no z)
@@ -174,10 +189,27 @@ class Dense : public Layer<T> {
   // their operands as they pack them (rounding()). Through the lowp products instead, with their
   // own forks for the products, the bias and the activation, the emulated 784-256-256-10 step
   // took 0.76x float32's time (FASTDENSE_LOWP=emulated on the Sapphire Rapids VM).
-  bool computes_as_float32() const { return precision_ == ComputePrecision::Native || rounding() != OperandRounding::None; }
+  bool computes_as_float32() const { return precision_ == ComputePrecision::Native || emulation() != Emulation::None; }
+  // How an emulated mixed_bfloat16 layer rounds its operands to bfloat16: in the AVX-512 kernel's
+  // packing, or (another product path: OpenBLAS) into copies made once per step, x and W in
+  // forward, dZ in backward, which the float32 products then read (through the lowp product each
+  // of the step's three products rounded both its operands: six copies, 0.82-0.86x float32).
+  enum class Emulation { None, InKernel, Copies };
+  Emulation emulation() const {
+    if constexpr (std::is_same_v<T, float>) {
+      if (precision_ == ComputePrecision::Bfloat16 && lowp::bf16_path() == lowp::Bf16Path::Emulated)
+        return product_kernel() == ProductKernel::Avx512 ? Emulation::InKernel : Emulation::Copies;
+    }
+    return Emulation::None;
+  }
   OperandRounding rounding() const {
-    const bool emulated = precision_ == ComputePrecision::Bfloat16 && lowp::bf16_path() == lowp::Bf16Path::Emulated;
-    return emulated && product_kernel() == ProductKernel::Avx512 ? OperandRounding::Bfloat16 : OperandRounding::None;
+    return emulation() == Emulation::InKernel ? OperandRounding::Bfloat16 : OperandRounding::None;
+  }
+  void round_kernel() {
+    if constexpr (std::is_same_v<T, float>) {
+      if (rounded_w_.rows() != kernel_.rows || rounded_w_.cols() != kernel_.cols) rounded_w_.resize(kernel_.rows, kernel_.cols);
+      lowp::round_floats_to_bf16(kernel_.value, rounded_w_.data(), kernel_.size());
+    }
   }
   bool linear() const { return activation_.kind == ActivationKind::Linear; }
   // A (batch, rows_per_sample * cols) buffer as the (batch * rows_per_sample, cols) matrix it stores.
@@ -207,20 +239,32 @@ class Dense : public Layer<T> {
     const bool accumulate = destination.second;
     const T* z = linear() ? nullptr : preactivation().data();
     const OperandRounding rounding = this->rounding();
+    // Emulation::Copies: the products read forward's rounded x and W and dZ rounded here (the bias
+    // gradient sums dZ itself, as the lowp path does).
+    const bool copies = emulation() == Emulation::Copies;
+    if (copies && rounded_dz_.rows() < batch) rounded_dz_.resize(batch, width);
+    const MatrixMap<T> dz_product = copies ? MatrixMap<T>(rounded_dz_.data(), batch, width) : dz;
+    const MatrixMap<T> x_product = copies ? MatrixMap<T>(rounded_x_.data(), batch, kernel_.rows) : x;
+    const MatrixMap<T> kernel_product = copies ? MatrixMap<T>(rounded_w_.data(), kernel_.rows, width) : kernel_.values();
     in_team(engine_threads(), [&](Index part, Index parts) {
-      if (!linear()) {
-        const Index first = batch * part / parts, offset = first * width;
+      const Index first = batch * part / parts, offset = first * width, rows = batch * (part + 1) / parts - first;
+      if (!linear())
         activation_backward(activation_, z + offset, this->value_.data() + offset, this->grad_.data() + offset,
-                            dz.data() + offset, batch * (part + 1) / parts - first, width);
+                            dz.data() + offset, rows, width);
+      if constexpr (std::is_same_v<T, float>) {
+        if (copies) lowp::round_floats_to_bf16(dz.data() + offset, rounded_dz_.data() + offset, rows * width);
+      }
+      if (!linear() || copies) {
 #pragma omp barrier
       }
-      if (kernel_grad) multiply_part(kernel_.grad, x, Transpose::Yes, dz, Transpose::No, false, part, parts, rounding);
+      if (kernel_grad)
+        multiply_part(kernel_.grad, x_product, Transpose::Yes, dz_product, Transpose::No, false, part, parts, rounding);
       if (bias_grad) {
         const Index first = width * part / parts, count = width * (part + 1) / parts - first;
         bias_->grad.block(0, first, 1, count).noalias() = dz.middleCols(first, count).colwise().sum();
       }
       if (input_grad)
-        multiply_part(dx, dz, Transpose::No, kernel_.values(), Transpose::Yes, accumulate, part, parts, rounding);
+        multiply_part(dx, dz_product, Transpose::No, kernel_product, Transpose::Yes, accumulate, part, parts, rounding);
     });
     return true;
   }
@@ -263,6 +307,7 @@ class Dense : public Layer<T> {
   Index rows_per_sample_;  // > 1 on inputs of rank > 2
   Matrix<T> z_;  // pre-activation x W + b (unused when the activation is linear)
   ComputePrecision precision_ = ComputePrecision::Native;
+  Matrix<T> rounded_x_, rounded_w_, rounded_dz_;  // Emulation::Copies: the operands rounded to bfloat16
   kernels::PackedB packed_kernel_;  // set for one predict call (reserve_packed_kernel); a clone starts empty
   const lowp::PackedKernelCache* kernel_cache_ = nullptr;  // training steps only (use_kernel_cache)
 };
