@@ -101,7 +101,7 @@ void register_lowp(py::module_& m) {
     FloatArray out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
     const float* src = x.data();
     float* dst = out.mutable_data();
-    for (py::ssize_t i = 0; i < x.size(); ++i) dst[i] = lowp::round_to_bf16(src[i]);
+    lowp::round_floats_to_bf16(src, dst, x.size());  // the emulated path's own loop
     return out;
   }, py::arg("x"), "x rounded to bfloat16 (nearest even), as float32.");
   m.def("floats_to_bfloat16_bits", [](FloatArray x) {

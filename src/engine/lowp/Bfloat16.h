@@ -28,8 +28,19 @@ inline float bf16_to_float(bf16_t b) {
   return x;
 }
 
-// x rounded to the nearest bfloat16, returned as float32 (the emulated path's operand).
-inline float round_to_bf16(float x) { return bf16_to_float(float_to_bf16(x)); }
+// x rounded to the nearest bfloat16, returned as float32 (the emulated path's operand): the same
+// value as bf16_to_float(float_to_bf16(x)), written without branches so that loops over it
+// vectorize (with the branches, rounding ran at a third of a copy's speed).
+inline float round_to_bf16(float x) {
+  std::uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  std::uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  r = (u & 0x7fffffffu) > 0x7f800000u ? (u & 0xffff0000u) | 0x00400000u : r;  // NaN stays a quiet NaN
+  r = (u & 0x7f800000u) == 0 ? u & 0x80000000u : r;                            // subnormal -> signed zero
+  float out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+}
 
 // dst[i] = bf16(src[i]) for i < n (vectorized when the CPU has AVX512-BF16).
 void floats_to_bf16(const float* src, bf16_t* dst, Index n);
