@@ -180,6 +180,41 @@ def test_emulated_path_at_sizes_that_fork_rounds_like_the_best_path(kernel, kern
     np.testing.assert_allclose(predictions["emulated"], predictions["best"], atol=2e-3)
 
 
+@pytest.mark.parametrize("kernel", [k for k in ("avx512", "openblas") if k in fastdense._core.product_kernels()])
+def test_switching_the_bf16_path_inside_a_step_keeps_that_steps_operands(kernel, kernel_restored):
+    # A custom loss runs between each step's forward and backward; this one switches the bf16 path
+    # every time (emulated, then the CPU's own, ...). Each step's backward must read what its own
+    # forward made (on OpenBLAS, the emulated forward's rounded copies of x and W): the training
+    # stays finite and close to one that never switched.
+    from fastdense import ops
+
+    rng = np.random.default_rng(10)
+    x, y = rng.standard_normal((768, 300)).astype(np.float32), rng.integers(0, 3, 768)
+    targets = np.eye(3, dtype=np.float32)[y]
+    fastdense._core.set_product_kernel(kernel)
+    calls = {"n": 0}
+
+    def switching_loss(y_true, y_pred):
+        calls["n"] += 1
+        fastdense.backend.set_reduced_precision_path("emulated" if calls["n"] % 2 else None)
+        return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+    def plain_loss(y_true, y_pred):
+        return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+    weights = {}
+    for name, loss in (("switching", switching_loss), ("plain", plain_loss)):
+        model = mlp("mixed_bfloat16", seed=11, widths=(200, 150), inputs=300)
+        model.compile(optimizer="adam", loss=loss)
+        try:
+            model.fit(x, targets, epochs=2, batch_size=256, verbose=0, shuffle=False)
+        finally:
+            fastdense.backend.set_reduced_precision_path(None)
+        weights[name] = np.concatenate([w.ravel() for w in model.get_weights()])
+    assert calls["n"] >= 6 and np.all(np.isfinite(weights["switching"]))
+    np.testing.assert_allclose(weights["switching"], weights["plain"], atol=1e-3)
+
+
 @pytest.mark.parametrize("units, batch", [(70, 37), (300, 8), (16, 5)])
 def test_bfloat16_bias_gradient_is_the_column_sum_of_the_output_gradient(units, batch):
     """The bf16 step sums dL/dz over rows in blocks of columns, with a tail narrower than a vector."""

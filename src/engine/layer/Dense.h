@@ -54,22 +54,18 @@ class Dense : public Layer<T> {
   void resize(Index batch) override {
     Base::resize(batch);
     if (!linear() && z_.rows() < batch) z_.resize(this->value_.rows(), this->width_);
-    // Before any parallel region: predict's threads each write their rows of these copies.
-    if (emulation() == Emulation::Copies && rounded_x_.rows() < this->value_.rows() * rows_per_sample_)
-      rounded_x_.resize(this->value_.rows() * rows_per_sample_, kernel_.rows);
   }
 
   MatrixMap<T> logits() override { return linear() ? this->value() : preactivation(); }
 
   // Training and inference compute the same rows; a training step may find W packed already.
   void forward(bool training, Random&) override {
-    if (emulation() == Emulation::Copies) round_kernel();
+    begin_emulation();
     compute_rows(0, this->batch_, training ? current_packed_kernel(false) : nullptr);
   }
-  // Predict's threads read one rounded copy of the kernel, made before they start.
-  void prepare_inference() override {
-    if (emulation() == Emulation::Copies) round_kernel();
-  }
+  // Before predict's threads start: they read one rounded copy of the kernel and write their rows
+  // of x's.
+  void prepare_inference() override { begin_emulation(); }
   bool infers_by_rows() const override { return true; }
   void infer_rows(Index first, Index count) override { compute_rows(first, count, nullptr); }
 
@@ -162,7 +158,7 @@ class Dense : public Layer<T> {
     }
     // Bias and activation run on finished rows of z inside the product's parallel region (one
     // fork per layer instead of one for the product and another for the activation).
-    if (emulation() == Emulation::Copies) {  // the rows of x rounded into their rows of the copy
+    if (emulation_ == Emulation::Copies) {  // the rows of x rounded into their rows of the copy
       T* rounded = rounded_x_.data() + first * rows_per_sample_ * kernel_.rows;
       if constexpr (std::is_same_v<T, float>) lowp::round_floats_to_bf16(x.data(), rounded, x.size());
       multiply(z, MatrixMap<T>(rounded, x.rows(), x.cols()), Transpose::No, rounded_w_, Transpose::No, false,
@@ -185,11 +181,10 @@ class Dense : public Layer<T> {
     multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, bias_and_activation, rounding());
   }
   // Whether this layer's step runs the float32 code (its fused parallel regions): a float32 layer,
-  // or an emulated mixed_bfloat16 one on fastdense's AVX-512 kernel, whose products then round
-  // their operands as they pack them (rounding()). Through the lowp products instead, with their
+  // or an emulated mixed_bfloat16 one (emulation_). Through the lowp products instead, with their
   // own forks for the products, the bias and the activation, the emulated 784-256-256-10 step
   // took 0.76x float32's time (FASTDENSE_LOWP=emulated on the Sapphire Rapids VM).
-  bool computes_as_float32() const { return precision_ == ComputePrecision::Native || emulation() != Emulation::None; }
+  bool computes_as_float32() const { return precision_ == ComputePrecision::Native || emulation_ != Emulation::None; }
   // How an emulated mixed_bfloat16 layer rounds its operands to bfloat16: in the AVX-512 kernel's
   // packing, or (another product path: OpenBLAS) into copies made once per step, x and W in
   // forward, dZ in backward, which the float32 products then read (through the lowp product each
@@ -203,7 +198,17 @@ class Dense : public Layer<T> {
     return Emulation::None;
   }
   OperandRounding rounding() const {
-    return emulation() == Emulation::InKernel ? OperandRounding::Bfloat16 : OperandRounding::None;
+    return emulation_ == Emulation::InKernel ? OperandRounding::Bfloat16 : OperandRounding::None;
+  }
+  // The emulation of this step or predict call, decided once by forward or prepare_inference
+  // (single-threaded, before any row is computed): backward then reads the copies its forward made
+  // even if the path is switched meanwhile, and predict's threads find them sized and W rounded.
+  void begin_emulation() {
+    emulation_ = emulation();
+    if (emulation_ != Emulation::Copies) return;
+    if (rounded_x_.rows() < this->value_.rows() * rows_per_sample_)
+      rounded_x_.resize(this->value_.rows() * rows_per_sample_, kernel_.rows);
+    round_kernel();
   }
   void round_kernel() {
     if constexpr (std::is_same_v<T, float>) {
@@ -241,7 +246,7 @@ class Dense : public Layer<T> {
     const OperandRounding rounding = this->rounding();
     // Emulation::Copies: the products read forward's rounded x and W and dZ rounded here (the bias
     // gradient sums dZ itself, as the lowp path does).
-    const bool copies = emulation() == Emulation::Copies;
+    const bool copies = emulation_ == Emulation::Copies;
     if (copies && rounded_dz_.rows() < batch) rounded_dz_.resize(batch, width);
     const MatrixMap<T> dz_product = copies ? MatrixMap<T>(rounded_dz_.data(), batch, width) : dz;
     const MatrixMap<T> x_product = copies ? MatrixMap<T>(rounded_x_.data(), batch, kernel_.rows) : x;
@@ -307,6 +312,7 @@ class Dense : public Layer<T> {
   Index rows_per_sample_;  // > 1 on inputs of rank > 2
   Matrix<T> z_;  // pre-activation x W + b (unused when the activation is linear)
   ComputePrecision precision_ = ComputePrecision::Native;
+  Emulation emulation_ = Emulation::None;  // of the current step or predict call (begin_emulation)
   Matrix<T> rounded_x_, rounded_w_, rounded_dz_;  // Emulation::Copies: the operands rounded to bfloat16
   kernels::PackedB packed_kernel_;  // set for one predict call (reserve_packed_kernel); a clone starts empty
   const lowp::PackedKernelCache* kernel_cache_ = nullptr;  // training steps only (use_kernel_cache)
