@@ -153,10 +153,11 @@ class QuantizedDense : public Layer<T> {
   void compute_rows_in_floats(const MatrixMap<T>& x, MatrixMap<T> z, MatrixMap<T> y, bool relu_here,
                               bool keep_preactivation) {
     const Index count = x.rows(), depth = x.cols(), units = this->width_;
-    static thread_local Matrix<T> integers;  // per thread: predict runs one slice of rows on each
+    // Per thread (predict runs one slice of rows on each), grown to the largest layer and kept.
+    static thread_local std::vector<T> integers;
     static thread_local std::vector<float> row_scales;
     static thread_local std::vector<float> row, quantized;  // float64 networks quantize a float32 copy
-    if (integers.rows() < count || integers.cols() != depth) integers.resize(count, depth);
+    if (integers.size() < std::size_t(count * depth)) integers.resize(std::size_t(count * depth));
     row_scales.resize(std::size_t(count));
     for (Index i = 0; i < count; ++i) {
       if constexpr (std::is_same_v<T, float>) {
