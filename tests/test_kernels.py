@@ -116,3 +116,32 @@ def test_every_path_trains_the_same_model_alike(kernel_restored):
         for got, expected in zip(weights, first_weights):
             np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-5)
         np.testing.assert_allclose(prediction, first_prediction, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("rows, sizes", [(3, [20, 48]), (8, [128, 2048]), (256, [64, 128]), (32, [10, 1])])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_bias_and_relu_in_the_products_stores_give_the_bits_of_a_separate_pass(kernel, rows, sizes,
+                                                                              kernel_restored):
+    # A Dense layer with a relu (or no activation) adds its bias and applies max(0, .) as its product
+    # writes the output (MatrixProduct.h's BiasRelu): in the AVX-512 kernel's stores, in a pass over
+    # each slab elsewhere. The same weights without an activation give z on the same product path;
+    # relu(z) must be exactly z where z >= 0 or NaN, +0 below (tf.nn.relu, Eigen's max(0)).
+    _core.set_product_kernel(kernel)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(rows, sizes[0])).astype(np.float32)
+    x[0, :] = 0.0  # z = b exactly
+    x[1 % rows, 0] = np.inf  # infinite z of either sign, and NaN (inf - inf) where the row has both
+    x[2 % rows, :2] = [np.inf, -np.inf]
+    kernel_weights = rng.normal(size=sizes).astype(np.float32)
+    bias = rng.normal(size=sizes[1]).astype(np.float32)
+    bias[: sizes[1] // 2] = -0.0
+    outputs = {}
+    for activation in (None, "relu"):
+        layer = K.layers.Dense(sizes[1], activation=activation)
+        model = K.Sequential([K.Input((sizes[0],)), layer])
+        model.set_weights([kernel_weights, bias])
+        outputs[activation] = (model.predict(x, batch_size=rows, verbose=0), np.asarray(model(x)))
+    for z, y in zip(outputs[None], outputs["relu"]):
+        expected = np.where(z < 0, np.float32(0), z)
+        assert np.isnan(z).any() and np.isinf(z).any() and (z < 0).any()
+        np.testing.assert_array_equal(y.view(np.uint32), expected.view(np.uint32))

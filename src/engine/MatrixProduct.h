@@ -29,6 +29,18 @@ enum class Transpose { No, Yes };
 // emulated mixed_bfloat16 product, kernels::sgemm_avx512_bf16_operands); only on that kernel.
 enum class OperandRounding { None, Bfloat16 };
 
+// What a product does to each value of c as it finishes it: c + bias[j] (bias: one value per
+// column, or none), then max(0, ·) when relu (NaN and -0 kept, as Eigen's max(0) keeps them).
+// The AVX-512 kernel does it in the stores that write c (kernels::ProductEpilogue); every other
+// path in a pass over its own slab right after the product. A Dense layer's bias and relu then
+// cost no pass of their own.
+template <typename T>
+struct BiasRelu {
+  const T* bias = nullptr;
+  bool relu = false;
+  bool any() const { return bias || relu; }
+};
+
 // Below this many multiply-adds Eigen's product beats OpenBLAS's fixed per-call cost (buffer
 // allocation, packing): the tutorial's 64→1 layer. Measured in one process, alternating: the
 // 10-64-64-1 training step 6% faster; moving the bar to 32×64×64 products made it slower.
@@ -165,10 +177,17 @@ namespace detail {
 // (Xeon VM, one thread) 32x64 by 64x1 took 150 ns here against Eigen's 210 ns, (32x64)ᵀ by 32x1
 // 130 against 320, 32x1 by (64x1)ᵀ 150 against 360, and one sample's 64x1 output 7 against 96.
 // rows/cols/pointers describe the slab (product_slab), ldc the whole result's row stride.
+inline bool thin_column(Index cols, Index ldb, bool tb, Index ldc) { return cols == 1 && ldc == 1 && (tb || ldb == 1); }
+inline bool thin_depth(Index k, Index lda, bool ta, Index ldb, bool tb) {
+  return k == 1 && (ta || lda == 1) && (!tb || ldb == 1);
+}
+inline bool thin_shape(Index cols, Index k, Index lda, bool ta, Index ldb, bool tb, Index ldc) {
+  return thin_column(cols, ldb, tb, ldc) || thin_depth(k, lda, ta, ldb, tb);
+}
 template <typename T>
 bool thin_product(Index rows, Index cols, Index k, const T* a, Index lda, bool ta, const T* b, Index ldb, bool tb,
                   T* c, Index ldc, bool accumulate) {
-  if (cols == 1 && ldc == 1 && (tb || ldb == 1)) {  // c (a column) = op(A) · b, b contiguous either way
+  if (thin_column(cols, ldb, tb, ldc)) {  // c (a column) = op(A) · b, b contiguous either way
     if (ta) {  // A is stored (k x rows): c += b[p] · row p of it, over rows contiguous
       if (!accumulate) std::fill(c, c + rows, T(0));
       for (Index p = 0; p < k; ++p) {
@@ -189,7 +208,7 @@ bool thin_product(Index rows, Index cols, Index k, const T* a, Index lda, bool t
     }
     return true;
   }
-  if (k == 1 && (ta || lda == 1) && (!tb || ldb == 1)) {  // c = a bᵀ, both operands contiguous vectors
+  if (thin_depth(k, lda, ta, ldb, tb)) {  // c = a bᵀ, both operands contiguous vectors
     for (Index i = 0; i < rows; ++i) {
       const T ai = a[i];
       T* c_row = c + i * ldc;
@@ -210,12 +229,43 @@ bool thin_product(Index rows, Index cols, Index k, const T* a, Index lda, bool t
 // Eigen (1x64 by 64x64: 163 against 129).
 inline bool avx512_takes_small(Index rows, Index cols) { return cols >= 16 && rows >= 4; }
 
+// One slab's product on the paths other than the AVX-512 kernel: the thin loops, OpenBLAS, Eigen.
+template <typename T>
+void other_product(Index rows, Index cols, Index k, const T* a, Index lda, bool ta, const T* b, Index ldb, bool tb,
+                   T* c, Index ldc, bool accumulate, bool tiny) {
+  if (tiny && thin_product(rows, cols, k, a, lda, ta, b, ldb, tb, c, ldc, accumulate)) return;
+#ifdef FASTDENSE_OPENBLAS
+  if (product_kernel() != ProductKernel::Eigen && !tiny) {
+    const auto op = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
+    blas_gemm(op(ta), op(tb), rows, cols, k, a, lda, b, ldb, accumulate ? T(1) : T(0), c, ldc);
+    return;
+  }
+#endif
+  using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
+  Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>> c_map(c, rows, cols, Eigen::OuterStride<>(ldc));
+  const Strided a_map(a, ta ? k : rows, ta ? rows : k, Eigen::OuterStride<>(lda));
+  const Strided b_map(b, tb ? cols : k, tb ? k : cols, Eigen::OuterStride<>(ldb));
+  eigen_product(c_map, a_map, ta ? Transpose::Yes : Transpose::No, b_map, tb ? Transpose::Yes : Transpose::No,
+                accumulate);
+}
+
+// BiasRelu's pass over a finished (rows x cols) slab of c (row stride ldc; bias at its first
+// column): the values the AVX-512 kernel's stores give.
+template <typename T>
+void add_bias_relu(T* c, Index rows, Index cols, Index ldc, const T* bias, bool relu) {
+  for (Index i = 0; i < rows; ++i) {
+    T* row = c + i * ldc;
+    if (bias) simd_range(0, cols, [&](Index j) { row[j] += bias[j]; });
+    if (relu) simd_range(0, cols, [&](Index j) { row[j] = row[j] < T(0) ? T(0) : row[j]; });
+  }
+}
+
 // op_a(a) · op_b(b) for the rows [begin, end) of the result (or its columns when by_rows is
 // false), single-threaded; pointers and leading dimensions describe the whole row-major operands.
 template <typename T>
 void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op_a, const T* b, Index ldb,
                   Transpose op_b, T* c, bool accumulate, bool by_rows, Index begin, Index end,
-                  OperandRounding rounding = OperandRounding::None) {
+                  OperandRounding rounding = OperandRounding::None, const BiasRelu<T>& store = {}) {
   const bool ta = op_a == Transpose::Yes, tb = op_b == Transpose::Yes;
   const T* a_part = a;
   const T* b_part = b;
@@ -230,33 +280,26 @@ void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op
     c_part = c + begin;
     cols = end - begin;
   }
-  if (rounding == OperandRounding::Bfloat16) {
-    if constexpr (std::is_same_v<T, float>) {
+  const T* bias_part = store.bias && !by_rows ? store.bias + begin : store.bias;
+  if constexpr (std::is_same_v<T, float>) {
+    if (rounding == OperandRounding::Bfloat16) {
       if (!kernels::avx512_gemm_supported()) throw StateError("bfloat16 operand rounding needs the AVX-512 kernel");
-      kernels::sgemm_avx512_bf16_operands(ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n);
+      kernels::sgemm_avx512_bf16_operands(ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n,
+                                          {bias_part, store.relu});
       return;
     }
   }
   const bool tiny = double(m) * double(n) * double(k) < kTinyProductWork;
-  if (tiny && thin_product(rows, cols, k, a_part, lda, ta, b_part, ldb, tb, c_part, n, accumulate)) return;
   if constexpr (std::is_same_v<T, float>) {
-    if (product_kernel() == ProductKernel::Avx512 && (!tiny || avx512_takes_small(rows, cols))) {
-      kernels::sgemm_avx512(ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n);
+    if (product_kernel() == ProductKernel::Avx512 && (!tiny || avx512_takes_small(rows, cols)) &&
+        !(tiny && thin_shape(cols, k, lda, ta, ldb, tb, n))) {
+      kernels::sgemm_avx512(ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n,
+                            {bias_part, store.relu});
       return;
     }
   }
-#ifdef FASTDENSE_OPENBLAS
-  if (product_kernel() != ProductKernel::Eigen && !tiny) {
-    const auto op = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
-    blas_gemm(op(ta), op(tb), rows, cols, k, a_part, lda, b_part, ldb, accumulate ? T(1) : T(0), c_part, n);
-    return;
-  }
-#endif
-  using Strided = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
-  Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>> c_map(c_part, rows, cols, Eigen::OuterStride<>(n));
-  const Strided a_map(a_part, ta ? k : rows, ta ? rows : k, Eigen::OuterStride<>(lda));
-  const Strided b_map(b_part, tb ? cols : k, tb ? k : cols, Eigen::OuterStride<>(ldb));
-  eigen_product(c_map, a_map, op_a, b_map, op_b, accumulate);
+  other_product(rows, cols, k, a_part, lda, ta, b_part, ldb, tb, c_part, n, accumulate, tiny);
+  if (store.any()) add_bias_relu(c_part, rows, cols, n, bias_part, store.relu);
 }
 
 }  // namespace detail
@@ -270,10 +313,9 @@ struct NoEpilogue {
 // op(A) for a result at least as tall as it is wide, else the columns of op(B). For a caller
 // that runs several steps in one parallel region (Dense's backward); every part must run, and
 // the result is complete only after all parts have (a barrier).
-template <typename C, typename A, typename B>
+template <typename C, typename A, typename B, typename T = typename std::decay_t<C>::Scalar>
 void multiply_part(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate, Index part,
-                   Index parts, OperandRounding rounding = OperandRounding::None) {
-  using T = typename std::decay_t<C>::Scalar;
+                   Index parts, OperandRounding rounding = OperandRounding::None, const BiasRelu<T>& store = {}) {
   const Index m = c.rows(), n = c.cols();
   const Index k = op_a == Transpose::Yes ? a.rows() : a.cols();
   eigen_assert((op_a == Transpose::Yes ? a.cols() : a.rows()) == m);
@@ -284,7 +326,7 @@ void multiply_part(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b
   const bool by_rows = m >= n;
   const Index extent = by_rows ? m : n;
   detail::product_slab<T>(m, n, k, a.data(), lda, op_a, b.data(), ldb, op_b, c.data(), accumulate, by_rows,
-                          extent * part / parts, extent * (part + 1) / parts, rounding);
+                          extent * part / parts, extent * (part + 1) / parts, rounding, store);
 }
 
 // c = op_a(a) · op_b(b), or c += … when accumulate. Operands are row-major, contiguous Eigen
@@ -292,10 +334,14 @@ void multiply_part(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b
 // epilogue(row_begin, row_end) runs on whole finished rows of c, each row once, inside the
 // product's parallel region: on a row slab right after the thread that computed it, on column
 // slabs after a barrier with the rows shared out. Dense adds its bias and applies its activation
-// there: one fork per layer instead of two, on rows still in that core's cache.
-template <typename C, typename A, typename B, typename Epilogue = NoEpilogue>
+// there: one fork per layer instead of two, on rows still in that core's cache. `store` (bias and
+// relu) is done before it, by each slab on its own (as the values are written, on the AVX-512
+// kernel): a Dense layer with a relu or no activation needs no epilogue at all.
+template <typename C, typename A, typename B, typename Epilogue = NoEpilogue,
+          typename T = typename std::decay_t<C>::Scalar>
 void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate = false,
-              const Epilogue& epilogue = Epilogue{}, OperandRounding rounding = OperandRounding::None) {
+              const Epilogue& epilogue = Epilogue{}, OperandRounding rounding = OperandRounding::None,
+              const BiasRelu<T>& store = {}) {
   const Index m = c.rows(), n = c.cols();
   const Index k = op_a == Transpose::Yes ? a.rows() : a.cols();
   if (m == 0 || n == 0) return;
@@ -305,7 +351,7 @@ void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, boo
   const int threads = detail::product_threads(m, k, n);
   if (threads > 1) {
     in_team(threads, [&](Index part, Index parts) {
-      multiply_part(c, a, op_a, b, op_b, accumulate, part, parts, rounding);
+      multiply_part(c, a, op_a, b, op_b, accumulate, part, parts, rounding, store);
       if constexpr (!std::is_same_v<Epilogue, NoEpilogue>) {
         if (m < n) {  // column slabs: every row is finished only when every thread is
 #pragma omp barrier
@@ -316,7 +362,7 @@ void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, boo
     return;
   }
 #endif
-  multiply_part(c, a, op_a, b, op_b, accumulate, 0, 1, rounding);
+  multiply_part(c, a, op_a, b, op_b, accumulate, 0, 1, rounding, store);
   epilogue(0, m);
 }
 

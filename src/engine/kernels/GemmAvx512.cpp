@@ -421,15 +421,16 @@ bool avx512_gemm_supported() {
 }
 
 void sgemm_avx512(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
-                  Index ldb, bool accumulate, float* c, Index ldc) {
+                  Index ldb, bool accumulate, float* c, Index ldc, const ProductEpilogue& epilogue) {
   if (m <= 0 || n <= 0) return;
-  gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, nullptr, accumulate, c, ldc);
+  gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, nullptr, accumulate, c, ldc, epilogue);
 }
 
 void sgemm_avx512_bf16_operands(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda,
-                                const float* b, Index ldb, bool accumulate, float* c, Index ldc) {
+                                const float* b, Index ldb, bool accumulate, float* c, Index ldc,
+                                const ProductEpilogue& epilogue) {
   if (m <= 0 || n <= 0) return;
-  gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, nullptr, accumulate, c, ldc, {}, true);
+  gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, nullptr, accumulate, c, ldc, epilogue, true);
 }
 
 PackedB::~PackedB() { std::free(data_); }

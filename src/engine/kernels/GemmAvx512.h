@@ -12,18 +12,31 @@ namespace fd::kernels {
 // Whether this CPU (and its operating system, which must save the ZMM registers) runs the kernel.
 bool avx512_gemm_supported();
 
-// c (m x n, row stride ldc) = op_a(a) · op_b(b), or c += … when accumulate. a is (m x k) with row
-// stride lda, or (k x m) when trans_a; b is (k x n) with row stride ldb, or (n x k) when trans_b.
+// What a product does to each finished value of c in the store that writes it:
+// c = relu(c / (column_scale[j] * row_scale[i]) + bias[j]) (bias, column_scale: one value per
+// column of c, or none; row_scale: one per row, set with column_scale; relu: max(0, ·), or
+// none). A Dense layer's bias and relu, and an int8 Dense's dequantization on the portable path,
+// then cost no pass of their own over its output.
+struct ProductEpilogue {
+  const float* bias = nullptr;
+  bool relu = false;
+  const float* column_scale = nullptr;
+  const float* row_scale = nullptr;
+};
+
+// c (m x n, row stride ldc) = op_a(a) · op_b(b), or c += … when accumulate, then the epilogue. a
+// is (m x k) with row stride lda, or (k x m) when trans_a; b is (k x n) with row stride ldb, or
+// (n x k) when trans_b.
 void sgemm_avx512(bool trans_a, bool trans_b, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const float* a,
                   std::ptrdiff_t lda, const float* b, std::ptrdiff_t ldb, bool accumulate, float* c,
-                  std::ptrdiff_t ldc);
+                  std::ptrdiff_t ldc, const ProductEpilogue& epilogue = {});
 
 // The same with every value of a and b rounded to bfloat16 (round-to-nearest-even, as
 // lowp/Bfloat16.h's round_to_bf16) as the kernel packs it: the emulated mixed_bfloat16 product
 // without a rounded copy of either operand.
 void sgemm_avx512_bf16_operands(bool trans_a, bool trans_b, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k,
                                 const float* a, std::ptrdiff_t lda, const float* b, std::ptrdiff_t ldb, bool accumulate,
-                                float* c, std::ptrdiff_t ldc);
+                                float* c, std::ptrdiff_t ldc, const ProductEpilogue& epilogue = {});
 
 // op(B) packed once into the kernel's panels (kNr columns each, at the whole depth k), for
 // products that reuse one B many times (a Dense layer's weights over the chunks of one predict
@@ -55,18 +68,6 @@ class PackedB {
   float* data_ = nullptr;
   std::size_t capacity_ = 0;
   std::ptrdiff_t k_ = 0, n_ = 0;
-};
-
-// What a product does to each finished value of c in the store that writes it:
-// c = relu(c / (column_scale[j] * row_scale[i]) + bias[j]) (bias, column_scale: one value per
-// column of c, or none; row_scale: one per row, set with column_scale; relu: max(0, ·), or
-// none). A Dense layer's bias and relu, and an int8 Dense's dequantization on the portable path,
-// then cost no pass of their own over its output.
-struct ProductEpilogue {
-  const float* bias = nullptr;
-  bool relu = false;
-  const float* column_scale = nullptr;
-  const float* row_scale = nullptr;
 };
 
 // c (m x b.cols(), row stride ldc) = op_a(a) · B (or += …) with B packed beforehand, then the

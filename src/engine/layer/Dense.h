@@ -53,7 +53,7 @@ class Dense : public Layer<T> {
 
   void resize(Index batch) override {
     Base::resize(batch);
-    if (!linear() && z_.rows() < batch) z_.resize(this->value_.rows(), this->width_);
+    if (keeps_z() && z_.rows() < batch) z_.resize(this->value_.rows(), this->width_);
   }
 
   MatrixMap<T> logits() override { return linear() ? this->value() : preactivation(); }
@@ -135,7 +135,8 @@ class Dense : public Layer<T> {
   void compute_rows(Index first, Index count, const lowp::PackedWeightBf16* packed) {
     auto x = rows_of(this->inputs_[0]->value_rows(first, count), kernel_.rows);
     auto y = rows_of(this->value_rows(first, count), kernel_.cols);
-    MatrixMap<T> z = linear() ? y : rows_of(MatrixMap<T>(z_.data() + first * this->width_, count, this->width_), kernel_.cols);
+    MatrixMap<T> z = keeps_z() ? rows_of(MatrixMap<T>(z_.data() + first * this->width_, count, this->width_), kernel_.cols) : y;
+    const BiasRelu<T> store{bias_ ? bias_->value : nullptr, !linear()};  // when !keeps_z()
     const auto bias_and_activation = [&](Index begin, Index end) {
       auto rows = z.middleRows(begin, end - begin);
       if (bias_) rows.rowwise() += bias_->values().row(0);
@@ -157,12 +158,17 @@ class Dense : public Layer<T> {
       return;
     }
     // Bias and activation run on finished rows of z inside the product's parallel region (one
-    // fork per layer instead of one for the product and another for the activation).
+    // fork per layer instead of one for the product and another for the activation); a relu or
+    // no activation in the product's own stores (BiasRelu), straight into y.
     if (emulation_ == Emulation::Copies) {  // the rows of x rounded into their rows of the copy
       T* rounded = rounded_x_.data() + first * rows_per_sample_ * kernel_.rows;
       if constexpr (std::is_same_v<T, float>) lowp::round_floats_to_bf16(x.data(), rounded, x.size());
-      multiply(z, MatrixMap<T>(rounded, x.rows(), x.cols()), Transpose::No, rounded_w_, Transpose::No, false,
-               bias_and_activation);
+      const MatrixMap<T> rounded_x(rounded, x.rows(), x.cols());
+      if (keeps_z())
+        multiply(z, rounded_x, Transpose::No, rounded_w_, Transpose::No, false, bias_and_activation);
+      else
+        multiply(y, rounded_x, Transpose::No, rounded_w_, Transpose::No, false, NoEpilogue{}, OperandRounding::None,
+                 store);
       return;
     }
     if constexpr (std::is_same_v<T, float>) {
@@ -178,8 +184,17 @@ class Dense : public Layer<T> {
         return;
       }
     }
-    multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, bias_and_activation, rounding());
+    if (keeps_z())
+      multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, bias_and_activation, rounding());
+    else
+      multiply(y, x, Transpose::No, kernel_.values(), Transpose::No, false, NoEpilogue{}, rounding(), store);
   }
+  // Whether the layer keeps its pre-activation z = x W + b apart from its output y: not for no
+  // activation (z is y) nor for a plain relu, computed in the product's stores straight into y,
+  // whose gradient (Activation.cpp's Relu: dY where z > 0) reads y in z's place: y > 0 exactly
+  // where z > 0, and y is NaN where z is. Its logits() are then y: a relu layer's never feed a
+  // loss (Network's use_logits takes them only before a sigmoid or softmax).
+  bool keeps_z() const { return !linear() && !activation_.is_plain_relu(); }
   // Whether this layer's step runs the float32 code (its fused parallel regions): a float32 layer,
   // or an emulated mixed_bfloat16 one (emulation_). Through the lowp products instead, with their
   // own forks for the products, the bias and the activation, the emulated 784-256-256-10 step
@@ -304,7 +319,7 @@ class Dense : public Layer<T> {
   }
   static constexpr Index kColumnsPerBlock = 256;  // bias gradient: 1 KB of each row per block
   static constexpr Index kRowsPerBlock = 16;       // bias + activation: 256 KB of z at 4096 units
-  MatrixMap<T> preactivation() { return {z_.data(), this->batch_, this->width_}; }
+  MatrixMap<T> preactivation() { return keeps_z() ? MatrixMap<T>(z_.data(), this->batch_, this->width_) : this->value(); }
 
   Parameter<T> kernel_;
   std::optional<Parameter<T>> bias_;
