@@ -253,10 +253,15 @@ void other_product(Index rows, Index cols, Index k, const T* a, Index lda, bool 
 // column): the values the AVX-512 kernel's stores give.
 template <typename T>
 void add_bias_relu(T* c, Index rows, Index cols, Index ldc, const T* bias, bool relu) {
+  const auto max0 = [](T z) { return z < T(0) ? T(0) : z; };
   for (Index i = 0; i < rows; ++i) {
     T* row = c + i * ldc;
-    if (bias) simd_range(0, cols, [&](Index j) { row[j] += bias[j]; });
-    if (relu) simd_range(0, cols, [&](Index j) { row[j] = row[j] < T(0) ? T(0) : row[j]; });
+    if (bias && relu)
+      simd_range(0, cols, [&](Index j) { row[j] = max0(row[j] + bias[j]); });
+    else if (bias)
+      simd_range(0, cols, [&](Index j) { row[j] += bias[j]; });
+    else
+      simd_range(0, cols, [&](Index j) { row[j] = max0(row[j]); });
   }
 }
 
