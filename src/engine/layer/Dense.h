@@ -136,7 +136,7 @@ class Dense : public Layer<T> {
     auto x = rows_of(this->inputs_[0]->value_rows(first, count), kernel_.rows);
     auto y = rows_of(this->value_rows(first, count), kernel_.cols);
     MatrixMap<T> z = keeps_z() ? rows_of(MatrixMap<T>(z_.data() + first * this->width_, count, this->width_), kernel_.cols) : y;
-    const BiasRelu<T> store{bias_ ? bias_->value : nullptr, !linear()};  // when !keeps_z()
+    const BiasRelu<T> store{bias_ ? bias_->value : nullptr, !linear()};  // used when !keeps_z()
     const auto bias_and_activation = [&](Index begin, Index end) {
       auto rows = z.middleRows(begin, end - begin);
       if (bias_) rows.rowwise() += bias_->values().row(0);
@@ -157,43 +157,38 @@ class Dense : public Layer<T> {
       });
       return;
     }
-    // Bias and activation run on finished rows of z inside the product's parallel region (one
-    // fork per layer instead of one for the product and another for the activation); a relu or
-    // no activation in the product's own stores (BiasRelu), straight into y.
-    if (emulation_ == Emulation::Copies) {  // the rows of x rounded into their rows of the copy
-      T* rounded = rounded_x_.data() + first * rows_per_sample_ * kernel_.rows;
-      if constexpr (std::is_same_v<T, float>) lowp::round_floats_to_bf16(x.data(), rounded, x.size());
-      const MatrixMap<T> rounded_x(rounded, x.rows(), x.cols());
-      if (keeps_z())
-        multiply(z, rounded_x, Transpose::No, rounded_w_, Transpose::No, false, bias_and_activation);
-      else
-        multiply(y, rounded_x, Transpose::No, rounded_w_, Transpose::No, false, NoEpilogue{}, OperandRounding::None,
-                 store);
-      return;
-    }
+    // A relu or no activation runs in the product's own stores (BiasRelu), z being y; any other
+    // activation, with the bias, on finished rows of z inside the product's parallel region (one
+    // fork per layer instead of one for the product and another for the activation).
     if constexpr (std::is_same_v<T, float>) {
       if (!packed_kernel_.empty()) {  // predict's chunks: the kernel packed once per call
-        if (linear() || activation_.is_plain_relu()) {  // bias and relu in the product's stores, straight into y (predict needs no z)
-          kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, y.data(),
-                                       kernel_.cols, {bias_ ? bias_->value : nullptr, !linear()});
-          return;
-        }
+        const kernels::ProductEpilogue in_stores = keeps_z() ? kernels::ProductEpilogue{}
+                                                             : kernels::ProductEpilogue{store.bias, store.relu};
         kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, z.data(),
-                                     kernel_.cols);
-        bias_and_activation(0, z.rows());
+                                     kernel_.cols, in_stores);
+        if (keeps_z()) bias_and_activation(0, z.rows());
         return;
       }
     }
+    // Emulation::Copies: the rows of x rounded into their rows of the copy, multiplied by the rounded W.
+    const bool copies = emulation_ == Emulation::Copies;
+    T* rounded = copies ? rounded_x_.data() + first * rows_per_sample_ * kernel_.rows : nullptr;
+    if constexpr (std::is_same_v<T, float>) {
+      if (copies) lowp::round_floats_to_bf16(x.data(), rounded, x.size());
+    }
+    const MatrixMap<T> x_product = copies ? MatrixMap<T>(rounded, x.rows(), x.cols()) : x;
+    const MatrixMap<T> kernel_product =
+        copies ? MatrixMap<T>(rounded_w_.data(), kernel_.rows, kernel_.cols) : kernel_.values();
     if (keeps_z())
-      multiply(z, x, Transpose::No, kernel_.values(), Transpose::No, false, bias_and_activation, rounding());
+      multiply(z, x_product, Transpose::No, kernel_product, Transpose::No, false, bias_and_activation, rounding());
     else
-      multiply(y, x, Transpose::No, kernel_.values(), Transpose::No, false, NoEpilogue{}, rounding(), store);
+      multiply(y, x_product, Transpose::No, kernel_product, Transpose::No, false, NoEpilogue{}, rounding(), store);
   }
   // Whether the layer keeps its pre-activation z = x W + b apart from its output y: not for no
   // activation (z is y) nor for a plain relu, computed in the product's stores straight into y,
   // whose gradient (Activation.cpp's Relu: dY where z > 0) reads y in z's place: y > 0 exactly
-  // where z > 0, and y is NaN where z is. Its logits() are then y: a relu layer's never feed a
-  // loss (Network's use_logits takes them only before a sigmoid or softmax).
+  // where z > 0, and y is NaN where z is. Its logits() are then y, which no loss reads (Network's
+  // use_logits takes logits only before a sigmoid or softmax).
   bool keeps_z() const { return !linear() && !activation_.is_plain_relu(); }
   // Whether this layer's step runs the float32 code (its fused parallel regions): a float32 layer,
   // or an emulated mixed_bfloat16 one (emulation_). Through the lowp products instead, with their
