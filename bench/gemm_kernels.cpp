@@ -1,4 +1,4 @@
-// fastdense's own AVX-512 float32 kernel (src/engine/kernels/GemmAvx512.cpp) against OpenBLAS
+// fastdense's own float32 kernel (src/engine/kernels/Gemm.h: AVX-512, or AVX2 with `avx2`) against OpenBLAS
 // (scipy-openblas32), both single-threaded as the engine runs them (one slab per OpenMP thread),
 // on the slabs of the benchmark's Dense products: for x (n×k) and W (k×m), forward x·W,
 // dW = xᵀ·dZ and dX = dZ·Wᵀ; and the kernel with op(B) packed beforehand (PackedB: the weights
@@ -7,10 +7,11 @@
 // waits for a core nor the rounds disturbed most should count.
 //
 //   SP=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-//   g++ -O3 -march=native -DFASTDENSE_OPENBLAS bench/gemm_kernels.cpp src/engine/kernels/GemmAvx512.cpp \
+//   g++ -O3 -march=native -DFASTDENSE_OPENBLAS bench/gemm_kernels.cpp src/engine/kernels/Gemm*.cpp \
 //       src/engine/lowp/Dispatch.cpp -o /tmp/gemm_kernels -Isrc -I$SP/scipy_openblas32/include \
 //       -L$SP/scipy_openblas32/lib -lscipy_openblas -Wl,-rpath,$SP/scipy_openblas32/lib
-//   OPENBLAS_NUM_THREADS=1 /tmp/gemm_kernels [rounds] [predict]
+//   OPENBLAS_NUM_THREADS=1 /tmp/gemm_kernels [rounds] [all|predict] [avx512|avx2]
+// (On an AVX-512 CPU, OPENBLAS_CORETYPE=Haswell holds OpenBLAS to its AVX2 kernels beside `avx2`.)
 #include <cblas.h>
 
 #include <algorithm>
@@ -22,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/kernels/GemmAvx512.h"
+#include "engine/kernels/Gemm.h"
 
 namespace {
 
@@ -51,8 +52,10 @@ double seconds_per_call(F f, double flops) {
 int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 7;
   const bool only_chunks = argc > 2 && std::string(argv[2]) == "predict";  // just predict's chunks
-  if (!fd::kernels::avx512_gemm_supported()) {
-    std::printf("this CPU lacks AVX-512: nothing to compare\n");
+  const bool avx2 = argc > 3 && std::string(argv[3]) == "avx2";
+  const fd::kernels::Isa isa = avx2 ? fd::kernels::Isa::Avx2 : fd::kernels::Isa::Avx512;
+  if (!fd::kernels::gemm_supported(isa)) {
+    std::printf("this CPU lacks %s: nothing to compare\n", avx2 ? "AVX2 and FMA" : "AVX-512");
     return 0;
   }
   scipy_openblas_set_num_threads(1);
@@ -76,7 +79,8 @@ int main(int argc, char** argv) {
   for (const auto& l : chunks) products.push_back({false, false, l[0], l[2], l[1]});
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> uniform(-1, 1);
-  std::printf("%-3s %-3s %6s %6s %6s   GFLOP/s: own avx512   OpenBLAS   ratio   own, B packed   max |diff|\n", "tA", "tB", "m", "n", "k");
+  std::printf("%-3s %-3s %6s %6s %6s   GFLOP/s: own %-6s   OpenBLAS   ratio   own, B packed   max |diff|\n", "tA", "tB", "m", "n", "k",
+              avx2 ? "avx2" : "avx512");
   for (const auto& p : products) {
     const long arows = p.ta ? p.k : p.m, acols = p.ta ? p.m : p.k;
     const long brows = p.tb ? p.n : p.k, bcols = p.tb ? p.k : p.n;
@@ -85,16 +89,16 @@ int main(int argc, char** argv) {
     for (auto& v : b) v = uniform(rng);
     const double flops = 2.0 * double(p.m) * double(p.n) * double(p.k);
     const auto own = [&] {
-      fd::kernels::sgemm_avx512(p.ta, p.tb, p.m, p.n, p.k, a.data(), acols, b.data(), bcols, false, c1.data(), p.n);
+      fd::kernels::sgemm(isa, p.ta, p.tb, p.m, p.n, p.k, a.data(), acols, b.data(), bcols, false, c1.data(), p.n);
     };
     const auto blas = [&] {
       scipy_cblas_sgemm(CblasRowMajor, p.ta ? CblasTrans : CblasNoTrans, p.tb ? CblasTrans : CblasNoTrans, p.m, p.n,
                         p.k, 1.0f, a.data(), acols, b.data(), bcols, 0.0f, c2.data(), p.n);
     };
     fd::kernels::PackedB packed;
-    packed.pack(p.tb, b.data(), bcols, p.k, p.n);
+    packed.pack(isa, p.tb, b.data(), bcols, p.k, p.n);
     const auto prepacked = [&] {
-      fd::kernels::sgemm_avx512_packed(p.ta, p.m, a.data(), acols, packed, false, c1.data(), p.n);
+      fd::kernels::sgemm_packed(p.ta, p.m, a.data(), acols, packed, false, c1.data(), p.n);
     };
     double best_own = 1e30, best_blas = 1e30, best_packed = 1e30;
     for (int r = 0; r < rounds; ++r) {

@@ -1,9 +1,10 @@
 """The matrix-product paths on odd shapes: a Dense layer's three products (x·W, dW = xᵀ·dZ,
 dX = dZ·Wᵀ, and dX accumulated when two layers read one input) against NumPy, on every path
-this build has on this CPU (FASTDENSE_KERNEL=avx512|openblas|eigen). Sizes straddle the AVX-512
-kernel's register tile (12 rows x 32 columns), its 16-column half tiles, its depth blocks (k split
-evenly into blocks of at most 256), its column blocks (1024, narrowed to 512..1024 for short slabs
-of deep products) and the engine's split of large products into one slab per thread."""
+this build has on this CPU (FASTDENSE_KERNEL=avx512|avx2|openblas|eigen). Sizes straddle the own
+kernels' register tiles (AVX-512: 12 rows x 32 columns; AVX2: 6 x 16), their half tiles (16 and 8
+columns), their depth blocks (k split evenly into blocks of at most 256), their column blocks (1024,
+narrowed for short slabs of deep products) and the engine's split of large products into one slab
+per thread."""
 
 import threading
 from concurrent import futures
@@ -56,12 +57,14 @@ def numpy_step(weights, x, y, learning_rate):
 # 300 rows x 1050 columns run three 200-deep blocks in column blocks narrowed to 768 (then 282: a
 # 26-column tail panel); dW = xᵀ·dZ's slabs of 600 x 1050, two 150-deep blocks, in blocks of 512.
 # Then products below 32k multiply-adds (MatrixProduct.h): the tutorial's 10-64-64-1 shapes and one
-# at the AVX-512 kernel's small-product bar (4 rows, 16 columns), whose one-unit heads run the plain
-# loops of one column (x·W, dW) and of depth one (dX, the second head's accumulated).
+# at the own kernels' small-product bar (4 rows, 16 columns), whose one-unit heads run the plain
+# loops of one column (x·W, dW) and of depth one (dX, the second head's accumulated). Last, widths
+# of exactly 8 (AVX2's whole half tile, stored without masks) and 24 (a 16-column panel and such a
+# half), below and above the small-product bar.
 SHAPES = [(1, 257, 255, 129), (3, 255, 257, 17), (15, 129, 257, 33), (17, 257, 129, 3), (33, 127, 255, 1),
           (127, 257, 33, 15), (129, 255, 127, 257), (257, 129, 255, 17), (255, 17, 257, 129),
           (33, 129, 1031, 5), (40, 1031, 64, 10), (300, 600, 2100, 7), (32, 10, 64, 1), (4, 7, 16, 1),
-          (3, 7, 16, 1)]
+          (3, 7, 16, 1), (9, 100, 24, 8), (20, 300, 48, 8)]
 
 
 def check_against_numpy(rows, inputs, hidden, outputs):

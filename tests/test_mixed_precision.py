@@ -153,10 +153,10 @@ def test_every_bfloat16_path_trains_and_predicts_alike(path):
     np.testing.assert_allclose(got, reference.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("kernel", [k for k in ("avx512", "openblas") if k in fastdense._core.product_kernels()])
+@pytest.mark.parametrize("kernel", [k for k in ("avx512", "avx2", "openblas") if k in fastdense._core.product_kernels()])
 def test_emulated_path_at_sizes_that_fork_rounds_like_the_best_path(kernel, kernel_restored):
     # 300-200-150 at batch 256 is large enough for the float32 step's parallel regions, which the
-    # emulated path runs with its operands rounded: in fastdense's AVX-512 kernel's packing, or
+    # emulated path runs with its operands rounded: in fastdense's own kernels' packing, or
     # into copies on OpenBLAS's products. After a few steps the weights match the CPU's own bf16
     # path to float32 summation order and are measurably not the float32 model's; so do the
     # predictions of a call whose threads each run several chunks.
@@ -180,7 +180,7 @@ def test_emulated_path_at_sizes_that_fork_rounds_like_the_best_path(kernel, kern
     np.testing.assert_allclose(predictions["emulated"], predictions["best"], atol=2e-3)
 
 
-@pytest.mark.parametrize("kernel", [k for k in ("avx512", "openblas") if k in fastdense._core.product_kernels()])
+@pytest.mark.parametrize("kernel", [k for k in ("avx512", "avx2", "openblas") if k in fastdense._core.product_kernels()])
 def test_switching_the_bf16_path_inside_a_step_keeps_that_steps_operands(kernel, kernel_restored):
     # A custom loss runs between each step's forward and backward; this one switches the bf16 path
     # every time (emulated, then the CPU's own, ...). Each step's backward must read what its own

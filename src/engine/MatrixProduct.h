@@ -1,12 +1,12 @@
 // The engine's one matrix product, C = op(A) op(B) (or C += …). Dense spends nearly all of its
-// time here. On a CPU with AVX-512 float32 products go to fastdense's own kernel
-// (kernels/GemmAvx512.cpp); otherwise, and for float64, to OpenBLAS (the scipy-openblas32 wheel)
-// when the build found it: on the workload shapes OpenBLAS measured 1.4-2x Eigen's product
-// (bench/gemm_shapes.cpp). Eigen's product is the fallback, and also runs the tiny products whose
-// per-call set-up dominates, except those of one column or of depth one (plain loops,
-// thin_product) and, on the AVX-512 path, those at least 16 columns wide.
-// FASTDENSE_KERNEL=avx512|openblas|eigen (read when the module loads) picks the path for every
-// product, so that each path can be measured and tested on any machine that has it.
+// time here. On a CPU with AVX-512 float32 products go to fastdense's own kernel (kernels/Gemm.h;
+// its AVX2 build is selectable, see library_default()); otherwise, and for float64, to OpenBLAS
+// (the scipy-openblas32 wheel) when the build found it: on the workload shapes OpenBLAS measured
+// 1.4-2x Eigen's product (bench/gemm_shapes.cpp). Eigen's product is the fallback, and also runs
+// the tiny products whose per-call set-up dominates, except those of one column or of depth one
+// (plain loops, thin_product) and, on fastdense's own kernels, those at least 16 columns wide.
+// FASTDENSE_KERNEL=avx512|avx2|openblas|eigen (read when the module loads) picks the path for
+// every product, so that each path can be measured and tested on any machine that has it.
 #pragma once
 
 #include <algorithm>
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "Tensor.h"
-#include "kernels/GemmAvx512.h"
+#include "kernels/Gemm.h"
 
 #ifdef FASTDENSE_OPENBLAS
 #include <cblas.h>  // scipy-openblas32's header: every symbol carries the scipy_ prefix
@@ -25,13 +25,13 @@
 namespace fd {
 
 enum class Transpose { No, Yes };
-// Bfloat16: both operands rounded to bfloat16 as fastdense's AVX-512 kernel packs them (the
-// emulated mixed_bfloat16 product, kernels::sgemm_avx512_bf16_operands); only on that kernel.
+// Bfloat16: both operands rounded to bfloat16 as fastdense's own kernel packs them (the emulated
+// mixed_bfloat16 product, kernels::sgemm_bf16_operands); only on those kernels.
 enum class OperandRounding { None, Bfloat16 };
 
 // What a product does to each value of c as it finishes it: c + bias[j] (bias: one value per
 // column, or none), then max(0, ·) when relu (NaN and -0 kept, as Eigen's max(0) keeps them).
-// The AVX-512 kernel does it in the stores that write c (kernels::ProductEpilogue); every other
+// fastdense's own kernels do it in the stores that write c (kernels::ProductEpilogue); every other
 // path in a pass over its own slab right after the product. A Dense layer's bias and relu then
 // cost no pass of their own.
 template <typename T>
@@ -94,35 +94,53 @@ inline std::string matrix_product_library() {
 #endif
 }
 
-// The path that runs the products above the tiny ones (those always run on Eigen's). Avx512 is
-// fastdense's own float32 kernel; float64 products then go to OpenBLAS (or Eigen without it).
-enum class ProductKernel { Avx512, OpenBLAS, Eigen };
+// The path that runs the products above the tiny ones (those always run on Eigen's). Avx512 and
+// Avx2 are fastdense's own float32 kernels; float64 products then go to OpenBLAS (or Eigen
+// without it).
+enum class ProductKernel { Avx512, Avx2, OpenBLAS, Eigen };
 
+// Where the CPU lacks AVX-512: OpenBLAS when the build has it, else the AVX2 kernel where the CPU
+// has AVX2 and FMA, else Eigen. OpenBLAS stays ahead of the AVX2 kernel there because, held to AVX2
+// on the Sapphire Rapids VM (2026-12-06, x86-64-v3 module, OPENBLAS_CORETYPE=Haswell, alternating
+// runs), the AVX2 kernel took the tutorial's train_on_batch from 16.4-16.8 to 13.2-14.0 us and
+// 784-256-256-10 prediction up 1-5%, but that model's training 6-10% down (on one thread too),
+// although each of its products measured 1.0-1.35x OpenBLAS's in isolation (bench/gemm_kernels.cpp):
+// a cost outside the single products, not yet found. FASTDENSE_KERNEL=avx2 selects it.
 inline ProductKernel library_default() {
 #ifdef FASTDENSE_OPENBLAS
   return ProductKernel::OpenBLAS;
 #else
-  return ProductKernel::Eigen;
+  return kernels::gemm_supported(kernels::Isa::Avx2) ? ProductKernel::Avx2 : ProductKernel::Eigen;
 #endif
 }
 
 inline ProductKernel& product_kernel() {
-  static ProductKernel kernel = kernels::avx512_gemm_supported() ? ProductKernel::Avx512 : library_default();
+  static ProductKernel kernel =
+      kernels::gemm_supported(kernels::Isa::Avx512) ? ProductKernel::Avx512 : library_default();
   return kernel;
+}
+
+// Whether float32 products run on one of fastdense's own kernels, and on which instruction set.
+inline bool own_kernel() {
+  return product_kernel() == ProductKernel::Avx512 || product_kernel() == ProductKernel::Avx2;
+}
+inline kernels::Isa own_kernel_isa() {
+  return product_kernel() == ProductKernel::Avx2 ? kernels::Isa::Avx2 : kernels::Isa::Avx512;
 }
 
 // The paths this build has on this CPU, the default first.
 inline std::vector<std::string> available_product_kernels() {
   std::vector<std::string> names;
-  if (kernels::avx512_gemm_supported()) names.push_back("avx512");
+  if (kernels::gemm_supported(kernels::Isa::Avx512)) names.push_back("avx512");
 #ifdef FASTDENSE_OPENBLAS
   names.push_back("openblas");
 #endif
+  if (kernels::gemm_supported(kernels::Isa::Avx2)) names.push_back("avx2");
   names.push_back("eigen");
   return names;
 }
 
-// "avx512", "openblas" or "eigen", with what runs in parentheses (the kernel's register tile,
+// "avx512", "avx2", "openblas" or "eigen", with what runs in parentheses (the kernel's register tile,
 // OpenBLAS's core, Eigen's instruction sets): the benchmark records it beside its numbers.
 inline std::string product_kernel_description() {
   const std::string eigen = std::string("eigen (") + Eigen::SimdInstructionSetsInUse() + ")";
@@ -133,8 +151,10 @@ inline std::string product_kernel_description() {
 #endif
   switch (product_kernel()) {
     case ProductKernel::Avx512:
-      return std::string("avx512 (fastdense float32 kernel, ") + kernels::avx512_gemm_blocking() +
-             " tiles; float64: " + openblas + ")";
+    case ProductKernel::Avx2:
+      return std::string(product_kernel() == ProductKernel::Avx512 ? "avx512" : "avx2") +
+             " (fastdense float32 kernel, " + kernels::gemm_blocking(own_kernel_isa()) + " tiles; float64: " +
+             openblas + ")";
     case ProductKernel::OpenBLAS: return openblas;
     default: return eigen;
   }
@@ -149,8 +169,10 @@ inline void select_product_kernel(const std::string& name) {
     throw ShapeError("FASTDENSE_KERNEL: unknown or unavailable matrix-product kernel '" + name +
                      "' (this build and CPU have: " + known + ")");
   }
-  product_kernel() = name == "eigen" ? ProductKernel::Eigen
-                     : name == "avx512" ? ProductKernel::Avx512 : ProductKernel::OpenBLAS;
+  product_kernel() = name == "eigen"    ? ProductKernel::Eigen
+                     : name == "avx512" ? ProductKernel::Avx512
+                     : name == "avx2"   ? ProductKernel::Avx2
+                                        : ProductKernel::OpenBLAS;
 }
 
 // Called once when the module loads: every product runs single-threaded inside the engine's one
@@ -222,14 +244,14 @@ bool thin_product(Index rows, Index cols, Index k, const T* a, Index lda, bool t
   return false;
 }
 
-// Whether the AVX-512 kernel also takes a product below kTinyProductWork: one of at least 16
+// Whether fastdense's own kernel also takes a product below kTinyProductWork: one of at least 16
 // result columns (a 32-column panel half used) and 4 rows. Measured against Eigen on the Xeon VM,
 // one thread: 32x10 by 10x64 (the tutorial's first layer) 300 ns against 650, its weight gradient
 // (32x10)ᵀ by 32x64 285 against 530, 8x10 by 10x64 95 against 265; one-row products stay on
 // Eigen (1x64 by 64x64: 163 against 129).
-inline bool avx512_takes_small(Index rows, Index cols) { return cols >= 16 && rows >= 4; }
+inline bool own_kernel_takes_small(Index rows, Index cols) { return cols >= 16 && rows >= 4; }
 
-// One slab's product on the paths other than the AVX-512 kernel: the thin loops, OpenBLAS, Eigen.
+// One slab's product on the paths other than fastdense's own kernels: the thin loops, OpenBLAS, Eigen.
 template <typename T>
 void other_product(Index rows, Index cols, Index k, const T* a, Index lda, bool ta, const T* b, Index ldb, bool tb,
                    T* c, Index ldc, bool accumulate, bool tiny) {
@@ -250,7 +272,7 @@ void other_product(Index rows, Index cols, Index k, const T* a, Index lda, bool 
 }
 
 // BiasRelu's pass over a finished (rows x cols) slab of c (row stride ldc; bias at its first
-// column): the values the AVX-512 kernel's stores give.
+// column): the values fastdense's own kernels' stores give.
 template <typename T>
 void add_bias_relu(T* c, Index rows, Index cols, Index ldc, const T* bias, bool relu) {
   const auto max0 = [](T z) { return z < T(0) ? T(0) : z; };
@@ -288,17 +310,17 @@ void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op
   const T* bias_part = store.bias && !by_rows ? store.bias + begin : store.bias;
   if constexpr (std::is_same_v<T, float>) {
     if (rounding == OperandRounding::Bfloat16) {
-      if (!kernels::avx512_gemm_supported()) throw StateError("bfloat16 operand rounding needs the AVX-512 kernel");
-      kernels::sgemm_avx512_bf16_operands(ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n,
+      if (!own_kernel()) throw StateError("bfloat16 operand rounding needs fastdense's own kernel");
+      kernels::sgemm_bf16_operands(own_kernel_isa(), ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n,
                                           {bias_part, store.relu});
       return;
     }
   }
   const bool tiny = double(m) * double(n) * double(k) < kTinyProductWork;
   if constexpr (std::is_same_v<T, float>) {
-    if (product_kernel() == ProductKernel::Avx512 && (!tiny || avx512_takes_small(rows, cols)) &&
+    if (own_kernel() && (!tiny || own_kernel_takes_small(rows, cols)) &&
         !(tiny && thin_shape(cols, k, lda, ta, ldb, tb, n))) {
-      kernels::sgemm_avx512(ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n,
+      kernels::sgemm(own_kernel_isa(), ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n,
                             {bias_part, store.relu});
       return;
     }
@@ -340,8 +362,8 @@ void multiply_part(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b
 // product's parallel region: on a row slab right after the thread that computed it, on column
 // slabs after a barrier with the rows shared out. Dense adds its bias and applies its activation
 // there: one fork per layer instead of two, on rows still in that core's cache. `store` (bias and
-// relu) is done before it, by each slab on its own (as the values are written, on the AVX-512
-// kernel): a Dense layer with a relu or no activation needs no epilogue at all.
+// relu) is done before it, by each slab on its own (as the values are written, on fastdense's
+// own kernels): a Dense layer with a relu or no activation needs no epilogue at all.
 template <typename C, typename A, typename B, typename Epilogue = NoEpilogue,
           typename T = typename std::decay_t<C>::Scalar>
 void multiply(C&& c, const A& a, Transpose op_a, const B& b, Transpose op_b, bool accumulate = false,

@@ -70,7 +70,7 @@ class Dense : public Layer<T> {
   void infer_rows(Index first, Index count) override { compute_rows(first, count, nullptr); }
 
   // For a predict call that runs several chunks of rows on each thread (Network::predict): the
-  // kernel is packed once into the AVX-512 product's panels, shared by every chunk and thread,
+  // kernel is packed once into fastdense's own kernel's panels, shared by every chunk and thread,
   // instead of once per chunk and thread (a 64-row chunk of 784x256 measured 1.2x faster, a
   // 16-row one 1.7x). reserve_packed_kernel(true) sizes the packed form and says whether the layer
   // wants one; the call's threads then each pack their share with pack_kernel_part (the 64 MB of
@@ -80,9 +80,8 @@ class Dense : public Layer<T> {
   bool reserve_packed_kernel(bool pack) {
     packed_kernel_.clear();
     if constexpr (std::is_same_v<T, float>) {
-      if (pack && precision_ == ComputePrecision::Native && product_kernel() == ProductKernel::Avx512 &&
-          kernel_.size() >= (1 << 14)) {
-        packed_kernel_.reserve(kernel_.rows, kernel_.cols);
+      if (pack && precision_ == ComputePrecision::Native && own_kernel() && kernel_.size() >= (1 << 14)) {
+        packed_kernel_.reserve(own_kernel_isa(), kernel_.rows, kernel_.cols);
         return true;
       }
     }
@@ -164,8 +163,8 @@ class Dense : public Layer<T> {
       if (!packed_kernel_.empty()) {  // predict's chunks: the kernel packed once per call
         const kernels::ProductEpilogue in_stores = keeps_z() ? kernels::ProductEpilogue{}
                                                              : kernels::ProductEpilogue{store.bias, store.relu};
-        kernels::sgemm_avx512_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, z.data(),
-                                     kernel_.cols, in_stores);
+        kernels::sgemm_packed(false, x.rows(), x.data(), kernel_.rows, packed_kernel_, false, z.data(), kernel_.cols,
+                              in_stores);
         if (keeps_z()) bias_and_activation(0, z.rows());
         return;
       }
@@ -195,7 +194,7 @@ class Dense : public Layer<T> {
   // own forks for the products, the bias and the activation, the emulated 784-256-256-10 step
   // took 0.76x float32's time (FASTDENSE_LOWP=emulated on the Sapphire Rapids VM).
   bool computes_as_float32() const { return precision_ == ComputePrecision::Native || emulation_ != Emulation::None; }
-  // How an emulated mixed_bfloat16 layer rounds its operands to bfloat16: in the AVX-512 kernel's
+  // How an emulated mixed_bfloat16 layer rounds its operands to bfloat16: in fastdense's own kernel's
   // packing, or (another product path: OpenBLAS) into copies made once per step, x and W in
   // forward, dZ in backward, which the float32 products then read (through the lowp product each
   // of the step's three products rounded both its operands: six copies, 0.82-0.86x float32).
@@ -203,7 +202,7 @@ class Dense : public Layer<T> {
   Emulation emulation() const {
     if constexpr (std::is_same_v<T, float>) {
       if (precision_ == ComputePrecision::Bfloat16 && lowp::bf16_path() == lowp::Bf16Path::Emulated)
-        return product_kernel() == ProductKernel::Avx512 ? Emulation::InKernel : Emulation::Copies;
+        return own_kernel() ? Emulation::InKernel : Emulation::Copies;
     }
     return Emulation::None;
   }

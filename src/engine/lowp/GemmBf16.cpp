@@ -461,7 +461,7 @@ void gemm_packed_paths(Bf16Path path, bool transpose_a, bool transpose_b, Index 
 
 void gemm_emulated(bool transpose_a, bool transpose_b, Index m, Index n, Index k, const float* a, const float* b,
                    float* c, bool accumulate) {
-  if (product_kernel() == ProductKernel::Avx512) {
+  if (own_kernel()) {
     // fastdense's float32 kernel rounds the operands as it packs them: no copies (the copies put
     // mixed_bfloat16 training at 0.53x float32 on the 784-256-256-10 model, 0.86x on the wide one,
     // FASTDENSE_LOWP=emulated on the Sapphire Rapids VM). Slabs of rows, or of columns when c is
@@ -471,10 +471,10 @@ void gemm_emulated(bool transpose_a, bool transpose_b, Index m, Index n, Index k
     run_in_parts(double(m) * double(n) * double(k), [&](int part, int parts) {
       const Index extent = by_rows ? m : n, begin = extent * part / parts, count = extent * (part + 1) / parts - begin;
       if (by_rows)
-        kernels::sgemm_avx512_bf16_operands(transpose_a, transpose_b, count, n, k, a + (transpose_a ? begin : begin * lda),
+        kernels::sgemm_bf16_operands(own_kernel_isa(), transpose_a, transpose_b, count, n, k, a + (transpose_a ? begin : begin * lda),
                                             lda, b, ldb, accumulate, c + begin * n, n);
       else
-        kernels::sgemm_avx512_bf16_operands(transpose_a, transpose_b, m, count, k, a, lda,
+        kernels::sgemm_bf16_operands(own_kernel_isa(), transpose_a, transpose_b, m, count, k, a, lda,
                                             b + (transpose_b ? begin * ldb : begin), ldb, accumulate, c + begin, n);
     });
     return;

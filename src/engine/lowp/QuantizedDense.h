@@ -6,7 +6,7 @@
 // the dequantized kernel, as Keras's custom gradient does.
 //
 // On a CPU without AMX or VNNI (the portable int8 path) the same integers are multiplied by the
-// float32 product instead (OpenBLAS or fastdense's AVX-512 kernel): the int32 loops ran 11-14x
+// float32 product instead (OpenBLAS or fastdense's own kernel): the int32 loops ran 11-14x
 // slower than the float32 model there, and issue 17 allows a fallback at most 10% slower. Integer
 // operands keep the float sums exact while every partial sum stays below 2^24 (always for up to
 // 1,040 inputs, 127^2 * 1040 < 2^24; beyond, unless large same-signed products pile up), and a
@@ -53,12 +53,12 @@ class QuantizedDense : public Layer<T> {
       for (Index d = 0; d < inputs; ++d)
         for (Index j = 0; j < units; ++j) (*integers)(d, j) = T(kernel[d * units + j]);
       if constexpr (std::is_same_v<T, float>) {
-        // On the AVX-512 kernel, packed once for every call (as predict packs a float Dense's
+        // On fastdense's own kernel, packed once for every call (as predict packs a float Dense's
         // kernel once per call): products of a few rows then read panels, not rows 4 * units
-        // bytes apart (the wide model's batch-32 prediction was 0.42x float32 without it).
-        if (product_kernel() == ProductKernel::Avx512) {
+        // bytes apart (the wide model's batch-32 prediction was 0.42x float32 without it, AVX-512).
+        if (own_kernel()) {
           auto packed = std::make_shared<kernels::PackedB>();
-          packed->pack(false, integers->data(), units, inputs, units);
+          packed->pack(own_kernel_isa(), false, integers->data(), units, inputs, units);
           packed_integer_kernel_ = std::move(packed);
         }
       }
@@ -175,15 +175,15 @@ class QuantizedDense : public Layer<T> {
     const T* bias = bias_ ? bias_->values().data() : nullptr;
     const bool to_z = linear() || !relu_here || keep_preactivation;  // else only y, relu'd, is written
     if constexpr (std::is_same_v<T, float>) {
-      if (packed_integer_kernel_ && product_kernel() == ProductKernel::Avx512) {
+      if (packed_integer_kernel_ && own_kernel() && packed_integer_kernel_->isa() == own_kernel_isa()) {
         // Dequantization, bias and a plain relu in the kernel's stores (same operations, same order
         // as dequantize_row), in row slabs: the packed kernel is whole.
         T* out = to_z ? z.data() : y.data();
         const auto rows_part = [&](Index part, Index parts) {
           const Index first = count * part / parts, rows = count * (part + 1) / parts - first;
           const kernels::ProductEpilogue epilogue{bias, !to_z, kernel_scale, scales + first};
-          kernels::sgemm_avx512_packed(false, rows, xq.data() + first * depth, depth, *packed_integer_kernel_, false,
-                                       out + first * units, units, epilogue);
+          kernels::sgemm_packed(false, rows, xq.data() + first * depth, depth, *packed_integer_kernel_, false,
+                                out + first * units, units, epilogue);
         };
 #ifdef _OPENMP
         const int threads = detail::product_threads(count, depth, units);
@@ -266,7 +266,7 @@ class QuantizedDense : public Layer<T> {
   std::shared_ptr<const std::vector<float>> kernel_scale_;
   std::shared_ptr<const Matrix<T>> dequantized_;  // W_q / kernel_scale, for the input gradient
   std::shared_ptr<const Matrix<T>> integer_kernel_;  // W_q as T, on the portable path only
-  std::shared_ptr<const kernels::PackedB> packed_integer_kernel_;  // the same packed, on the AVX-512 kernel
+  std::shared_ptr<const kernels::PackedB> packed_integer_kernel_;  // the same packed, on fastdense's own kernel
   std::optional<Parameter<T>> bias_;
   ActivationSpec activation_;
   Matrix<T> z_;
