@@ -311,8 +311,8 @@ void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op
   if constexpr (std::is_same_v<T, float>) {
     if (rounding == OperandRounding::Bfloat16) {
       if (!own_kernel()) throw StateError("bfloat16 operand rounding needs fastdense's own kernel");
-      kernels::sgemm_bf16_operands(own_kernel_isa(), ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n,
-                                          {bias_part, store.relu});
+      kernels::sgemm_bf16_operands(own_kernel_isa(), ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate,
+                                   c_part, n, {bias_part, store.relu});
       return;
     }
   }
@@ -321,7 +321,7 @@ void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op
     if (own_kernel() && (!tiny || own_kernel_takes_small(rows, cols)) &&
         !(tiny && thin_shape(cols, k, lda, ta, ldb, tb, n))) {
       kernels::sgemm(own_kernel_isa(), ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n,
-                            {bias_part, store.relu});
+                     {bias_part, store.relu});
       return;
     }
   }

@@ -192,7 +192,10 @@ FD_TARGET void microkernel(Index kc, const float* pa, Index stride, const float*
         _mm_prefetch(reinterpret_cast<const char*>(pb + kPrefetchB + line), _MM_HINT_T0);
     }
     const V b0 = !BInPlace ? Simd::load_aligned(pb) : full ? Simd::loadu(pb) : Simd::load(m0, pb);
-    const V b1 = Nv == 1 ? b0 : !BInPlace ? Simd::load_aligned(pb + kW) : full ? Simd::loadu(pb + kW) : Simd::load(m1, pb + kW);
+    const V b1 = Nv == 1      ? b0
+                 : !BInPlace ? Simd::load_aligned(pb + kW)
+                 : full      ? Simd::loadu(pb + kW)
+                             : Simd::load(m1, pb + kW);
 #pragma GCC unroll 12
     for (int i = 0; i < Mr; ++i) {
       const V ai = Simd::set1(pa[i * row_step]);
@@ -293,9 +296,9 @@ inline Index column_slice(Index m, Index k, Index kc) {
 
 // The product over blocks of op(B): slices of packed_b's whole-depth panels (PackedB) when not
 // null, else each block packed here into the thread's buffer as it is reached.
-FD_TARGET void blocked_gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
-                    Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc,
-                    const ProductEpilogue& epilogue, bool round_operands) {
+FD_TARGET void blocked_gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda,
+                            const float* b, Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc,
+                            const ProductEpilogue& epilogue, bool round_operands) {
   if (m <= 0 || n <= 0) return;
   if (k == 0) {  // an empty sum: C = 0, or C unchanged; then the epilogue
     for (Index i = 0; i < m; ++i) {
@@ -323,7 +326,8 @@ FD_TARGET void blocked_gemm(bool trans_a, bool trans_b, Index m, Index n, Index 
   // 283 -> 237 ns, one thread, AVX-512).
   const bool b_in_place = !packed_b && !round_operands && !trans_b &&
                           (trans_a ? !pack_a && k * n <= kBInPlaceFloats : m <= kBInPlaceRows);
-  float* b_block = packed_b || b_in_place ? nullptr : b_buffer().reserve(size_t(packed_block_size(block_depth, block_cols)));
+  float* b_block =
+      packed_b || b_in_place ? nullptr : b_buffer().reserve(size_t(packed_block_size(block_depth, block_cols)));
   for (Index jc = 0; jc < n; jc += columns) {
     const Index nc = n - jc < columns ? n - jc : columns;
     for (Index pc = 0; pc < k; pc += slice) {

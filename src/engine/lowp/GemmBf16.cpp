@@ -471,11 +471,11 @@ void gemm_emulated(bool transpose_a, bool transpose_b, Index m, Index n, Index k
     run_in_parts(double(m) * double(n) * double(k), [&](int part, int parts) {
       const Index extent = by_rows ? m : n, begin = extent * part / parts, count = extent * (part + 1) / parts - begin;
       if (by_rows)
-        kernels::sgemm_bf16_operands(own_kernel_isa(), transpose_a, transpose_b, count, n, k, a + (transpose_a ? begin : begin * lda),
-                                            lda, b, ldb, accumulate, c + begin * n, n);
+        kernels::sgemm_bf16_operands(own_kernel_isa(), transpose_a, transpose_b, count, n, k,
+                                     a + (transpose_a ? begin : begin * lda), lda, b, ldb, accumulate, c + begin * n, n);
       else
         kernels::sgemm_bf16_operands(own_kernel_isa(), transpose_a, transpose_b, m, count, k, a, lda,
-                                            b + (transpose_b ? begin * ldb : begin), ldb, accumulate, c + begin, n);
+                                     b + (transpose_b ? begin * ldb : begin), ldb, accumulate, c + begin, n);
     });
     return;
   }
