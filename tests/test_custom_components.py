@@ -475,6 +475,10 @@ class TwoHeads(models.Model):
 
 
 def test_subclassed_model_builds_its_graph_from_the_first_data_and_trains_natively():
+    # Seeded: the targets are noise, so the loss falls only as far as 40 samples can be memorized
+    # in 30 epochs, which over 40 initializations ended at 0.46-0.80 of its first value (one
+    # unseeded run failed the 0.8 bar below).
+    fastdense.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x = {"a": rng.normal(size=(40, 3)).astype(np.float32), "b": rng.normal(size=(40, 2)).astype(np.float32)}
     y = [rng.normal(size=(40, 1)).astype(np.float32), rng.integers(0, 3, 40)]
