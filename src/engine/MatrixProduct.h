@@ -103,9 +103,11 @@ enum class ProductKernel { Avx512, Avx2, OpenBLAS, Eigen };
 // has AVX2 and FMA, else Eigen. OpenBLAS stays ahead of the AVX2 kernel there because, held to AVX2
 // on the Sapphire Rapids VM (2026-12-06, x86-64-v3 module, OPENBLAS_CORETYPE=Haswell, alternating
 // runs), the AVX2 kernel took the tutorial's train_on_batch from 16.4-16.8 to 13.2-14.0 us and
-// 784-256-256-10 prediction up 1-5%, but that model's training 6-10% down (on one thread too),
-// although each of its products measured 1.0-1.35x OpenBLAS's in isolation (bench/gemm_kernels.cpp):
-// a cost outside the single products, not yet found. FASTDENSE_KERNEL=avx2 selects it.
+// 784-256-256-10 prediction up 1-5%, but that model's training 6-10% down (one thread, the same
+// process switching paths each epoch: 219-221 against 207-208 ms), although bench/gemm_kernels.cpp
+// put its products at 0.95-1.26x OpenBLAS's: that harness repeats each product on operands hot in
+// cache, the step does not (a depth loop unrolled 4 times measured 5% faster there and 10% slower
+// in the step). FASTDENSE_KERNEL=avx2 selects it.
 inline ProductKernel library_default() {
 #ifdef FASTDENSE_OPENBLAS
   return ProductKernel::OpenBLAS;

@@ -27,11 +27,6 @@ struct Simd {
   static constexpr std::ptrdiff_t kL2BlockFloats = 96 * 1024;
   // A B read in place stays in a 32 KB L1 beside the A panel and the C tile up to 16 KB.
   static constexpr std::ptrdiff_t kBInPlaceFloats = 4096;
-  // Four depths a loop iteration: with 12 FMAs a depth the loop's own instructions are a larger
-  // share than on AVX-512 (held to AVX2 on the Sapphire Rapids VM, one thread, bench/gemm_kernels.cpp,
-  // alternating builds): 128 x 256 x 784 109 -> 115 GFLOP/s, 512 x 4096 x 1024 105-108 -> 109-110, 2 depths
-  // about the same; OpenBLAS's Haswell kernel 111-116 on both).
-  static constexpr int kUnrollDepth = 4;
 
   static bool supported() {
     static const bool yes = lowp::cpu_features().avx2 && __builtin_cpu_supports("fma");

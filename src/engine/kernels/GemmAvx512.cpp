@@ -26,8 +26,6 @@ struct Simd {
   static constexpr std::ptrdiff_t kL2BlockFloats = 6 * 65536;
   // A B read in place stays in the 48 KB L1 beside the A panel and the C tile up to 32 KB.
   static constexpr std::ptrdiff_t kBInPlaceFloats = 8192;
-  // The depth loop as written: 27 µops a depth for 24 FMAs, the loop's own few among them.
-  static constexpr int kUnrollDepth = 1;
 
   static bool supported() {
     const auto& cpu = lowp::cpu_features();  // AVX-512F/BW with the OS saving the ZMM state

@@ -50,8 +50,6 @@ constexpr Index kL2BlockFloats = Simd::kL2BlockFloats;
 // predict +4%, its training +2-3%. 4 and 12 depths ahead, a second prefetch into L2 at 64 depths,
 // slice-major PackedB panels, A packed into panels, a 14 x 32 tile: no better.
 constexpr Index kPrefetchB = 8 * kNr;
-// The microkernel's depth loop unrolled this many times (GCC's pragma; 1: as written).
-constexpr int kUnrollDepth = Simd::kUnrollDepth;
 // A row-major B is read in place, not packed, by products of at most this many rows (see blocked_gemm()).
 constexpr Index kBInPlaceRows = 48;
 // With a transposed A, a row-major B of at most this many floats (it fits in L1 beside the rest) is
@@ -184,7 +182,6 @@ FD_TARGET void microkernel(Index kc, const float* pa, Index stride, const float*
   V lo[Mr], hi[Mr];
 #pragma GCC unroll 12
   for (int i = 0; i < Mr; ++i) lo[i] = hi[i] = Simd::zero();
-#pragma GCC unroll kUnrollDepth
   for (Index p = 0; p < kc; ++p, pa += depth_step, pb += BInPlace ? b_step : kNr) {
     if (!BInPlace) {
 #pragma GCC unroll 2
