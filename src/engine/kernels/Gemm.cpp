@@ -2,6 +2,7 @@
 #include "Gemm.h"
 
 #include <cstdlib>
+#include <type_traits>
 
 #include "GemmIsa.h"
 
@@ -9,32 +10,38 @@ namespace fd::kernels {
 
 using Index = std::ptrdiff_t;
 
-bool gemm_supported(Isa isa) {
-  return isa == Isa::Avx512 ? per_isa::supported<Isa::Avx512>() : per_isa::supported<Isa::Avx2>();
-}
-
-const char* gemm_blocking(Isa isa) {
-  return isa == Isa::Avx512 ? per_isa::blocking<Isa::Avx512>() : per_isa::blocking<Isa::Avx2>();
-}
-
 namespace {
+
+// f(std::integral_constant<Isa, I>{}) for the instruction set I that isa names: each entry point
+// below picks the per_isa specialization once, here.
+template <typename F>
+decltype(auto) on_isa(Isa isa, F&& f) {
+  if (isa == Isa::Avx512) return f(std::integral_constant<Isa, Isa::Avx512>{});
+  return f(std::integral_constant<Isa, Isa::Avx2>{});
+}
 
 void run(Isa isa, bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
          Index ldb, const float* packed_b, bool accumulate, float* c, Index ldc, const ProductEpilogue& epilogue,
          bool round_operands) {
-  if (isa == Isa::Avx512)
-    per_isa::gemm<Isa::Avx512>(trans_a, trans_b, m, n, k, a, lda, b, ldb, packed_b, accumulate, c, ldc, epilogue,
-                               round_operands);
-  else
-    per_isa::gemm<Isa::Avx2>(trans_a, trans_b, m, n, k, a, lda, b, ldb, packed_b, accumulate, c, ldc, epilogue,
-                             round_operands);
+  on_isa(isa, [&](auto i) {
+    per_isa::gemm<decltype(i)::value>(trans_a, trans_b, m, n, k, a, lda, b, ldb, packed_b, accumulate, c, ldc,
+                                      epilogue, round_operands);
+  });
 }
 
 Index panel_columns(Isa isa) {
-  return isa == Isa::Avx512 ? per_isa::panel_columns<Isa::Avx512>() : per_isa::panel_columns<Isa::Avx2>();
+  return on_isa(isa, [](auto i) { return per_isa::panel_columns<decltype(i)::value>(); });
 }
 
 }  // namespace
+
+bool gemm_supported(Isa isa) {
+  return on_isa(isa, [](auto i) { return per_isa::supported<decltype(i)::value>(); });
+}
+
+const char* gemm_blocking(Isa isa) {
+  return on_isa(isa, [](auto i) { return per_isa::blocking<decltype(i)::value>(); });
+}
 
 void sgemm(Isa isa, bool trans_a, bool trans_b, Index m, Index n, Index k, const float* a, Index lda, const float* b,
            Index ldb, bool accumulate, float* c, Index ldc, const ProductEpilogue& epilogue) {
@@ -79,10 +86,7 @@ void PackedB::pack_part(bool trans_b, const float* b, Index ldb, int part, int p
   const Index panel = panel_columns(isa_), panels = (n_ + panel - 1) / panel;
   const Index first = panels * part / parts, last = panels * (part + 1) / parts;
   if (first == last) return;
-  if (isa_ == Isa::Avx512)
-    per_isa::pack_panels<Isa::Avx512>(trans_b, b, ldb, k_, n_, first, last, data_);
-  else
-    per_isa::pack_panels<Isa::Avx2>(trans_b, b, ldb, k_, n_, first, last, data_);
+  on_isa(isa_, [&](auto i) { per_isa::pack_panels<decltype(i)::value>(trans_b, b, ldb, k_, n_, first, last, data_); });
 }
 
 void sgemm_packed(bool trans_a, Index m, const float* a, Index lda, const PackedB& b, bool accumulate, float* c,
