@@ -79,8 +79,11 @@ def test_the_environment_variable_selects_the_path_at_import():
 
 
 # Batch 256 forks the products into row slabs (over a million multiply-adds); 8 rows into a
-# 2048-wide layer forks them into column slabs; batch 3 keeps every product on one thread.
-@pytest.mark.parametrize("sizes, rows", [([64, 128, 96, 10], 256), ([128, 2048, 4], 8), ([20, 48, 5], 3)])
+# 2048-wide layer forks them into column slabs; batch 3 keeps every product on one thread; batch
+# 32 of 48-64-24-10 gives the small products that the openblas path runs on the AVX2 kernel (all
+# but the 10-wide layer's, MatrixProduct.h kOpenBLASSlabWork).
+@pytest.mark.parametrize("sizes, rows", [([64, 128, 96, 10], 256), ([128, 2048, 4], 8), ([20, 48, 5], 3),
+                                         ([48, 64, 24, 10], 32)])
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_predict_and_a_training_step_match_numpy_on_each_path(kernel, sizes, rows, kernel_restored):
     _core.set_product_kernel(kernel)
@@ -95,6 +98,22 @@ def test_predict_and_a_training_step_match_numpy_on_each_path(kernel, sizes, row
     model.train_on_batch(x, y)
     for got, expected in zip(model.get_weights(), numpy_sgd_step(weights, x, y, 0.05)):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not {"openblas", "avx2"} <= set(KERNELS), reason="needs the openblas and avx2 paths")
+def test_the_openblas_path_runs_small_products_on_the_avx2_kernel(kernel_restored):
+    # MatrixProduct.h kOpenBLASSlabWork: a slab under 2^20 multiply-adds, at least 16 columns wide
+    # and 16 deep, runs on fastdense's AVX2 kernel (bias and relu in its stores), so its bits are
+    # the avx2 path's; a product above the bar goes to OpenBLAS and still matches NumPy.
+    rng = np.random.default_rng(4)
+    small, large = rng.normal(size=(32, 48)).astype(np.float32), rng.normal(size=(512, 48)).astype(np.float32)
+    model, weights = relu_mlp([48, 256, 32])
+    outputs = {}
+    for kernel in ("openblas", "avx2"):
+        _core.set_product_kernel(kernel)
+        outputs[kernel] = model.predict(small, batch_size=32, verbose=0), model.predict(large, batch_size=512, verbose=0)
+    np.testing.assert_array_equal(outputs["openblas"][0], outputs["avx2"][0])
+    np.testing.assert_allclose(outputs["openblas"][1], numpy_forward(weights, large)[-1], rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.skipif(len(KERNELS) < 2, reason="this build has one matrix-product path")

@@ -2,15 +2,18 @@
 // time here. On a CPU with AVX-512 float32 products go to fastdense's own kernel (kernels/Gemm.h;
 // its AVX2 build is selectable, see library_default()); otherwise, and for float64, to OpenBLAS
 // (the scipy-openblas32 wheel) when the build found it: on the workload shapes OpenBLAS measured
-// 1.4-2x Eigen's product (bench/gemm_shapes.cpp). Eigen's product is the fallback, and also runs
-// the tiny products whose per-call set-up dominates, except those of one column or of depth one
-// (plain loops, thin_product) and, on fastdense's own kernels, those at least 16 columns wide.
+// 1.4-2x Eigen's product (bench/gemm_shapes.cpp). On that OpenBLAS path the small float32 slabs
+// run on fastdense's AVX2 kernel where the CPU has AVX2 (kOpenBLASSlabWork). Eigen's product is
+// the fallback, and also runs the tiny products whose per-call set-up dominates, except those of
+// one column or of depth one (plain loops, thin_product) and, on fastdense's own kernels, those at
+// least 16 columns wide.
 // FASTDENSE_KERNEL=avx512|avx2|openblas|eigen (read when the module loads) picks the path for
 // every product, so that each path can be measured and tested on any machine that has it.
 #pragma once
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -45,6 +48,19 @@ struct BiasRelu {
 // allocation, packing): the tutorial's 64→1 layer. Measured in one process, alternating: the
 // 10-64-64-1 training step 6% faster; moving the bar to 32×64×64 products made it slower.
 constexpr double kTinyProductWork = double(1 << 15);
+
+// On the OpenBLAS path (the default on CPUs without AVX-512), a float32 slab of fewer multiply-adds
+// runs on fastdense's AVX2 kernel instead, where the CPU has AVX2 and FMA, if it is at least 16
+// columns wide and 16 deep (narrower, a 6x16 tile is mostly masked lanes; tiny products: see
+// slab_kernel_isa): OpenBLAS packs both operands on every call, which small products do not repay,
+// and the kernel fuses Dense's bias and relu into its stores. Measured on the Sapphire Rapids VM
+// held to AVX2 (x86-64-v3 module, OPENBLAS_CORETYPE=Haswell, 2026-12-06), one process alternating:
+// the tutorial's train_on_batch 18.5-18.7 -> 16.1-16.6 us, 784-64-64-10 at batch 32 5-8% faster
+// an epoch, 784-256-256-10 at batch 32 and 128 and 784-1024-1024-10 unchanged. Larger slabs stay
+// on OpenBLAS although a harness on hot operands put them level or ahead up to 2^22
+// (bench/gemm_kernels.cpp): in the step, slabs up to 2^22 made 784-256-256-10 at batch 32 5%
+// slower, and without the width rule its 256->10 layer's products made batch 128 4-6% slower.
+constexpr double kOpenBLASSlabWork = double(1 << 20);
 
 namespace detail {
 
@@ -99,15 +115,16 @@ inline std::string matrix_product_library() {
 // without it).
 enum class ProductKernel { Avx512, Avx2, OpenBLAS, Eigen };
 
-// Where the CPU lacks AVX-512: OpenBLAS when the build has it, else the AVX2 kernel where the CPU
-// has AVX2 and FMA, else Eigen. OpenBLAS stays ahead of the AVX2 kernel there because, held to AVX2
-// on the Sapphire Rapids VM (2026-12-06, x86-64-v3 module, OPENBLAS_CORETYPE=Haswell, alternating
-// runs), the AVX2 kernel took the tutorial's train_on_batch from 16.4-16.8 to 13.2-14.0 us and
+// Where the CPU lacks AVX-512: OpenBLAS when the build has it (with its small slabs on the AVX2
+// kernel, kOpenBLASSlabWork), else the AVX2 kernel where the CPU has AVX2 and FMA, else Eigen.
+// OpenBLAS keeps the larger products there because, held to AVX2 on the Sapphire Rapids VM
+// (2026-12-06, x86-64-v3 module, OPENBLAS_CORETYPE=Haswell, alternating runs), the AVX2 kernel on
+// every product took the tutorial's train_on_batch from 16.4-16.8 to 13.2-14.0 us and
 // 784-256-256-10 prediction up 1-5%, but that model's training 6-10% down (one thread, the same
 // process switching paths each epoch: 219-221 against 207-208 ms), although bench/gemm_kernels.cpp
 // put its products at 0.95-1.26x OpenBLAS's: that harness repeats each product on operands hot in
 // cache, the step does not (a depth loop unrolled 4 times measured 5% faster there and 10% slower
-// in the step). FASTDENSE_KERNEL=avx2 selects it.
+// in the step). FASTDENSE_KERNEL=avx2 selects it for every product.
 inline ProductKernel library_default() {
 #ifdef FASTDENSE_OPENBLAS
   return ProductKernel::OpenBLAS;
@@ -128,6 +145,21 @@ inline bool own_kernel() {
 }
 inline kernels::Isa own_kernel_isa() {
   return product_kernel() == ProductKernel::Avx2 ? kernels::Isa::Avx2 : kernels::Isa::Avx512;
+}
+
+// The instruction set whose own kernel runs a float32 slab of rows x cols x k multiply-adds (of a
+// product below kTinyProductWork when `tiny`), if any: every slab on the avx512 and avx2 paths; on
+// the openblas path, the small ones the AVX2 kernel takes (kOpenBLASSlabWork) when the CPU has AVX2
+// and FMA, a tiny product's at any depth (product_slab then applies own_kernel_takes_small, as on
+// the own paths: the tutorial's 10-deep first layer measured 0.1-0.5 us faster a step so); none on
+// the eigen path.
+inline std::optional<kernels::Isa> slab_kernel_isa(Index rows, Index cols, Index k, bool tiny) {
+  if (own_kernel()) return own_kernel_isa();
+  static const bool avx2 = kernels::gemm_supported(kernels::Isa::Avx2);
+  if (product_kernel() == ProductKernel::OpenBLAS && avx2 && cols >= 16 && (tiny || k >= 16) &&
+      double(rows) * double(cols) * double(k) < kOpenBLASSlabWork)
+    return kernels::Isa::Avx2;
+  return std::nullopt;
 }
 
 // The paths this build has on this CPU, the default first.
@@ -157,7 +189,10 @@ inline std::string product_kernel_description() {
       return std::string(product_kernel() == ProductKernel::Avx512 ? "avx512" : "avx2") +
              " (fastdense float32 kernel, " + kernels::gemm_blocking(own_kernel_isa()) + " tiles; float64: " +
              openblas + ")";
-    case ProductKernel::OpenBLAS: return openblas;
+    case ProductKernel::OpenBLAS:
+      if (!kernels::gemm_supported(kernels::Isa::Avx2)) return openblas;
+      return openblas.substr(0, openblas.size() - 1) + "; float32 slabs under 2^20 multiply-adds: fastdense's avx2 kernel, " +
+             kernels::gemm_blocking(kernels::Isa::Avx2) + " tiles)";
     default: return eigen;
   }
 }
@@ -320,9 +355,9 @@ void product_slab(Index m, Index n, Index k, const T* a, Index lda, Transpose op
   }
   const bool tiny = double(m) * double(n) * double(k) < kTinyProductWork;
   if constexpr (std::is_same_v<T, float>) {
-    if (own_kernel() && (!tiny || own_kernel_takes_small(rows, cols)) &&
-        !(tiny && thin_shape(cols, k, lda, ta, ldb, tb, n))) {
-      kernels::sgemm(own_kernel_isa(), ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n,
+    const std::optional<kernels::Isa> isa = slab_kernel_isa(rows, cols, k, tiny);
+    if (isa && (!tiny || own_kernel_takes_small(rows, cols)) && !(tiny && thin_shape(cols, k, lda, ta, ldb, tb, n))) {
+      kernels::sgemm(*isa, ta, tb, rows, cols, k, a_part, lda, b_part, ldb, accumulate, c_part, n,
                      {bias_part, store.relu});
       return;
     }
