@@ -54,12 +54,13 @@ constexpr double kTinyProductWork = double(1 << 15);
 // columns wide and 16 deep (narrower, a 6x16 tile is mostly masked lanes; tiny products: see
 // slab_kernel_isa): OpenBLAS packs both operands on every call, which small products do not repay,
 // and the kernel fuses Dense's bias and relu into its stores. Measured on the Sapphire Rapids VM
-// held to AVX2 (x86-64-v3 module, OPENBLAS_CORETYPE=Haswell, 2026-12-06), one process alternating:
-// the tutorial's train_on_batch 18.5-18.7 -> 16.1-16.6 us, 784-64-64-10 at batch 32 5-8% faster
-// an epoch, 784-256-256-10 at batch 32 and 128 and 784-1024-1024-10 unchanged. Larger slabs stay
-// on OpenBLAS although a harness on hot operands put them level or ahead up to 2^22
-// (bench/gemm_kernels.cpp): in the step, slabs up to 2^22 made 784-256-256-10 at batch 32 5%
-// slower, and without the width rule its 256->10 layer's products made batch 128 4-6% slower.
+// held to AVX2 (x86-64-v3 module, OPENBLAS_CORETYPE=Haswell, 2026-12-06): the tutorial's
+// train_on_batch 18.9-21.2 -> 15.3-16.3 us (runs of both modules alternating); one process
+// alternating per epoch: 784-64-64-10 at batch 32 5-8% faster, 784-256-256-10 at batch 32 and 128
+// and 784-1024-1024-10 unchanged. Larger slabs stay on OpenBLAS although a harness on hot
+// operands put them level or ahead up to 2^22 (bench/gemm_kernels.cpp): in the step, slabs up to
+// 2^22 made 784-256-256-10 at batch 32 5% slower, and without the width rule its 256->10 layer's
+// products made batch 128 4-6% slower.
 constexpr double kOpenBLASSlabWork = double(1 << 20);
 
 namespace detail {
