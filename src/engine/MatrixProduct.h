@@ -61,7 +61,8 @@ constexpr double kTinyProductWork = double(1 << 15);
 // operands put them level or ahead up to 2^22 (bench/gemm_kernels.cpp): in the step, slabs up to
 // 2^22 made 784-256-256-10 at batch 32 5% slower, and without the width rule its 256->10 layer's
 // products made batch 128 4-6% slower.
-constexpr double kOpenBLASSlabWork = double(1 << 20);
+constexpr int kOpenBLASSlabWorkLog2 = 20;
+constexpr double kOpenBLASSlabWork = double(1 << kOpenBLASSlabWorkLog2);
 
 namespace detail {
 
@@ -180,9 +181,10 @@ inline std::vector<std::string> available_product_kernels() {
 inline std::string product_kernel_description() {
   const std::string eigen = std::string("eigen (") + Eigen::SimdInstructionSetsInUse() + ")";
 #ifdef FASTDENSE_OPENBLAS
-  const std::string openblas = std::string("openblas (") + scipy_openblas_get_corename() + ")";
+  const std::string openblas_core = scipy_openblas_get_corename();
+  const std::string openblas = "openblas (" + openblas_core + ")";
 #else
-  const std::string openblas = eigen;
+  const std::string openblas_core, openblas = eigen;
 #endif
   switch (product_kernel()) {
     case ProductKernel::Avx512:
@@ -192,8 +194,8 @@ inline std::string product_kernel_description() {
              openblas + ")";
     case ProductKernel::OpenBLAS:
       if (!kernels::gemm_supported(kernels::Isa::Avx2)) return openblas;
-      return openblas.substr(0, openblas.size() - 1) + "; float32 slabs under 2^20 multiply-adds: fastdense's avx2 kernel, " +
-             kernels::gemm_blocking(kernels::Isa::Avx2) + " tiles)";
+      return "openblas (" + openblas_core + "; float32 slabs under 2^" + std::to_string(kOpenBLASSlabWorkLog2) +
+             " multiply-adds: fastdense's avx2 kernel, " + kernels::gemm_blocking(kernels::Isa::Avx2) + " tiles)";
     default: return eigen;
   }
 }
