@@ -154,7 +154,10 @@ enum class ALayout { Packed, Rows, Columns };
 
 // What the microkernel does to its tile's sums before storing them, in this order (each step only
 // when its pointer is set, or relu): divide by column_scale[j] * row_scale[i] (the int8 scheme's
-// dequantization), add bias[j], max(0, ·). Pointers at the tile's first row and column.
+// dequantization), add bias[j], max(0, ·). Pointers at the block's first row and column; the
+// microkernel offsets them to its tile's, so that the caller passes one struct, by reference, to
+// every tile of a block (a copy per tile on the stack cost a store-forwarding stall per call:
+// the tutorial's training step makes about 120 of them).
 struct TileEpilogue {
   const float* bias = nullptr;
   const float* column_scale = nullptr;
@@ -167,14 +170,15 @@ struct TileEpilogue {
 };
 
 // C[0..Mr) x [0..kW Nv) (columns past `cols` untouched) = (or +=) A · B panel over kc depths,
-// then the epilogue in the same store (the caller passes one on the last depth block only).
+// then the epilogue in the same store (the caller passes one on the last depth block only), at
+// the tile's `row` and `col` of the block the epilogue's pointers start at.
 // Nv = 1 for the last panel when it is at most kW columns wide (a 10-unit output layer): half
 // the work of a masked Nv = 2. The B panel is packed (kNr floats a depth, aligned), or with
 // BInPlace the columns of a row-major B read where they are (b_step floats a depth). Whole-width
 // tiles load and store without masks (AVX2's masked stores are slow on some CPUs).
 template <ALayout Layout, bool BInPlace, int Mr, int Nv>
 FD_TARGET void microkernel(Index kc, const float* pa, Index stride, const float* pb, Index b_step, float* c, Index ldc,
-                           Index cols, bool overwrite, TileEpilogue epilogue) {
+                           Index cols, bool overwrite, const TileEpilogue& block_epilogue, Index row, Index col) {
   const Index row_step = Layout == ALayout::Rows ? stride : 1;
   const Index depth_step = Layout == ALayout::Packed ? Mr : Layout == ALayout::Rows ? 1 : stride;
   const bool full = cols >= kW * Nv;
@@ -200,6 +204,7 @@ FD_TARGET void microkernel(Index kc, const float* pa, Index stride, const float*
       if (Nv == 2) hi[i] = Simd::fmadd(ai, b1, hi[i]);
     }
   }
+  const TileEpilogue epilogue = block_epilogue.at(row, col);
   const float* bias = epilogue.bias;
   const float* column_scale = epilogue.column_scale;
   const V zero = Simd::zero();
@@ -237,7 +242,8 @@ FD_TARGET void microkernel(Index kc, const float* pa, Index stride, const float*
   }
 }
 
-using Microkernel = void (*)(Index, const float*, Index, const float*, Index, float*, Index, Index, bool, TileEpilogue);
+using Microkernel = void (*)(Index, const float*, Index, const float*, Index, float*, Index, Index, bool,
+                             const TileEpilogue&, Index, Index);
 
 // By panel height (the last panel of a block may be lower than kMr): table[h] for h in 1..kMr.
 template <ALayout L, bool I, int Nv, typename Heights>
@@ -262,8 +268,8 @@ FD_TARGET void run_block(Index mc, Index nc, Index kc, const float* a, Index str
     for (Index jr = 0; jr < nc; jr += kNr) {
       const Index cols = nc - jr < kNr ? nc - jr : kNr;
       const float* pb = BInPlace ? b + jr : b + (jr / kNr) * b_step;
-      (cols > kW ? wide : narrow)(kc, pa, stride, pb, b_step, c + ir * ldc + jr, ldc, cols, overwrite,
-                                  epilogue.at(ir, jr));
+      (cols > kW ? wide : narrow)(kc, pa, stride, pb, b_step, c + ir * ldc + jr, ldc, cols, overwrite, epilogue,
+                                  ir, jr);
     }
   }
 }
