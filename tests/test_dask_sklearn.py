@@ -5,6 +5,7 @@ and a large fitted wrapper entering a dask array's graph once, not once per part
 
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -46,7 +47,11 @@ def test_a_large_fitted_wrapper_enters_a_dask_array_graph_once():
     task_bytes = sorted(len(pickle.dumps(task)) for task in dict(predicted.__dask_graph__()).values())
     # Over dask's 1 MB mark: the 8 partitions' tasks and the blocks are small; one task holds the estimator.
     assert task_bytes[-1] > wrapper_bytes / 2 and task_bytes[-2] < wrapper_bytes / 20
-    np.testing.assert_array_equal(predicted.compute(scheduler="sync"), estimator.estimator.predict(x))
+    # Equal to the last bits on fastdense's own kernels (AVX-512); on the openblas path (CPUs without
+    # it) OpenBLAS runs a product's edge rows on other kernels, so a row's last bits depend on how
+    # many rows share its call: blocks of 50 against one call of 400 (seen on an AMD EPYC, 1.2e-7).
+    np.testing.assert_allclose(predicted.compute(scheduler="sync"), estimator.estimator.predict(x), rtol=1e-6,
+                               atol=1e-6)
 
 
 def test_an_unfitted_wrapper_is_small_for_dask():
@@ -68,7 +73,9 @@ def test_parallel_post_fit_and_a_dask_grid_search_on_a_local_cluster(tmp_path):
     assert process.returncode == 0, stderr[-3000:]
     assert "feature names" not in stderr  # tables are predicted by the wrapper fitted on a table
     assert "fastdense engine threads in each worker process: [1, 1]" in stdout
-    assert "ParallelPostFit over 8 array blocks: max |difference| to local predict 0" in stdout
-    assert "ParallelPostFit over 8 dataframe partitions: max |difference| 0" in stdout
+    # Float32 rounding at most (0 on the own kernels; see the test above for the openblas path).
+    differences = re.findall(r"ParallelPostFit over 8 (?:array blocks|dataframe partitions): max \|difference\|"
+                             r"(?: to local predict)? (\S+)\n", stdout)
+    assert len(differences) == 2 and all(float(d) <= 1e-5 for d in differences), stdout
     assert "GridSearchCV on 2 Dask workers" in stdout
     assert "same numbers as locally" in stdout
