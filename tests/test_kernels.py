@@ -164,3 +164,38 @@ def test_bias_and_relu_in_the_products_stores_give_the_bits_of_a_separate_pass(k
         expected = np.where(z < 0, np.float32(0), z)
         assert np.isnan(z).any() and np.isinf(z).any() and (z < 0).any()
         np.testing.assert_array_equal(y.view(np.uint32), expected.view(np.uint32))
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_predict_gives_each_row_the_same_numbers_whatever_the_batch_size(kernel, kernel_restored):
+    # On the openblas path a thread runs at least 256 rows at a time (MatrixProduct.h,
+    # kOpenBLASPredictRows), more than batch_size=32 or 128: the rows agree with NumPy and with a
+    # call of one batch to float32 rounding on every path.
+    _core.set_product_kernel(kernel)
+    model, weights = relu_mlp([784, 256, 256, 10], seed=3)
+    x = np.random.default_rng(4).normal(size=(1100, 784)).astype(np.float32)
+    expected = numpy_forward(weights, x)[-1]
+    whole = model.predict(x, batch_size=len(x), verbose=0)
+    np.testing.assert_allclose(whole, expected, rtol=1e-4, atol=1e-4)
+    for batch_size in (1, 32, 128, 300):
+        np.testing.assert_allclose(model.predict(x, batch_size=batch_size, verbose=0), whole, rtol=1e-5, atol=1e-5)
+
+
+def test_a_layer_that_reads_its_whole_batch_is_given_batch_size_rows_in_predict(kernel_restored):
+    # The larger chunks of the openblas path are for networks whose layers all infer row by row:
+    # a Lambda that centres its batch still gets the batches Keras gives it.
+    seen = []
+
+    def centre(x):
+        seen.append(x.shape[0])
+        return x - K.ops.mean(x, axis=0)
+
+    inputs = K.Input((20,))
+    hidden = K.layers.Dense(300, activation="relu")(inputs)
+    model = K.Model(inputs, K.layers.Dense(3)(K.layers.Lambda(centre)(hidden)))
+    x = np.random.default_rng(5).normal(size=(600, 20)).astype(np.float32)
+    for kernel in KERNELS:
+        _core.set_product_kernel(kernel)
+        seen.clear()
+        model.predict(x, batch_size=32, verbose=0)
+        assert max(seen) == 32 and seen.count(32) == 600 // 32, (kernel, seen)

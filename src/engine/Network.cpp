@@ -386,8 +386,10 @@ void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::ve
   // Each thread takes `chunk` rows of every span of threads·chunk rows, and runs them through the
   // whole network in its own rows of the layers' buffers, with single-threaded products: one fork
   // per call. A chunk is one batch (a product per layer of batch_size rows, as batch by batch),
-  // or an equal share of fewer rows.
-  const Index chunk = std::min(batch_size, (rows + threads - 1) / threads);
+  // or more rows where the products pack their operands on every call (least_prediction_chunk), or
+  // an equal share of fewer rows.
+  const Index least = infers_by_rows() ? least_prediction_chunk<T>() : 1;  // a layer may see its batch
+  const Index chunk = std::min(std::max(batch_size, least), (rows + threads - 1) / threads);
   const Index span = chunk * threads;
   for (auto& layer : layers) layer->resize(std::min(span, rows));
   const auto run_chunk = [&](Index first, Index offset) {  // rows first.. of the data, at `offset` in the buffers
@@ -436,13 +438,18 @@ void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::ve
 // call holds enough work (about a multiply-add per weight and per output value per row).
 template <typename T>
 int Network<T>::prediction_threads(Index rows) {
+  if (!infers_by_rows()) return 1;
   double work_per_row = 0.0;
   for (const auto& layer : layers_) {
-    if (!layer->infers_by_rows()) return 1;
     work_per_row += double(layer->width());
     for (Parameter<T>* p : layer->parameters()) work_per_row += double(p->size());
   }
   return fork_pays(work_per_row * double(rows), kParallelProductWork) && rows > 1 ? engine_threads() : 1;
+}
+
+template <typename T>
+bool Network<T>::infers_by_rows() const {
+  return std::all_of(layers_.begin(), layers_.end(), [](const auto& layer) { return layer->infers_by_rows(); });
 }
 
 template <typename T>

@@ -153,6 +153,9 @@ class Network {
 
   void prepare(Index batch);
   int prediction_threads(Index rows);
+  // Whether every layer's output row depends only on its input row (Layer::infers_by_rows): then
+  // predict may split and group the rows as it likes.
+  bool infers_by_rows() const;
   void gather(const Dataset<T>& data, const int64_t* index, Index first, Index n);
   // One batch already gathered: forward, losses, metrics and (when training) backward + update.
   // pack_kernels: the update also packs the kernels of kernel_caches_ for the next step.
