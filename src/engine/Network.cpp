@@ -382,13 +382,14 @@ void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::ve
   auto& layers = (*lease).layers;
   Random& rng = (*lease).rng;
   const Index rows = data.rows;
-  const int threads = prediction_threads(rows);
+  const bool by_rows = infers_by_rows();  // else a layer sees its batch: batch_size rows, one thread
+  const int threads = by_rows ? prediction_threads(rows) : 1;
   // Each thread takes `chunk` rows of every span of threads·chunk rows, and runs them through the
   // whole network in its own rows of the layers' buffers, with single-threaded products: one fork
   // per call. A chunk is one batch (a product per layer of batch_size rows, as batch by batch),
   // or more rows where the products pack their operands on every call (least_prediction_chunk), or
   // an equal share of fewer rows.
-  const Index least = infers_by_rows() ? least_prediction_chunk<T>() : 1;  // a layer may see its batch
+  const Index least = by_rows ? least_prediction_chunk<T>() : 1;
   const Index chunk = std::min(std::max(batch_size, least), (rows + threads - 1) / threads);
   const Index span = chunk * threads;
   for (auto& layer : layers) layer->resize(std::min(span, rows));
@@ -434,11 +435,10 @@ void Network<T>::predict(const Dataset<T>& data, Index batch_size, const std::ve
   for (Index first = 0; first < rows; first += chunk) run_chunk(first, 0);
 }
 
-// Threads for predict's row split: every engine thread when all layers infer by rows and the
+// Threads for predict's row split of a network that infers by rows: every engine thread when the
 // call holds enough work (about a multiply-add per weight and per output value per row).
 template <typename T>
 int Network<T>::prediction_threads(Index rows) {
-  if (!infers_by_rows()) return 1;
   double work_per_row = 0.0;
   for (const auto& layer : layers_) {
     work_per_row += double(layer->width());

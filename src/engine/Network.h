@@ -152,7 +152,7 @@ class Network {
   std::unique_ptr<Workspace> new_workspace();
 
   void prepare(Index batch);
-  int prediction_threads(Index rows);
+  int prediction_threads(Index rows);  // for a network that infers_by_rows()
   // Whether every layer's output row depends only on its input row (Layer::infers_by_rows): then
   // predict may split and group the rows as it likes.
   bool infers_by_rows() const;
