@@ -4,10 +4,13 @@
 // three products of a Dense layer, forward x·W, dW = xᵀ·dZ and dX = dZ·Wᵀ, and prints GFLOP/s.
 //
 //   SP=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-//   g++ -O3 -march=native -fopenmp -DEIGEN_NO_DEBUG -DFASTDENSE_OPENBLAS bench/gemm_shapes.cpp -o /tmp/gemm_shapes \
+//   g++ -O3 -march=native -fopenmp -DEIGEN_NO_DEBUG -DFASTDENSE_OPENBLAS bench/gemm_shapes.cpp \
+//       src/engine/kernels/Gemm*.cpp src/engine/lowp/Dispatch.cpp -o /tmp/gemm_shapes \
 //       -Isrc -I$SP/cmeel.prefix/include/eigen3 -I$SP/scipy_openblas32/include \
 //       -L$SP/scipy_openblas32/lib -lscipy_openblas -Wl,-rpath,$SP/scipy_openblas32/lib
-//   OMP_WAIT_POLICY=PASSIVE /tmp/gemm_shapes 2      # threads
+//   OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=3000 /tmp/gemm_shapes 2    # threads; fastdense's wait policy
+// (The engine's column is the default path: on a CPU with AVX2, its small float32 slabs run on
+// fastdense's own kernel, hence the kernel sources; FASTDENSE_KERNEL is not read here.)
 #include <Eigen/Core>
 #include <cblas.h>
 
@@ -55,6 +58,9 @@ int main(int argc, char** argv) {
                                        0, dw.data(), m); }, flops),
         gflops([&] { scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, k, m, 1, dz.data(), m, w.data(), m,
                                        0, dx.data(), k); }, flops)};
+    // The engine runs OpenBLAS single-threaded inside its OpenMP slabs (configure_matrix_products):
+    // left at `threads`, OpenBLAS would start its own pool inside each slab, two pools on the cores.
+    scipy_openblas_set_num_threads(1);
     using fd::Transpose;
     const double engine[3] = {gflops([&] { fd::multiply(z, x, Transpose::No, w, Transpose::No); }, flops),
                               gflops([&] { fd::multiply(dw, x, Transpose::Yes, dz, Transpose::No); }, flops),
