@@ -1,6 +1,6 @@
 """Runs the benchmark workloads for fastdense, tf.keras and PyTorch and writes a report.
 
-    python bench/run.py [--repeats 3] [--quick] [--libraries fastdense,keras,torch] [--only mnist,wide] [--readme README.md]
+    python bench/run.py [--repeats 5] [--quick] [--libraries fastdense,keras,torch] [--only mnist,wide] [--readme README.md]
     FASTDENSE_KERNEL=eigen python bench/run.py ...   # fastdense's other matrix-product path
 
 Every (library, workload) measurement runs in its own process; libraries alternate within each
@@ -146,8 +146,17 @@ def _mark(met, target_text):
     return f" {'✓' if met else '✗'} ({target_text})"
 
 
+def _spread(values, suffix):
+    """A targeted cell's range over the repeats, "[low–high]" (nothing for one repeat): a machine's
+    noise moves whole runs, and a median near its target can land on either side of it."""
+    if len(values) < 2:
+        return ""
+    digits = 0 if suffix == "%" or min(values) >= 100 else 2
+    return f" [{min(values):,.{digits}f}–{max(values):,.{digits}f}{suffix}]"
+
+
 def report(results, rows, libraries):
-    medians, peak = results["medians"], results["sgemm_gflops"]
+    medians, peak, raw, peaks = results["medians"], results["sgemm_gflops"], results["raw"], results["peaks"]
     peers = [lib for lib in libraries if lib != "fastdense"]
     lines = ["QUICK RUN: smoke-test sizes, not the workloads the labels name.", ""] if results["quick"] else []
     lines += [f"Machine: {results['machine']}; {results['date']}; median of {results['repeats']} run(s); "
@@ -155,7 +164,9 @@ def report(results, rows, libraries):
              f"fastdense's product path: {results.get('kernel', '?')}. "
              f"Versions: " + "; ".join(f"{NAMES[lib]} {results['versions'][lib]}" for lib in libraries) + ".",
              "Ratio = how many times better fastdense is; % peak = the throughput as a share of that sgemm "
-             "peak (✓ target met, ✗ missed; targets from issues 5 and 14).", "",
+             "peak (✓ target met, ✗ missed; targets from issues 5 and 14); [low–high] = a targeted cell's "
+             "range over the repeats (each repeat's ratio between processes run one after the other, its "
+             "share against its own peak measurement).", "",
              "| workload · measure | unit | " + " | ".join(NAMES[lib] for lib in libraries) + " | "
              + " | ".join(f"{NAMES[lib]} % peak" for lib in libraries) + " | "
              + " | ".join(f"vs {NAMES[lib]}" for lib in peers) + " |",
@@ -168,13 +179,20 @@ def report(results, rows, libraries):
                 shares.append("")
                 continue
             share = medians[lib][row.workload][row.gflops] / peak
-            mark = _mark(share >= row.targets["peak"], f"≥{100 * row.targets['peak']:.0f}%") \
-                if lib == "fastdense" and "peak" in row.targets else ""
+            mark = ""
+            if lib == "fastdense" and "peak" in row.targets:
+                mark = _mark(share >= row.targets["peak"], f"≥{100 * row.targets['peak']:.0f}%") + _spread(
+                    [100 * run[row.gflops] / p for run, p in zip(raw[lib][row.workload], peaks)], "%")
             shares.append(f"{100 * share:.0f}%{mark}")
         ratios = []
         for peer in peers:
             ratio = row.ratio(values, peer)
-            mark = _mark(ratio >= row.targets[peer], f"≥{row.targets[peer]:g}×") if peer in row.targets else ""
+            mark = ""
+            if peer in row.targets:
+                runs = zip(raw["fastdense"][row.workload], raw[peer][row.workload])
+                mark = _mark(ratio >= row.targets[peer], f"≥{row.targets[peer]:g}×") + _spread(
+                    [row.ratio({"fastdense": ours[row.measure], peer: theirs[row.measure]}, peer)
+                     for ours, theirs in runs], "×")
             ratios.append(f"{ratio:.2f}×{mark}")
         lines.append(f"| {row.label} | {row.unit} | " + " | ".join(_number(values[lib]) for lib in libraries)
                      + " | " + " | ".join(shares) + " | " + " | ".join(ratios) + " |")
@@ -230,7 +248,7 @@ def update_readme(path, table, results):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)  # shared VMs swing ±15% for minutes: 3 was too few
     parser.add_argument("--quick", action="store_true", help="tiny configurations (a smoke test)")
     parser.add_argument("--libraries", default="fastdense,keras,torch")
     parser.add_argument("--output", default=os.path.join(HERE, "results"))

@@ -29,3 +29,21 @@ def test_benchmark_quick_run_writes_a_report(tmp_path):
     assert results["kernel"].split(" ")[0] in fastdense._core.product_kernels()
     assert results["cpu"] and isinstance(results["isa"], list)
     assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_gives_each_targeted_cell_its_range_over_the_repeats():
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    try:
+        import run
+    finally:
+        sys.path.pop(0)
+    rows = [row for row in run.full_plan()[1] if row.workload == "grid_b512_h1024"]
+    runs = {"fastdense": [1180.0, 1300.0, 1100.0], "torch": [1000.0, 1000.0, 1000.0]}  # ratios 1.18, 1.3, 1.1
+    results = {"quick": False, "machine": "test", "date": "today", "repeats": 3, "kernel": "k",
+               "versions": {"fastdense": "0", "torch": "0"}, "sgemm_gflops": 100.0, "peaks": [100.0] * 3,
+               "raw": {lib: {"grid_b512_h1024": [{"train_samples_per_s": v, "train_gflops": v / 10} for v in values]}
+                       for lib, values in runs.items()}}
+    results["medians"] = {lib: {"grid_b512_h1024": {"train_samples_per_s": sorted(v)[1], "train_gflops": sorted(v)[1] / 10}}
+                          for lib, v in runs.items()}
+    table = run.report(results, rows, ["fastdense", "torch"])
+    assert "| 1.18× ✗ (≥1.2×) [1.10–1.30×] |" in table  # the median misses; one repeat met it
