@@ -167,6 +167,33 @@ def test_predict_matches_numpy_forward_pass():
     np.testing.assert_allclose(out, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_training_and_evaluation_gather_each_batch_row_for_row(shuffle):
+    # A large batch is copied into the input layer by the engine's threads together (Network.cpp,
+    # copy_rows_shared; 200 rows of 300 values fork): a row copied into another row's place would
+    # pair one sample's input with another's target and weight. Only sample 137 weighs anything,
+    # so one SGD step on the whole batch (shuffled or not) is that sample's gradient alone.
+    import fastdense as K
+
+    rng = np.random.default_rng(5)
+    rows, width, chosen = 200, 300, 137
+    x = rng.standard_normal((rows, width)).astype(np.float32)
+    y = rng.standard_normal((rows, 1)).astype(np.float32)
+    weights = np.zeros(rows, np.float32)
+    weights[chosen] = 1.0
+    w0 = (rng.standard_normal((width, 1)) * 0.01).astype(np.float32)
+    model = K.Sequential([K.Input((width,)), K.layers.Dense(1, use_bias=False)])
+    model.compile(optimizer=K.optimizers.SGD(1.0), loss="mse")
+    model.layers[0].set_weights([w0])
+    residual = float(x[chosen].astype(np.float64) @ w0[:, 0] - y[chosen, 0])
+    # Keras's sum_over_batch_size: Σ weight · loss / rows.
+    assert model.evaluate(x, y, sample_weight=weights, batch_size=rows, verbose=0) == pytest.approx(
+        residual**2 / rows, rel=1e-5)
+    model.fit(x, y, sample_weight=weights, batch_size=rows, epochs=1, shuffle=shuffle, verbose=0)
+    expected = w0[:, 0] - 2.0 * residual * x[chosen].astype(np.float64) / rows
+    np.testing.assert_allclose(model.layers[0].get_weights()[0][:, 0], expected, rtol=1e-4, atol=1e-7)
+
+
 def test_predict_splits_rows_across_threads_with_the_values_of_one_thread():
     """Large predictions give each thread its own rows through the whole network (here every
     native layer kind); the values equal a NumPy forward pass and a one-thread run."""

@@ -51,6 +51,20 @@ void copy_rows(T* dst, const T* src, Index width, const int64_t* index, Index fi
     std::memcpy(dst + r * width, src + index[first + r] * width, sizeof(T) * size_t(width));
 }
 
+// copy_rows with the rows shared out across the engine's threads when they hold enough values
+// to pay for a fork. A training step's batch is gathered between two parallel regions: on one
+// thread the other one spun idle meanwhile (perf, 784-256-256-10 at batch 128 on the AMD EPYC:
+// the gather 4% of the main thread's samples, the waiting worker's spin 22% of its own).
+template <typename T>
+void copy_rows_shared(T* dst, const T* src, Index width, const int64_t* index, Index first, Index n) {
+  const double values = double(n) * double(width);
+  const Index parts = fork_pays(values) ? Index(engine_threads()) : 1;
+  parallel_for_work(parts, values, [&](Index part) {
+    const Index begin = n * part / parts, end = n * (part + 1) / parts;
+    copy_rows(dst + begin * width, src, width, index, first + begin, end - begin);
+  });
+}
+
 }  // namespace
 
 template <typename T>
@@ -229,7 +243,7 @@ template <typename T>
 void Network<T>::gather(const Dataset<T>& data, const int64_t* index, Index first, Index n) {
   for (size_t k = 0; k < inputs_.size(); ++k) {
     Layer<T>& input = *layers_[inputs_[k]];
-    copy_rows(input.value().data(), data.inputs[k], input.width(), index, first, n);
+    copy_rows_shared(input.value().data(), data.inputs[k], input.width(), index, first, n);
   }
   for (size_t o = 0; o < data.targets.size(); ++o)
     copy_rows(target_buffers_[o].data(), data.targets[o], target_cols(o), index, first, n);
