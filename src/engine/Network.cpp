@@ -57,9 +57,8 @@ void copy_rows(T* dst, const T* src, Index width, const int64_t* index, Index fi
 // the gather 4% of the main thread's samples, the waiting worker's spin 22% of its own).
 template <typename T>
 void copy_rows_shared(T* dst, const T* src, Index width, const int64_t* index, Index first, Index n) {
-  const double values = double(n) * double(width);
-  const Index parts = fork_pays(values) ? Index(engine_threads()) : 1;
-  parallel_for_work(parts, values, [&](Index part) {
+  const Index parts = engine_threads();  // one run of rows a thread (copied in turn when no fork pays)
+  parallel_for_work(parts, double(n) * double(width), [&](Index part) {
     const Index begin = n * part / parts, end = n * (part + 1) / parts;
     copy_rows(dst + begin * width, src, width, index, first + begin, end - begin);
   });
